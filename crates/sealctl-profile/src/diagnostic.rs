@@ -1,0 +1,134 @@
+//! What `check` reports: rules with stable ids, and diagnostics that point at a place in a file.
+
+use std::fmt;
+use std::ops::Range;
+
+/// How serious a finding is: errors fail `check`, warnings fail it only with `--deny-warnings`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The file is broken, or unsafe to keep as it is.
+    Error,
+    /// The file works, but probably not as its author meant.
+    Warning,
+}
+
+impl Severity {
+    /// The lower-case word used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! rules {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $id:literal, $severity:ident, $summary:literal; )*) => {
+        /// A validation rule. Its [`id`](Rule::id) is a public interface: scripts, SARIF consumers
+        /// and users' suppressions refer to it, so an id never changes once released.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Rule {
+            /// Every rule, in the order the documentation lists them.
+            pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
+
+            /// The stable, kebab-case id (`plaintext-secret`).
+            pub fn id(self) -> &'static str {
+                match self { $(Rule::$variant => $id,)* }
+            }
+
+            /// The severity this rule reports with.
+            pub fn severity(self) -> Severity {
+                match self { $(Rule::$variant => Severity::$severity,)* }
+            }
+
+            /// One line saying what the rule finds, for `--help`-like listings and SARIF.
+            pub fn summary(self) -> &'static str {
+                match self { $(Rule::$variant => $summary,)* }
+            }
+
+            /// The rule with this id, if there is one.
+            pub fn from_id(id: &str) -> Option<Rule> {
+                Rule::ALL.iter().copied().find(|rule| rule.id() == id)
+            }
+        }
+    };
+}
+
+rules! {
+    /// Not valid TOML 1.0.0, the grammar influxctl's parser accepts.
+    TomlSyntax => "toml-syntax", Error, "not valid TOML 1.0.0, the grammar influxctl reads";
+    /// An influxctl 1.x flat file.
+    LegacyFormat => "legacy-format", Error, "an influxctl 1.x file, which influxctl 2.x no longer reads";
+    /// Valid TOML without any `[[profile]]`.
+    NoProfiles => "no-profiles", Error, "no [[profile]] table";
+    /// A known key with the wrong TOML type.
+    WrongType => "wrong-type", Error, "a known key with the wrong TOML type";
+    /// A required key is missing from a profile.
+    MissingKey => "missing-key", Error, "a profile lacks a key its product requires";
+    /// `product` is neither `clustered` nor `dedicated`.
+    InvalidProduct => "invalid-product", Error, "product is neither clustered nor dedicated";
+    /// `port` is not a decimal number from 1 to 65535.
+    InvalidPort => "invalid-port", Error, "port is not a decimal number from 1 to 65535";
+    /// `host` is empty or holds a scheme, path, port or whitespace.
+    InvalidHost => "invalid-host", Error, "host is not a bare host name";
+    /// `token_url` or `device_url` is not an absolute http(s) URL.
+    InvalidUrl => "invalid-url", Error, "an OAuth2 URL is not an absolute http(s) URL";
+    /// A profile name used twice, or empty.
+    DuplicateProfile => "duplicate-profile", Error, "a profile name used twice, or empty";
+    /// A secret kept in plaintext.
+    PlaintextSecret => "plaintext-secret", Error, "a token kept in plaintext";
+    /// A value that starts like a sealed value but does not parse as one.
+    MalformedSealed => "malformed-sealed", Error, "a sealed value whose framing does not parse";
+    /// A TLS client certificate without its key, or the reverse.
+    TlsPair => "tls-pair", Error, "tls.cert without tls.key, or the reverse";
+    /// A key the schema does not know.
+    UnknownKey => "unknown-key", Warning, "a key influxctl does not know";
+    /// No profile is named `default`.
+    NoDefaultProfile => "no-default-profile", Warning, "no profile named default";
+    /// `tls.insecure = true`.
+    InsecureTls => "insecure-tls", Warning, "server certificates are not checked";
+    /// `account_id` or `cluster_id` is not a UUID.
+    InvalidUuid => "invalid-uuid", Warning, "an account or cluster id that is not a UUID";
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One finding in one file.
+///
+/// A diagnostic never holds any part of a secret: messages about `mgmt_token`, `token` and other
+/// secret-looking keys name the key, never the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The rule that found it.
+    pub rule: Rule,
+    /// The rule's severity, copied here so that consumers need not look it up.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// What to do about it, where sealctl can say.
+    pub help: Option<String>,
+    /// Byte range in the file that the diagnostic points at.
+    pub span: Range<usize>,
+    /// 1-based line of `span.start`.
+    pub line: usize,
+    /// 1-based column of `span.start`, counted in Unicode scalar values.
+    pub column: usize,
+    /// The profile's name, where the finding is inside a named profile.
+    pub profile: Option<String>,
+    /// The dotted key inside the profile (`tls.cert`), or at top level (`account_id`).
+    pub key: Option<String>,
+}

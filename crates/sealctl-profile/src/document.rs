@@ -1,0 +1,996 @@
+//! A profile file open for editing: every edit replaces only the bytes it must.
+//!
+//! Edits are splices into the original text, not re-renderings of a parsed tree: the span-keeping
+//! parser says which bytes hold the value, key or profile to change, only those bytes are
+//! replaced, and the result is parsed again and checked before it is accepted. Comments, order,
+//! indentation, quoting and line endings (LF or CRLF) elsewhere in the file cannot change.
+
+use std::fs;
+use std::io::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{Document, Item, Table, TableLike, Value};
+
+use crate::error::ProfileError;
+use crate::schema::{Profile, ProfilesFile};
+
+/// A profile file held as its exact text.
+pub struct ProfileDocument {
+    path: PathBuf,
+    text: String,
+}
+
+impl std::fmt::Debug for ProfileDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The text may hold plaintext secrets.
+        f.debug_struct("ProfileDocument")
+            .field("path", &self.path)
+            .field("bytes", &self.text.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One profile as the span-keeping parser sees it.
+struct ProfileRef<'d> {
+    table: &'d dyn TableLike,
+    /// The `[[profile]]` header's span, for a profile written as a table.
+    header: Option<Range<usize>>,
+    /// The `{ … }` span for a profile written as an inline table.
+    inline: Option<Range<usize>>,
+}
+
+/// A table header, with where the comments and blank lines above it begin.
+struct Header {
+    path: Vec<String>,
+    is_array: bool,
+    /// Where the header's leading comments and blank lines begin.
+    start: usize,
+    /// Where the header itself begins.
+    header_start: usize,
+}
+
+/// Where an edit lands: the table that holds (or will hold) the key.
+struct Place<'d> {
+    table: &'d dyn TableLike,
+    /// The span of the inline table holding the key, if it is inline.
+    inline: Option<Range<usize>>,
+    /// Key text to put before a new key: the dotted path from the nearest header (`auth.oauth2.`).
+    dotted: String,
+    /// Parts of the key that have no table yet, to be written as a dotted key.
+    missing: Vec<String>,
+    /// Where the table's header line is, for a table without keys.
+    header: Option<Range<usize>>,
+}
+
+impl ProfileDocument {
+    /// Reads and parses a file.
+    pub fn load(path: impl Into<PathBuf>) -> Result<ProfileDocument, ProfileError> {
+        let path = path.into();
+        let bytes = fs::read(&path).map_err(|source| ProfileError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| ProfileError::Read {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        })?;
+        ProfileDocument::parse(path, &text)
+    }
+
+    /// Parses `text` as the content of the file at `path` (where it will be saved).
+    pub fn parse(path: impl Into<PathBuf>, text: &str) -> Result<ProfileDocument, ProfileError> {
+        let path = path.into();
+        Document::parse(text).map_err(|source| ProfileError::Syntax {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(ProfileDocument {
+            path,
+            text: text.to_owned(),
+        })
+    }
+
+    /// The file this document was loaded from, and will be saved to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The document's text, exactly as it would be saved.
+    pub fn to_toml(&self) -> &str {
+        &self.text
+    }
+
+    fn document(&self) -> Document<&str> {
+        // `parse` and every edit keep the text valid TOML, so this cannot fail.
+        Document::parse(self.text.as_str()).expect("the text was checked when it was set")
+    }
+
+    /// The names of the profiles, in file order.
+    pub fn profile_names(&self) -> Vec<String> {
+        let document = self.document();
+        profiles(&document)
+            .iter()
+            .filter_map(|profile| profile.table.get("name")?.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The typed profiles. Fails when a profile does not match the schema (`check` says where).
+    pub fn profiles(&self) -> Result<Vec<Profile>, ProfileError> {
+        toml_edit::de::from_str::<ProfilesFile>(&self.text)
+            .map(|file| file.profile)
+            .map_err(|error| ProfileError::Schema {
+                path: self.path.clone(),
+                message: error.message().to_owned(),
+            })
+    }
+
+    /// The typed profile with this name.
+    pub fn profile(&self, name: &str) -> Result<Profile, ProfileError> {
+        self.profiles()?
+            .into_iter()
+            .find(|profile| profile.name == name)
+            .ok_or_else(|| self.unknown(name))
+    }
+
+    /// The string at a dotted `key` (`mgmt_token`, `tls.cert`) of a profile, if it is a string.
+    pub fn get(&self, profile: &str, key: &str) -> Result<Option<String>, ProfileError> {
+        let document = self.document();
+        let found = self.find(&document, profile)?;
+        let mut table = found.table;
+        let parts: Vec<&str> = key.split('.').collect();
+        let (leaf, parents) = parts.split_last().expect("split yields one part");
+        for part in parents {
+            match table.get(part).and_then(Item::as_table_like) {
+                Some(inner) => table = inner,
+                None => return Ok(None),
+            }
+        }
+        Ok(table.get(leaf).and_then(Item::as_str).map(str::to_owned))
+    }
+
+    /// Sets a dotted `key` of a profile to a string. An existing string keeps its surrounding
+    /// whitespace and comment; a new key goes on a line of its own after the table's last key,
+    /// indented like its neighbours (a key of a table that does not exist yet is written dotted,
+    /// `tls.ca = "…"`). A key that holds a table or a non-string value is not replaced.
+    pub fn set(&mut self, profile: &str, key: &str, value: &str) -> Result<(), ProfileError> {
+        let splice = self.set_splice(profile, key, value)?;
+        self.apply(
+            splice,
+            format!("set `{key}` in profile `{profile}`"),
+            |doc| doc.get(profile, key).ok().flatten().as_deref() == Some(value),
+        )
+    }
+
+    fn set_splice(
+        &self,
+        profile: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(Range<usize>, String), ProfileError> {
+        let document = self.document();
+        let place = self.place(&document, profile, key)?;
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        match place.table.get(leaf).filter(|_| place.missing.is_empty()) {
+            Some(Item::Value(Value::String(old))) => {
+                let span = old.span().expect("parsed values have spans");
+                Ok((span, encode_string(value)))
+            }
+            Some(_) => Err(ProfileError::BadKey {
+                profile: profile.to_owned(),
+                key: key.to_owned(),
+                reason: "it holds a value that is not a string",
+            }),
+            None => Ok(self.insertion(&place, leaf, value)),
+        }
+    }
+
+    /// Removes a dotted `key` of a profile, with its line. Returns whether it was there.
+    pub fn remove(&mut self, profile: &str, key: &str) -> Result<bool, ProfileError> {
+        let splice = {
+            let document = self.document();
+            let place = self.place(&document, profile, key)?;
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            let Some((leaf_key, item)) = place
+                .table
+                .get_key_value(leaf)
+                .filter(|_| place.missing.is_empty())
+            else {
+                return Ok(false);
+            };
+            let key_start = leaf_key.span().expect("parsed keys have spans").start;
+            let value_end = item.span().expect("parsed items have spans").end;
+            match &place.inline {
+                Some(_) => self.inline_removal(key_start, value_end),
+                None => {
+                    let start = line_start(&self.text, key_start);
+                    let end = line_end(&self.text, value_end);
+                    let before = &self.text[start..key_start];
+                    let after = self.text[value_end..end].trim_start();
+                    if before.contains('=') || !(after.is_empty() || after.starts_with('#')) {
+                        return Err(
+                            self.edit_error(format!("remove `{key}` from profile `{profile}`"))
+                        );
+                    }
+                    (start..end, String::new())
+                }
+            }
+        };
+        self.apply(
+            splice,
+            format!("remove `{key}` from profile `{profile}`"),
+            |doc| doc.get(profile, key).is_ok_and(|value| value.is_none()),
+        )?;
+        Ok(true)
+    }
+
+    /// Appends a profile with these string keys (after `name`, in this order), formatted like the
+    /// file's first profile, after the last profile.
+    pub fn add_profile(
+        &mut self,
+        name: &str,
+        entries: &[(&str, &str)],
+    ) -> Result<(), ProfileError> {
+        let splice = {
+            let document = self.document();
+            let existing = profiles(&document);
+            if self.find(&document, name).is_ok() {
+                return Err(ProfileError::ProfileExists {
+                    path: self.path.clone(),
+                    name: name.to_owned(),
+                });
+            }
+            let fields: Vec<(&str, &str)> = std::iter::once(("name", name))
+                .chain(entries.iter().copied())
+                .collect();
+            match existing.last() {
+                Some(ProfileRef {
+                    inline: Some(span), ..
+                }) => {
+                    let body: Vec<String> = fields
+                        .iter()
+                        .map(|(key, value)| {
+                            format!("{} = {}", encode_key(key), encode_string(value))
+                        })
+                        .collect();
+                    (span.end..span.end, format!(", {{ {} }}", body.join(", ")))
+                }
+                last => {
+                    let newline = newline(&self.text);
+                    let (header_indent, key_indent) = match existing.first() {
+                        Some(first) => (
+                            first
+                                .header
+                                .clone()
+                                .map(|header| indentation(&self.text, header.start))
+                                .unwrap_or_default(),
+                            first_key_indent(&self.text, first.table).unwrap_or_default(),
+                        ),
+                        None => (String::new(), "  ".to_owned()),
+                    };
+                    let at = match last {
+                        Some(_) => self.end_of_last_profile(&document),
+                        None => self.text.len(),
+                    };
+                    let mut block = String::new();
+                    let before = &self.text[..at];
+                    if !before.is_empty() && !before.ends_with('\n') {
+                        block.push_str(newline);
+                    }
+                    if !before.trim().is_empty() && !ends_with_blank_line(before) {
+                        block.push_str(newline);
+                    }
+                    block.push_str(&format!("{header_indent}[[profile]]{newline}"));
+                    for (key, value) in fields {
+                        block.push_str(&format!(
+                            "{key_indent}{} = {}{newline}",
+                            encode_key(key),
+                            encode_string(value)
+                        ));
+                    }
+                    if at < self.text.len() && !self.text[at..].starts_with(['\n', '\r']) {
+                        block.push_str(newline);
+                    }
+                    (at..at, block)
+                }
+            }
+        };
+        self.apply(splice, format!("add profile `{name}`"), |doc| {
+            doc.profile_names().iter().any(|known| known == name)
+        })
+    }
+
+    /// Removes a profile: its header, keys and sub-tables, and the comments just above its header.
+    pub fn remove_profile(&mut self, name: &str) -> Result<(), ProfileError> {
+        let count = self.profile_names().len();
+        let splice = {
+            let document = self.document();
+            let index = self.index_of(&document, name)?;
+            let all = profiles(&document);
+            match &all[index].inline {
+                Some(_) => {
+                    let array = document
+                        .get("profile")
+                        .and_then(Item::as_array)
+                        .expect("inline profiles");
+                    let span = array.span().expect("parsed arrays have spans");
+                    let mut value: Value = self.text[span.clone()]
+                        .parse()
+                        .map_err(|_| self.edit_error(format!("remove profile `{name}`")))?;
+                    let array = value.as_array_mut().expect("parsed as an array");
+                    array.remove(index);
+                    if let Some(first) = array.get_mut(0) {
+                        first.decor_mut().set_prefix(" ");
+                    }
+                    (span, value.to_string())
+                }
+                None => {
+                    let headers = headers(&document);
+                    let own = all[index]
+                        .header
+                        .clone()
+                        .expect("array-of-tables profiles have headers")
+                        .start;
+                    let position = headers
+                        .iter()
+                        .position(|header| header.header_start == own)
+                        .expect("the profile's own header is listed");
+                    let start = headers[position].start;
+                    let end = headers[position + 1..]
+                        .iter()
+                        .find(|header| {
+                            header.path.first().map(String::as_str) != Some("profile")
+                                || header.path.len() == 1
+                        })
+                        .map_or(self.text.len(), |next| next.start);
+                    (start..end, String::new())
+                }
+            }
+        };
+        self.apply(splice, format!("remove profile `{name}`"), |doc| {
+            doc.profile_names().len() == count - 1
+        })
+    }
+
+    /// Renames a profile. Sealed values bound to the old name must be re-bound by the caller.
+    pub fn rename_profile(&mut self, old: &str, new: &str) -> Result<(), ProfileError> {
+        if old != new && self.index_of(&self.document(), new).is_ok() {
+            return Err(ProfileError::ProfileExists {
+                path: self.path.clone(),
+                name: new.to_owned(),
+            });
+        }
+        let splice = self.set_splice(old, "name", new)?;
+        let names = self.profile_names();
+        self.apply(splice, format!("rename profile `{old}`"), |doc| {
+            let renamed = names
+                .iter()
+                .map(|name| if name == old { new } else { name });
+            doc.profile_names().iter().map(String::as_str).eq(renamed)
+        })
+    }
+
+    /// Writes the document back to its file atomically: a temporary file in the same folder is
+    /// written, flushed to disk and renamed over the original, which keeps its permissions
+    /// (a new file is made readable by its owner only). A failure leaves the original untouched.
+    pub fn save(&self) -> Result<(), ProfileError> {
+        let write_error = |source| ProfileError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let folder = match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut temporary = tempfile::Builder::new()
+            .prefix(".sealctl-")
+            .suffix(".tmp")
+            .tempfile_in(folder)
+            .map_err(write_error)?;
+        temporary
+            .write_all(self.text.as_bytes())
+            .and_then(|()| temporary.as_file().sync_all())
+            .map_err(write_error)?;
+        let permissions = match fs::metadata(&self.path) {
+            Ok(metadata) => metadata.permissions(),
+            Err(_) => owner_only(),
+        };
+        fs::set_permissions(temporary.path(), permissions).map_err(write_error)?;
+        temporary
+            .persist(&self.path)
+            .map_err(|error| write_error(error.error))?;
+        sync_folder(folder);
+        Ok(())
+    }
+
+    /// Replaces `range` with `text`, keeping the result only if it parses and `verify` holds.
+    fn apply(
+        &mut self,
+        (range, text): (Range<usize>, String),
+        what: String,
+        verify: impl FnOnce(&ProfileDocument) -> bool,
+    ) -> Result<(), ProfileError> {
+        let mut edited = String::with_capacity(self.text.len() + text.len());
+        edited.push_str(&self.text[..range.start]);
+        edited.push_str(&text);
+        edited.push_str(&self.text[range.end..]);
+        let candidate = ProfileDocument {
+            path: self.path.clone(),
+            text: edited,
+        };
+        if Document::parse(candidate.text.as_str()).is_ok() && verify(&candidate) {
+            self.text = candidate.text;
+            Ok(())
+        } else {
+            Err(self.edit_error(what))
+        }
+    }
+
+    fn edit_error(&self, what: String) -> ProfileError {
+        ProfileError::Edit {
+            path: self.path.clone(),
+            what,
+        }
+    }
+
+    fn unknown(&self, name: &str) -> ProfileError {
+        ProfileError::UnknownProfile {
+            path: self.path.clone(),
+            name: name.to_owned(),
+            known: self.profile_names(),
+        }
+    }
+
+    fn index_of(&self, document: &Document<&str>, name: &str) -> Result<usize, ProfileError> {
+        profiles(document)
+            .iter()
+            .position(|profile| profile.table.get("name").and_then(Item::as_str) == Some(name))
+            .ok_or_else(|| self.unknown(name))
+    }
+
+    fn find<'d>(
+        &self,
+        document: &'d Document<&str>,
+        name: &str,
+    ) -> Result<ProfileRef<'d>, ProfileError> {
+        let index = self.index_of(document, name)?;
+        Ok(profiles(document).swap_remove(index))
+    }
+
+    /// Walks to the table that holds `key`, noting how a new key there must be written.
+    fn place<'d>(
+        &self,
+        document: &'d Document<&str>,
+        profile: &str,
+        key: &str,
+    ) -> Result<Place<'d>, ProfileError> {
+        let found = self.find(document, profile)?;
+        let mut place = Place {
+            header: found.header.clone(),
+            table: found.table,
+            inline: found.inline,
+            dotted: String::new(),
+            missing: Vec::new(),
+        };
+        let parts: Vec<&str> = key.split('.').collect();
+        for (at, part) in parts[..parts.len() - 1].iter().enumerate() {
+            match place.table.get(part) {
+                None => {
+                    place.missing = parts[at..parts.len() - 1]
+                        .iter()
+                        .map(|part| (*part).to_owned())
+                        .collect();
+                    break;
+                }
+                Some(Item::Table(table)) if table.is_dotted() => {
+                    place.dotted.push_str(&format!("{}.", encode_key(part)));
+                    place.table = table;
+                }
+                Some(Item::Table(table)) => {
+                    place.dotted.clear();
+                    place.header = table.span();
+                    place.table = table;
+                }
+                Some(Item::Value(Value::InlineTable(table))) if place.inline.is_none() => {
+                    place.inline = table.span();
+                    place.table = table;
+                }
+                Some(item) if item.is_table_like() => {
+                    place.table = item.as_table_like().expect("checked");
+                }
+                Some(_) => {
+                    return Err(ProfileError::BadKey {
+                        profile: profile.to_owned(),
+                        key: key.to_owned(),
+                        reason: "a part of the key is not a table",
+                    });
+                }
+            }
+        }
+        Ok(place)
+    }
+
+    /// Where and what to insert for a new key at `place`.
+    fn insertion(&self, place: &Place<'_>, leaf: &str, value: &str) -> (Range<usize>, String) {
+        let mut key_text = place.dotted.clone();
+        for part in &place.missing {
+            key_text.push_str(&format!("{}.", encode_key(part)));
+        }
+        key_text.push_str(&encode_key(leaf));
+        let assignment = format!("{key_text} = {}", encode_string(value));
+        if let Some(span) = &place.inline {
+            let inner = &self.text[span.start + 1..span.end - 1];
+            let content_end = span.start + 1 + inner.trim_end().len();
+            return if inner.trim().is_empty() {
+                (span.start + 1..span.end - 1, format!(" {assignment} "))
+            } else {
+                (content_end..content_end, format!(", {assignment}"))
+            };
+        }
+        let newline = newline(&self.text);
+        let last_value_end = last_value_end(place.table);
+        let indent = first_key_indent(&self.text, place.table)
+            .or_else(|| {
+                place
+                    .header
+                    .as_ref()
+                    .map(|header| format!("{}  ", indentation(&self.text, header.start)))
+            })
+            .unwrap_or_default();
+        let after = last_value_end
+            .or_else(|| place.header.as_ref().map(|header| header.end))
+            .unwrap_or(0);
+        let at = line_end(&self.text, after);
+        let lead = if at > 0 && !self.text[..at].ends_with('\n') {
+            newline
+        } else {
+            ""
+        };
+        (at..at, format!("{lead}{indent}{assignment}{newline}"))
+    }
+
+    /// The bytes to remove for the key-value from `key_start` to `value_end` inside an inline
+    /// table: the pair, with the comma that separates it from its neighbour.
+    fn inline_removal(&self, key_start: usize, value_end: usize) -> (Range<usize>, String) {
+        let text = &self.text;
+        // A dotted key (`tls.cert = …`) starts before its last part: back to the `{` or `,`.
+        let pair_start = text[..key_start]
+            .rfind(['{', ','])
+            .map_or(key_start, |at| at + 1);
+        let pair_start = pair_start
+            + (text[pair_start..key_start].len() - text[pair_start..key_start].trim_start().len());
+        let after = &text[value_end..];
+        let gap = after.len() - after.trim_start().len();
+        if after[gap..].starts_with(',') {
+            let rest = &after[gap + 1..];
+            let end = value_end + gap + 1 + (rest.len() - rest.trim_start().len());
+            return (pair_start..end, String::new());
+        }
+        let before = text[..pair_start].trim_end();
+        match before.strip_suffix(',') {
+            Some(kept) => (kept.len()..value_end, String::new()),
+            None => (pair_start..value_end + gap, String::new()),
+        }
+    }
+
+    /// The byte offset just past the last profile and its sub-tables.
+    fn end_of_last_profile(&self, document: &Document<&str>) -> usize {
+        let headers = headers(document);
+        let last_profile = headers
+            .iter()
+            .rposition(|header| header.is_array && header.path == ["profile"])
+            .unwrap_or(0);
+        headers[last_profile + 1..]
+            .iter()
+            .find(|header| header.path.first().map(String::as_str) != Some("profile"))
+            .map_or(self.text.len(), |next| next.start)
+    }
+}
+
+fn profiles<'d>(document: &'d Document<&str>) -> Vec<ProfileRef<'d>> {
+    match document.get("profile") {
+        Some(Item::ArrayOfTables(array)) => array
+            .iter()
+            .map(|table| ProfileRef {
+                table,
+                header: table.span(),
+                inline: None,
+            })
+            .collect(),
+        Some(Item::Value(Value::Array(array))) => array
+            .iter()
+            .filter_map(Value::as_inline_table)
+            .map(|table| ProfileRef {
+                table,
+                header: None,
+                inline: table.span(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every table header in the file, in file order, with where its leading comments begin.
+fn headers(document: &Document<&str>) -> Vec<Header> {
+    fn visit(table: &Table, path: &mut Vec<String>, is_array: bool, out: &mut Vec<Header>) {
+        if let Some(span) = table
+            .span()
+            .filter(|_| !table.is_dotted() && !table.is_implicit())
+        {
+            let start = table
+                .decor()
+                .prefix()
+                .and_then(|prefix| prefix.span())
+                .map_or(span.start, |prefix| prefix.start.min(span.start));
+            out.push(Header {
+                path: path.clone(),
+                is_array,
+                start,
+                header_start: span.start,
+            });
+        }
+        for (name, item) in table.iter() {
+            path.push(name.to_owned());
+            match item {
+                Item::Table(inner) => visit(inner, path, false, out),
+                Item::ArrayOfTables(array) => {
+                    array.iter().for_each(|inner| visit(inner, path, true, out))
+                }
+                _ => {}
+            }
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    visit(document.as_table(), &mut Vec::new(), false, &mut out);
+    out.sort_by_key(|header| header.start);
+    out
+}
+
+/// The end of the last key-value written in `table`'s own body (not in its sub-table sections).
+fn last_value_end(table: &dyn TableLike) -> Option<usize> {
+    table
+        .iter()
+        .filter_map(|(_, item)| match item {
+            Item::Value(value) => value.span().map(|span| span.end),
+            Item::Table(inner) if inner.is_dotted() => last_value_end(inner),
+            _ => None,
+        })
+        .max()
+}
+
+fn first_key_indent(text: &str, table: &dyn TableLike) -> Option<String> {
+    table
+        .iter()
+        .filter(|(_, item)| item.is_value() || item.as_table().is_some_and(Table::is_dotted))
+        .find_map(|(name, _)| table.get_key_value(name)?.0.span())
+        .map(|span| indentation(text, span.start))
+}
+
+/// The white space at the start of the line holding `at` (empty if anything else precedes `at`).
+fn indentation(text: &str, at: usize) -> String {
+    let before = &text[line_start(text, at)..at];
+    if before.chars().all(|c| c == ' ' || c == '\t') {
+        before.to_owned()
+    } else {
+        String::new()
+    }
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |newline| newline + 1)
+}
+
+/// Just past the line ending of the line holding `at`, or the end of the text.
+fn line_end(text: &str, at: usize) -> usize {
+    text[at..]
+        .find('\n')
+        .map_or(text.len(), |newline| at + newline + 1)
+}
+
+fn ends_with_blank_line(text: &str) -> bool {
+    let trimmed = text.trim_end_matches(['\n', '\r']);
+    text[trimmed.len()..].matches('\n').count() >= 2
+}
+
+/// The file's line ending: CRLF if it uses CRLF anywhere, else LF.
+fn newline(text: &str) -> &'static str {
+    if text.contains("\r\n") { "\r\n" } else { "\n" }
+}
+
+/// A TOML 1.0 basic string holding `value`.
+fn encode_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for ch in value.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn encode_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        key.to_owned()
+    } else {
+        encode_string(key)
+    }
+}
+
+#[cfg(unix)]
+fn owner_only() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn owner_only() -> fs::Permissions {
+    // Windows has no mode bits; a new file inherits its folder's access list.
+    tempfile::tempfile()
+        .and_then(|file| file.metadata())
+        .map(|metadata| metadata.permissions())
+        .expect("a temporary file can be made")
+}
+
+/// Makes the rename durable. Best effort: not every platform or file system can sync a folder.
+fn sync_folder(folder: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = fs::File::open(folder) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = folder;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"# Team profiles
+[[profile]]
+  # production
+  name = "prod"   # the live one
+  product = "clustered"
+  host = "prod.example.com"
+  port = "443"
+  mgmt_token = "OLD"  # rotate monthly
+
+[[profile]]
+  name = "staging"
+  product = "dedicated"
+  account_id = "0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11"
+  cluster_id = "0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a12"
+
+  [profile.tls]
+    insecure = false
+
+[sealctl]
+recipients = []
+"#;
+
+    fn document() -> ProfileDocument {
+        ProfileDocument::parse("config.toml", FILE).unwrap()
+    }
+
+    #[test]
+    fn unchanged_documents_round_trip_byte_for_byte() {
+        assert_eq!(document().to_toml(), FILE);
+    }
+
+    #[test]
+    fn setting_a_value_changes_only_its_bytes() {
+        let mut doc = document();
+        doc.set("prod", "mgmt_token", "NEW").unwrap();
+        assert_eq!(doc.to_toml(), FILE.replace("\"OLD\"", "\"NEW\""));
+        assert_eq!(
+            doc.get("prod", "mgmt_token").unwrap().as_deref(),
+            Some("NEW")
+        );
+    }
+
+    #[test]
+    fn a_new_key_is_indented_like_its_neighbours() {
+        let mut doc = document();
+        doc.set("staging", "token", "T").unwrap();
+        let expected = FILE.replace(
+            "0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a12\"\n",
+            "0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a12\"\n  token = \"T\"\n",
+        );
+        assert_eq!(doc.to_toml(), expected);
+    }
+
+    #[test]
+    fn nested_keys_are_set_in_place() {
+        let mut doc = document();
+        doc.set("staging", "tls.insecure", "x").unwrap_err();
+        doc.remove("staging", "tls.insecure").unwrap();
+        doc.set("staging", "tls.ca", "/etc/ca.pem").unwrap();
+        assert_eq!(
+            doc.get("staging", "tls.ca").unwrap().as_deref(),
+            Some("/etc/ca.pem")
+        );
+        assert!(
+            doc.to_toml()
+                .contains("  [profile.tls]\n    ca = \"/etc/ca.pem\"\n"),
+            "{}",
+            doc.to_toml()
+        );
+        // A table that does not exist yet is written as a dotted key, in the profile's own body.
+        doc.set("prod", "tls.cert", "/etc/c.pem").unwrap();
+        assert!(
+            doc.to_toml().contains(
+                "  mgmt_token = \"OLD\"  # rotate monthly\n  tls.cert = \"/etc/c.pem\"\n\n"
+            ),
+            "{}",
+            doc.to_toml()
+        );
+    }
+
+    #[test]
+    fn removing_a_key_removes_its_line_only() {
+        let mut doc = document();
+        assert!(doc.remove("prod", "mgmt_token").unwrap());
+        assert!(!doc.remove("prod", "mgmt_token").unwrap());
+        assert_eq!(
+            doc.to_toml(),
+            FILE.replace("  mgmt_token = \"OLD\"  # rotate monthly\n", "")
+        );
+    }
+
+    #[test]
+    fn profiles_are_added_renamed_and_removed() {
+        let mut doc = document();
+        doc.add_profile(
+            "dev",
+            &[
+                ("product", "clustered"),
+                ("host", "localhost"),
+                ("port", "8086"),
+            ],
+        )
+        .unwrap();
+        let added = "\n[[profile]]\n  name = \"dev\"\n  product = \"clustered\"\n  host = \"localhost\"\n  port = \"8086\"\n";
+        assert!(
+            doc.to_toml()
+                .starts_with(FILE.split("[sealctl]").next().unwrap())
+        );
+        assert!(doc.to_toml().contains(added), "{}", doc.to_toml());
+        assert!(matches!(
+            doc.add_profile("dev", &[]),
+            Err(ProfileError::ProfileExists { .. })
+        ));
+
+        doc.rename_profile("dev", "local").unwrap();
+        assert_eq!(doc.profile_names(), ["prod", "staging", "local"]);
+        assert!(matches!(
+            doc.rename_profile("local", "prod"),
+            Err(ProfileError::ProfileExists { .. })
+        ));
+
+        doc.remove_profile("local").unwrap();
+        assert_eq!(doc.to_toml(), FILE);
+    }
+
+    #[test]
+    fn line_endings_quoting_and_a_missing_final_newline_survive_edits() {
+        let file = "[[profile]]\r\n\"name\" = 'a'\r\nproduct = \"clustered\"\r\nauth . oauth2 . client_id = \"x\"\r\nmgmt_token = \"OLD\"";
+        let mut doc = ProfileDocument::parse("c.toml", file).unwrap();
+        doc.set("a", "mgmt_token", "NEW").unwrap();
+        doc.set("a", "host", "h").unwrap();
+        doc.set("a", "auth.oauth2.token_url", "https://t").unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            // A new dotted key joins its siblings.
+            "[[profile]]\r\n\"name\" = 'a'\r\nproduct = \"clustered\"\r\nauth . oauth2 . client_id = \"x\"\r\nauth.oauth2.token_url = \"https://t\"\r\nmgmt_token = \"NEW\"\r\nhost = \"h\"\r\n"
+        );
+        doc.add_profile("b", &[("product", "dedicated")]).unwrap();
+        assert!(doc.to_toml().ends_with(
+            "host = \"h\"\r\n\r\n[[profile]]\r\nname = \"b\"\r\nproduct = \"dedicated\"\r\n"
+        ));
+    }
+
+    #[test]
+    fn inline_table_profiles_are_edited_inside_their_braces() {
+        let file =
+            "profile = [ { name = \"a\", product = \"clustered\" }, { name = \"b\" } ] # two\n";
+        let mut doc = ProfileDocument::parse("c.toml", file).unwrap();
+        doc.set("b", "host", "h").unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            "profile = [ { name = \"a\", product = \"clustered\" }, { name = \"b\", host = \"h\" } ] # two\n"
+        );
+        assert!(doc.remove("a", "product").unwrap());
+        assert_eq!(
+            doc.to_toml(),
+            "profile = [ { name = \"a\" }, { name = \"b\", host = \"h\" } ] # two\n"
+        );
+        doc.add_profile("c", &[]).unwrap();
+        doc.remove_profile("a").unwrap();
+        assert_eq!(doc.profile_names(), ["b", "c"]);
+    }
+
+    #[test]
+    fn strings_are_written_as_toml_1_0_basic_strings() {
+        let mut doc = document();
+        doc.set("prod", "database", "a\"b\\c\u{1b}").unwrap();
+        assert!(
+            doc.to_toml()
+                .contains("database = \"a\\\"b\\\\c\\u001B\"\n"),
+            "{}",
+            doc.to_toml()
+        );
+        assert_eq!(
+            doc.get("prod", "database").unwrap().as_deref(),
+            Some("a\"b\\c\u{1b}")
+        );
+    }
+
+    #[test]
+    fn a_profile_is_added_to_an_empty_file() {
+        let mut doc = ProfileDocument::parse("config.toml", "").unwrap();
+        doc.add_profile("default", &[("product", "clustered")])
+            .unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n"
+        );
+        let mut doc = ProfileDocument::parse("config.toml", "# profiles\n").unwrap();
+        doc.add_profile("default", &[]).unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            "# profiles\n\n[[profile]]\n  name = \"default\"\n"
+        );
+    }
+
+    #[test]
+    fn unknown_profiles_list_the_known_ones() {
+        let error = document().set("nope", "host", "x").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no profile named `nope` in config.toml (it has: prod, staging)"
+        );
+    }
+
+    #[test]
+    fn typed_profiles_hide_plaintext_in_debug() {
+        let profiles = document().profiles().unwrap();
+        assert_eq!(profiles[0].endpoint(), "prod.example.com:443");
+        let debug = format!("{:?}", profiles[0]);
+        assert!(debug.contains("Plaintext([redacted])"), "{debug}");
+        assert!(!debug.contains("OLD"), "{debug}");
+    }
+
+    #[test]
+    fn save_replaces_the_file_atomically_and_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("config.toml");
+        fs::write(&path, FILE).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let mut doc = ProfileDocument::load(&path).unwrap();
+        doc.set("prod", "mgmt_token", "NEW").unwrap();
+        doc.save().unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            FILE.replace("OLD", "NEW")
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let leftovers: Vec<_> = fs::read_dir(folder.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+}

@@ -1,0 +1,94 @@
+//! Why loading, editing or saving a profile file failed.
+
+use std::path::PathBuf;
+
+/// An error from loading, editing or saving a profile file. Messages name the file and the
+/// profile, never a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not TOML at all; `sealctl check` says exactly where.
+    #[error("{path} is not valid TOML")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, with line and column.
+        #[source]
+        source: toml_edit::TomlError,
+    },
+    /// The file is TOML but its profiles do not match the schema; `sealctl check` says where.
+    #[error("{path} has a profile that influxctl cannot read: {message}")]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        message: String,
+    },
+    /// `profile` is there but is not an array of tables.
+    #[error("{path}: `profile` is not an array of [[profile]] tables")]
+    NotProfiles {
+        /// The file.
+        path: PathBuf,
+    },
+    /// No profile has this name.
+    #[error("no profile named `{name}` in {path}{}", known_names(.known))]
+    UnknownProfile {
+        /// The file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        known: Vec<String>,
+    },
+    /// A profile with this name exists already.
+    #[error("a profile named `{name}` already exists in {path}")]
+    ProfileExists {
+        /// The file.
+        path: PathBuf,
+        /// The name.
+        name: String,
+    },
+    /// The key is not one the edit can set (a table, or a path through a non-table).
+    #[error("cannot set `{key}` in profile `{profile}`: {reason}")]
+    BadKey {
+        /// The profile.
+        profile: String,
+        /// The dotted key.
+        key: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An edit could not be made without disturbing the rest of the file; nothing was changed.
+    #[error("cannot {what} in {path} without disturbing the rest of the file; edit it by hand")]
+    Edit {
+        /// The file.
+        path: PathBuf,
+        /// The edit, in words ("remove `tls.cert` from profile `prod`").
+        what: String,
+    },
+    /// The file could not be written; the original is unchanged.
+    #[error("cannot write {path} (the file is unchanged)")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn known_names(known: &[String]) -> String {
+    if known.is_empty() {
+        " (it has no profiles)".to_owned()
+    } else {
+        format!(" (it has: {})", known.join(", "))
+    }
+}

@@ -1,0 +1,32 @@
+//! Load, edit and validate influxctl connection profile files (`config.toml`).
+//!
+//! This crate is what every part of sealctl uses to understand a profile file:
+//!
+//! - [`check`] validates the bytes of a file against influxctl's schema and reports
+//!   [`Diagnostic`]s with stable [`Rule`] ids, line and column. It needs no key and no network,
+//!   and no diagnostic ever holds a secret.
+//! - [`ProfileDocument`] loads a file for editing and saves it back changing only the bytes of
+//!   the edited values: comments, order and formatting survive.
+//! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
+//! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
+//!   plaintext one.
+//!
+//! It is not for opening sealed values (that is `sealctl-seal`) nor for running programs
+//! (`sealctl-exec`), and it knows nothing of the command line.
+
+#![warn(missing_docs)]
+
+mod diagnostic;
+mod document;
+mod error;
+pub mod paths;
+pub mod schema;
+pub mod sealed;
+mod source;
+mod validate;
+
+pub use diagnostic::{Diagnostic, Rule, Severity};
+pub use document::ProfileDocument;
+pub use error::ProfileError;
+pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};
+pub use validate::{CheckedFile, check};

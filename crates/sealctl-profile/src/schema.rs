@@ -1,0 +1,240 @@
+//! The keys influxctl reads from a profile file, with their TOML types, and a typed view of them.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+use crate::sealed::{FramingError, SealedValue, looks_sealed};
+
+/// The TOML type a key must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A string.
+    String,
+    /// `true` or `false`.
+    Bool,
+    /// An array of strings.
+    StringArray,
+    /// A table (or inline table) whose values are all strings.
+    StringMap,
+    /// A table (or inline table) with these keys.
+    Table(&'static [Field]),
+}
+
+impl Kind {
+    /// How the type is named in messages: "a string", "a table".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::String => "a string",
+            Kind::Bool => "a boolean (true or false)",
+            Kind::StringArray => "an array of strings",
+            Kind::StringMap => "a table of strings",
+            Kind::Table(_) => "a table",
+        }
+    }
+}
+
+/// A key the schema knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The key's name.
+    pub name: &'static str,
+    /// The TOML type it must have.
+    pub kind: Kind,
+}
+
+const fn field(name: &'static str, kind: Kind) -> Field {
+    Field { name, kind }
+}
+
+/// Keys of `[profile.tls]`.
+pub const TLS_FIELDS: &[Field] = &[
+    field("insecure", Kind::Bool),
+    field("disable", Kind::Bool),
+    field("cert", Kind::String),
+    field("key", Kind::String),
+    field("ca", Kind::String),
+];
+
+/// Keys of `[profile.auth.oauth2]`.
+pub const OAUTH2_FIELDS: &[Field] = &[
+    field("client_id", Kind::String),
+    field("scopes", Kind::StringArray),
+    field("parameters", Kind::StringMap),
+    field("token_url", Kind::String),
+    field("device_url", Kind::String),
+];
+
+/// Keys of `[profile.auth]`.
+pub const AUTH_FIELDS: &[Field] = &[field("oauth2", Kind::Table(OAUTH2_FIELDS))];
+
+/// Keys of one `[[profile]]`.
+pub const PROFILE_FIELDS: &[Field] = &[
+    field("name", Kind::String),
+    field("product", Kind::String),
+    field("host", Kind::String),
+    field("port", Kind::String),
+    field("database", Kind::String),
+    field("token", Kind::String),
+    field("mgmt_token", Kind::String),
+    field("account_id", Kind::String),
+    field("cluster_id", Kind::String),
+    field("tls", Kind::Table(TLS_FIELDS)),
+    field("auth", Kind::Table(AUTH_FIELDS)),
+];
+
+/// The secret keys of a profile, which sealctl seals.
+pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];
+
+/// The top-level table that belongs to sealctl itself (recipients and settings).
+pub const SEALCTL_TABLE: &str = "sealctl";
+
+/// The products influxctl knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Product {
+    /// InfluxDB 3 Clustered: reached by `host` and `port`.
+    Clustered,
+    /// InfluxDB 3 Cloud Dedicated: reached by `account_id` and `cluster_id`.
+    Dedicated,
+}
+
+impl Product {
+    /// Every product, as written in the file.
+    pub const NAMES: &'static [&'static str] = &["clustered", "dedicated"];
+
+    /// The product as written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Clustered => "clustered",
+            Product::Dedicated => "dedicated",
+        }
+    }
+}
+
+/// A secret key's value: sealed, or (until it is sealed) plaintext.
+pub enum SecretValue {
+    /// A sealed value; it holds no secret.
+    Sealed(SealedValue),
+    /// A plaintext secret, kept out of `Debug` and zeroed on drop.
+    Plaintext(SecretString),
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretValue::Sealed(sealed) => f.debug_tuple("Sealed").field(sealed).finish(),
+            SecretValue::Plaintext(_) => f.write_str("Plaintext([redacted])"),
+        }
+    }
+}
+
+impl SecretValue {
+    /// Reads a value from the file: sealed if it carries the sealed framing, plaintext otherwise.
+    pub fn from_file_value(value: &str) -> Result<SecretValue, FramingError> {
+        if looks_sealed(value) {
+            SealedValue::parse(value).map(SecretValue::Sealed)
+        } else {
+            Ok(SecretValue::Plaintext(SecretString::from(value)))
+        }
+    }
+
+    /// Whether the value is plaintext and not empty.
+    pub fn is_plaintext(&self) -> bool {
+        matches!(self, SecretValue::Plaintext(secret) if !secret.expose_secret().is_empty())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = SecretString::deserialize(deserializer)?;
+        SecretValue::from_file_value(value.expose_secret()).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[profile.tls]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Tls {
+    /// Skip server certificate checks.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Plain HTTP instead of HTTPS.
+    #[serde(default)]
+    pub disable: bool,
+    /// Path of a client certificate.
+    pub cert: Option<String>,
+    /// Path of the client certificate's key.
+    pub key: Option<String>,
+    /// Path of a custom CA.
+    pub ca: Option<String>,
+}
+
+/// `[profile.auth.oauth2]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct OAuth2 {
+    /// The OAuth2 client.
+    pub client_id: Option<String>,
+    /// Requested scopes.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Extra parameters such as `audience`.
+    #[serde(default)]
+    pub parameters: std::collections::BTreeMap<String, String>,
+    /// Token endpoint.
+    pub token_url: Option<String>,
+    /// Device authorization endpoint.
+    pub device_url: Option<String>,
+}
+
+/// `[profile.auth]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Auth {
+    /// OAuth2 settings.
+    pub oauth2: Option<OAuth2>,
+}
+
+/// One `[[profile]]`, typed. Unknown keys are ignored here; `check` reports them.
+#[derive(Debug, Deserialize)]
+pub struct Profile {
+    /// The name `--profile` selects.
+    pub name: String,
+    /// Clustered or Dedicated.
+    pub product: Product,
+    /// Host name or IP address, without scheme or port.
+    pub host: Option<String>,
+    /// Port, as a string of digits.
+    pub port: Option<String>,
+    /// Default database for `query` and `write`.
+    pub database: Option<String>,
+    /// A database token.
+    pub token: Option<SecretValue>,
+    /// A management token.
+    pub mgmt_token: Option<SecretValue>,
+    /// Dedicated account id.
+    pub account_id: Option<String>,
+    /// Dedicated cluster id.
+    pub cluster_id: Option<String>,
+    /// TLS settings.
+    pub tls: Option<Tls>,
+    /// Authentication settings.
+    pub auth: Option<Auth>,
+}
+
+impl Profile {
+    /// Where the profile connects, as a user would write it: `host:port` or the Dedicated cluster.
+    pub fn endpoint(&self) -> String {
+        match (self.product, &self.host, &self.port, &self.cluster_id) {
+            (_, Some(host), Some(port), _) => format!("{host}:{port}"),
+            (_, Some(host), None, _) => host.clone(),
+            (Product::Dedicated, None, _, Some(cluster)) => format!("cluster {cluster}"),
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ProfilesFile {
+    #[serde(default)]
+    pub profile: Vec<Profile>,
+}

@@ -1,0 +1,274 @@
+//! The framing of a sealed value, as far as it can be read without any key.
+//!
+//! A sealed value replaces a secret in place, as one TOML string:
+//!
+//! ```text
+//! sealctl:v1:<backend>:<payload>[;<name>=<value>]...
+//! ```
+//!
+//! `v1` is the format version, `<backend>` names who can open it (`age`), `<payload>` is the
+//! backend's ciphertext or reference, and the optional `;name=value` parameters carry non-secret
+//! metadata in clear. For `age`, the payload is a binary age file in standard base64 (with
+//! padding), so `base64 -d | age -d` opens it. Opening the payload is `sealctl-seal`'s work; this
+//! module only says whether the framing is whole, so that `check` can run without a key.
+
+use std::fmt;
+
+use base64::Engine as _;
+
+/// What every sealed value starts with.
+pub const PREFIX: &str = "sealctl:";
+
+/// The format version this library reads and writes.
+pub const VERSION: u32 = 1;
+
+/// The first line of every binary age file.
+const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
+
+/// A backend that can hold a sealed secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Encrypted with age to the file's recipients.
+    Age,
+}
+
+impl Backend {
+    /// Every backend this version knows.
+    pub const ALL: &'static [Backend] = &[Backend::Age];
+
+    /// The backend's name in the framing.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Age => "age",
+        }
+    }
+}
+
+/// A sealed value whose framing parsed. It holds only ciphertext or a reference, never a secret,
+/// so it may be printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedValue {
+    /// Who can open it.
+    pub backend: Backend,
+    /// The backend's payload, as written (for `age`: base64 of a binary age file).
+    pub payload: String,
+    /// Non-secret metadata, in the order written.
+    pub params: Vec<(String, String)>,
+}
+
+/// Why a value that starts with [`PREFIX`] is not a well-formed sealed value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FramingError {
+    /// No `v<N>:` after the prefix.
+    MissingVersion,
+    /// A version this sealctl does not read.
+    UnsupportedVersion(String),
+    /// No `<backend>:` after the version.
+    MissingBackend,
+    /// A backend name this sealctl does not know.
+    UnknownBackend(String),
+    /// Nothing after the backend.
+    EmptyPayload,
+    /// A `;name=value` parameter that is not of that form.
+    BadParameter(String),
+    /// An age payload that is not standard base64.
+    NotBase64,
+    /// An age payload that decodes, but not to an age file.
+    NotAgeFile,
+}
+
+impl fmt::Display for FramingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FramingError::MissingVersion => write!(f, "no format version after `{PREFIX}`"),
+            FramingError::UnsupportedVersion(version) => write!(
+                f,
+                "format version `{version}` is not one this sealctl reads (it reads v{VERSION})"
+            ),
+            FramingError::MissingBackend => f.write_str("no backend name after the version"),
+            FramingError::UnknownBackend(name) => {
+                let known: Vec<_> = Backend::ALL.iter().map(|b| b.name()).collect();
+                write!(
+                    f,
+                    "unknown backend `{name}` (this sealctl knows: {})",
+                    known.join(", ")
+                )
+            }
+            FramingError::EmptyPayload => f.write_str("the sealed payload is empty"),
+            FramingError::BadParameter(name) => {
+                write!(f, "parameter `{name}` is not of the form `;name=value`")
+            }
+            FramingError::NotBase64 => f.write_str("the age payload is not standard base64"),
+            FramingError::NotAgeFile => {
+                f.write_str("the age payload does not decode to an age file")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FramingError {}
+
+/// Whether a value claims to be sealed (and so must not be judged as plaintext).
+pub fn looks_sealed(value: &str) -> bool {
+    value.starts_with(PREFIX)
+}
+
+impl SealedValue {
+    /// Parses the framing of a value that starts with [`PREFIX`].
+    ///
+    /// Error messages may quote the version, backend and parameter names, which are short
+    /// framing tokens, but never the payload.
+    pub fn parse(value: &str) -> Result<SealedValue, FramingError> {
+        let rest = value.strip_prefix(PREFIX).unwrap_or(value);
+        let (version, rest) = rest.split_once(':').ok_or(FramingError::MissingVersion)?;
+        if !is_version(version) {
+            return Err(FramingError::MissingVersion);
+        }
+        if version != format!("v{VERSION}") {
+            return Err(FramingError::UnsupportedVersion(short(version)));
+        }
+        let (backend, rest) = rest.split_once(':').ok_or(FramingError::MissingBackend)?;
+        let backend = Backend::ALL
+            .iter()
+            .copied()
+            .find(|known| known.name() == backend)
+            .ok_or_else(|| FramingError::UnknownBackend(short(backend)))?;
+        let mut parts = rest.split(';');
+        let payload = parts.next().unwrap_or_default();
+        if payload.is_empty() {
+            return Err(FramingError::EmptyPayload);
+        }
+        let params = parts
+            .map(|param| match param.split_once('=') {
+                Some((name, value)) if is_param_name(name) && is_param_value(value) => {
+                    Ok((name.to_owned(), value.to_owned()))
+                }
+                _ => Err(FramingError::BadParameter(short(
+                    param.split('=').next().unwrap_or_default(),
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match backend {
+            Backend::Age => check_age_payload(payload)?,
+        }
+        Ok(SealedValue {
+            backend,
+            payload: payload.to_owned(),
+            params,
+        })
+    }
+
+    /// The value of a parameter, if present.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+impl fmt::Display for SealedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{PREFIX}v{VERSION}:{}:{}",
+            self.backend.name(),
+            self.payload
+        )?;
+        for (name, value) in &self.params {
+            write!(f, ";{name}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+fn check_age_payload(payload: &str) -> Result<(), FramingError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .map_err(|_| FramingError::NotBase64)?;
+    if bytes.starts_with(AGE_HEADER) {
+        Ok(())
+    } else {
+        Err(FramingError::NotAgeFile)
+    }
+}
+
+fn is_version(token: &str) -> bool {
+    token.len() > 1
+        && token.starts_with('v')
+        && token[1..].bytes().all(|byte| byte.is_ascii_digit())
+}
+
+fn is_param_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+}
+
+fn is_param_value(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && byte != b';' && byte != b'"')
+}
+
+/// Framing tokens quoted in messages are cut short, so that a mangled value cannot smuggle a long
+/// run of its text into a diagnostic.
+fn short(token: &str) -> String {
+    const MAX: usize = 16;
+    match token.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &token[..end]),
+        None => token.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age_payload() -> String {
+        base64::engine::general_purpose::STANDARD
+            .encode(b"age-encryption.org/v1\n-> X25519 abc\nxyz\n--- mac\n\x00\x01")
+    }
+
+    #[test]
+    fn well_formed_values_parse_and_print_back() {
+        let value = format!("sealctl:v1:age:{};r=1a2b3c4d", age_payload());
+        let sealed = SealedValue::parse(&value).unwrap();
+        assert_eq!(sealed.backend, Backend::Age);
+        assert_eq!(sealed.param("r"), Some("1a2b3c4d"));
+        assert_eq!(sealed.to_string(), value);
+    }
+
+    #[test]
+    fn broken_framing_is_named() {
+        let payload = age_payload();
+        let cases = [
+            ("sealctl:".to_owned(), FramingError::MissingVersion),
+            ("sealctl:x1:age:AA".to_owned(), FramingError::MissingVersion),
+            (
+                format!("sealctl:v9:age:{payload}"),
+                FramingError::UnsupportedVersion("v9".into()),
+            ),
+            ("sealctl:v1:age".to_owned(), FramingError::MissingBackend),
+            (
+                "sealctl:v1:vault:x".to_owned(),
+                FramingError::UnknownBackend("vault".into()),
+            ),
+            ("sealctl:v1:age:".to_owned(), FramingError::EmptyPayload),
+            ("sealctl:v1:age:!!!".to_owned(), FramingError::NotBase64),
+            (
+                "sealctl:v1:age:aGVsbG8=".to_owned(),
+                FramingError::NotAgeFile,
+            ),
+            (
+                format!("sealctl:v1:age:{payload};novalue"),
+                FramingError::BadParameter("novalue".into()),
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(SealedValue::parse(&value), Err(expected), "{value}");
+        }
+    }
+}

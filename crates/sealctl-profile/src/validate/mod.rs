@@ -1,0 +1,700 @@
+//! `check`: every rule, applied to the bytes of one file.
+
+mod toml10;
+mod values;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use toml_edit::{Document, Item, TableLike, Value};
+
+use crate::diagnostic::{Diagnostic, Rule};
+use crate::schema::{Field, Kind, PROFILE_FIELDS, Product, SEALCTL_TABLE, SECRET_KEYS};
+use crate::sealed::{SealedValue, looks_sealed};
+use crate::source::{SourceText, is_secret_key};
+
+/// The name influxctl uses when no profile is named.
+const DEFAULT_PROFILE: &str = "default";
+
+/// Top-level keys of an influxctl 1.x file.
+const LEGACY_KEYS: &[&str] = &["account_id", "cluster_id"];
+
+/// A file after `check`: its text (for showing lines) and what was found, in file order.
+#[derive(Debug)]
+pub struct CheckedFile {
+    /// The text as checked, with its secrets marked.
+    pub source: SourceText,
+    /// Every finding, ordered by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks the bytes of one profile file against every rule. Needs no key, file system or network.
+pub fn check(bytes: &[u8]) -> CheckedFile {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut source = SourceText::new(text.to_owned());
+            let (diagnostics, secrets) = {
+                let mut walk = Walk::new(&source);
+                walk.text();
+                (walk.found, walk.secrets)
+            };
+            for secret in secrets {
+                source.add_secret(secret);
+            }
+            finish(source, diagnostics)
+        }
+        Err(error) => {
+            let source = SourceText::new(String::from_utf8_lossy(bytes).into_owned());
+            let at = error.valid_up_to();
+            let mut walk = Walk::new(&source);
+            walk.report(
+                Rule::TomlSyntax,
+                at..at,
+                format!(
+                    "the file is not UTF-8 text (byte 0x{:02X} at offset {at})",
+                    bytes[at]
+                ),
+                Some("a TOML file must be UTF-8 encoded; is this the right file?".to_owned()),
+            );
+            let found = walk.found;
+            finish(source, found)
+        }
+    }
+}
+
+fn finish(source: SourceText, mut diagnostics: Vec<Diagnostic>) -> CheckedFile {
+    diagnostics.sort_by_key(|d| (d.span.start, d.rule));
+    CheckedFile {
+        source,
+        diagnostics,
+    }
+}
+
+/// Where in the file a walk is: which profile, and the dotted key of the table being walked.
+#[derive(Clone, Default)]
+struct Scope {
+    profile: Option<String>,
+    prefix: String,
+}
+
+impl Scope {
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+struct Walk<'s> {
+    source: &'s SourceText,
+    found: Vec<Diagnostic>,
+    secrets: Vec<Range<usize>>,
+    scope: Scope,
+    key: Option<String>,
+}
+
+/// A string value with the span of its key.
+struct Located<'d> {
+    value: &'d str,
+    key_span: Range<usize>,
+}
+
+fn key_span(table: &dyn TableLike, name: &str) -> Range<usize> {
+    table
+        .get_key_value(name)
+        .and_then(|(key, item)| key.span().or_else(|| item.span()))
+        .unwrap_or(0..0)
+}
+
+fn get_str<'d>(table: &'d dyn TableLike, name: &str) -> Option<Located<'d>> {
+    let value = table.get(name)?.as_str()?;
+    Some(Located {
+        value,
+        key_span: key_span(table, name),
+    })
+}
+
+fn type_name(item: &Item) -> &'static str {
+    match item {
+        Item::None => "nothing",
+        Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+        Item::Value(value) => match value {
+            Value::String(_) => "a string",
+            Value::Integer(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Boolean(_) => "a boolean",
+            Value::Datetime(_) => "a date-time",
+            Value::Array(_) => "an array",
+            Value::InlineTable(_) => "an inline table",
+        },
+    }
+}
+
+impl<'s> Walk<'s> {
+    fn new(source: &'s SourceText) -> Walk<'s> {
+        Walk {
+            source,
+            found: Vec::new(),
+            secrets: Vec::new(),
+            scope: Scope::default(),
+            key: None,
+        }
+    }
+
+    /// Records a finding in the current scope (profile and key).
+    fn report(&mut self, rule: Rule, span: Range<usize>, message: String, help: Option<String>) {
+        let (line, column) = self.source.line_column(span.start);
+        self.found.push(Diagnostic {
+            rule,
+            severity: rule.severity(),
+            message,
+            help,
+            span,
+            line,
+            column,
+            profile: self.scope.profile.clone(),
+            key: self.key.clone(),
+        });
+    }
+
+    fn report_at_key(
+        &mut self,
+        rule: Rule,
+        key: &str,
+        span: Range<usize>,
+        message: String,
+        help: Option<String>,
+    ) {
+        self.key = Some(self.scope.key(key));
+        self.report(rule, span, message, help);
+        self.key = None;
+    }
+
+    fn text(&mut self) {
+        let text = self.source.text();
+        let document = match Document::parse(text) {
+            Ok(document) => document,
+            Err(error) => {
+                let span = error.span().unwrap_or(0..0);
+                let message = if error.message().starts_with("missing escaped value") {
+                    "invalid escape sequence; TOML 1.0 allows \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX and \\UXXXXXXXX".to_owned()
+                } else {
+                    error.message().trim_end().to_owned()
+                };
+                self.report(Rule::TomlSyntax, span, message, None);
+                return;
+            }
+        };
+        for form in toml10::find_toml11_forms(text) {
+            self.report(
+                Rule::TomlSyntax,
+                form.span,
+                form.message.to_owned(),
+                Some(form.help.to_owned()),
+            );
+        }
+        self.mark_secrets(document.as_table());
+        self.document(document.as_table());
+    }
+
+    /// Marks the value of every secret-looking key anywhere in the file, so no line shown to a
+    /// user ever carries it.
+    fn mark_secrets(&mut self, table: &dyn TableLike) {
+        for (name, item) in table.iter() {
+            if is_secret_key(name)
+                && let Some(span) = item.span()
+            {
+                self.secrets.push(span);
+            }
+            match item {
+                Item::Table(table) => self.mark_secrets(table),
+                Item::ArrayOfTables(array) => {
+                    for table in array.iter() {
+                        self.mark_secrets(table);
+                    }
+                }
+                Item::Value(value) => self.mark_secrets_in_value(value),
+                Item::None => {}
+            }
+        }
+    }
+
+    fn mark_secrets_in_value(&mut self, value: &Value) {
+        match value {
+            Value::InlineTable(table) => self.mark_secrets(table),
+            Value::Array(array) => {
+                for value in array.iter() {
+                    self.mark_secrets_in_value(value);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn document(&mut self, root: &toml_edit::Table) {
+        let mut top_level_unknown = Vec::new();
+        for (name, item) in root.iter() {
+            match name {
+                "profile" => {}
+                SEALCTL_TABLE if item.is_table_like() => {}
+                SEALCTL_TABLE => self.report_at_key(
+                    Rule::WrongType,
+                    name,
+                    key_span(root, name),
+                    format!("`{name}` must be a table, found {}", type_name(item)),
+                    Some("sealctl keeps its own settings under a [sealctl] table".to_owned()),
+                ),
+                _ => top_level_unknown.push(name),
+            }
+        }
+
+        let Some(profiles) = root.get("profile") else {
+            let legacy = top_level_unknown
+                .iter()
+                .filter(|name| LEGACY_KEYS.contains(name))
+                .map(|name| (key_span(root, name), *name))
+                .min_by_key(|(span, _)| span.start);
+            if let Some((span, name)) = legacy {
+                let help = legacy_help(root);
+                self.report_at_key(
+                    Rule::LegacyFormat,
+                    name,
+                    span,
+                    "this is an influxctl 1.x file: top-level account and cluster ids, no [[profile]]; influxctl 2.x does not read it".to_owned(),
+                    Some(help),
+                );
+                return;
+            }
+            self.report(
+                Rule::NoProfiles,
+                0..0,
+                "no [[profile]] table: influxctl finds no profile in this file".to_owned(),
+                Some("add a profile:\n[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"cluster-host.example.com\"\n  port = \"443\"".to_owned()),
+            );
+            self.unknown_top_level(root, &top_level_unknown);
+            return;
+        };
+        self.unknown_top_level(root, &top_level_unknown);
+
+        let tables: Vec<(Range<usize>, &dyn TableLike)> = match profiles {
+            Item::ArrayOfTables(array) => array
+                .iter()
+                .map(|table| (table.span().unwrap_or(0..0), table as &dyn TableLike))
+                .collect(),
+            Item::Value(Value::Array(array))
+                if array.iter().all(|value| value.is_inline_table()) =>
+            {
+                array
+                    .iter()
+                    .filter_map(|value| value.as_inline_table())
+                    .map(|table| (table.span().unwrap_or(0..0), table as &dyn TableLike))
+                    .collect()
+            }
+            other => {
+                self.report_at_key(
+                    Rule::WrongType,
+                    "profile",
+                    key_span(root, "profile"),
+                    format!(
+                        "`profile` must be an array of tables, found {}",
+                        type_name(other)
+                    ),
+                    Some(
+                        "write each profile under its own [[profile]] header, with two brackets"
+                            .to_owned(),
+                    ),
+                );
+                return;
+            }
+        };
+        if tables.is_empty() {
+            self.report(
+                Rule::NoProfiles,
+                key_span(root, "profile"),
+                "`profile` is empty: influxctl finds no profile in this file".to_owned(),
+                None,
+            );
+            return;
+        }
+
+        let mut names: HashMap<&str, Range<usize>> = HashMap::new();
+        for (header, table) in &tables {
+            let name = get_str(*table, "name");
+            self.scope = Scope {
+                profile: name.as_ref().map(|name| name.value.to_owned()),
+                prefix: String::new(),
+            };
+            self.profile(header.clone(), *table);
+            if let Some(name) = name {
+                self.duplicate(&mut names, name);
+            }
+        }
+        self.scope = Scope::default();
+        if !names.contains_key(DEFAULT_PROFILE) {
+            self.report(
+                Rule::NoDefaultProfile,
+                0..0,
+                "no profile is named `default`, which influxctl uses when no profile is given".to_owned(),
+                Some("name one profile `default`, or always pass --profile (or set INFLUXCTL_PROFILE)".to_owned()),
+            );
+        }
+    }
+
+    fn duplicate<'d>(&mut self, names: &mut HashMap<&'d str, Range<usize>>, name: Located<'d>) {
+        if name.value.is_empty() {
+            self.report_at_key(
+                Rule::DuplicateProfile,
+                "name",
+                name.key_span,
+                "the profile's name is empty: --profile can never select it".to_owned(),
+                Some("give the profile a name".to_owned()),
+            );
+        } else if let Some(first) = names.get(name.value) {
+            let (line, _) = self.source.line_column(first.start);
+            self.report_at_key(
+                Rule::DuplicateProfile,
+                "name",
+                name.key_span,
+                format!(
+                    "a profile named `{}` is already defined on line {line}",
+                    name.value
+                ),
+                Some("influxctl uses only one of them; rename or remove this one".to_owned()),
+            );
+        } else {
+            names.insert(name.value, name.key_span);
+        }
+    }
+
+    fn unknown_top_level(&mut self, root: &toml_edit::Table, names: &[&str]) {
+        for name in names {
+            let help = if PROFILE_FIELDS.iter().any(|field| field.name == *name) {
+                Some(format!(
+                    "keys above the first [[profile]] belong to no profile; move `{name}` into a [[profile]] table"
+                ))
+            } else {
+                values::nearest(name, ["profile", SEALCTL_TABLE])
+                    .map(|near| format!("did you mean `{near}`?"))
+            };
+            self.report_at_key(
+                Rule::UnknownKey,
+                name,
+                key_span(root, name),
+                format!("unknown top-level key `{name}`"),
+                help,
+            );
+        }
+    }
+
+    /// Checks that every key of `table` is known and of the right type, recursing into sub-tables.
+    fn types(&mut self, table: &dyn TableLike, fields: &[Field]) {
+        for (name, item) in table.iter() {
+            let span = key_span(table, name);
+            let Some(field) = fields.iter().find(|field| field.name == name) else {
+                self.unknown_key(name, span, fields);
+                continue;
+            };
+            if let Some(value) = item.as_str()
+                && looks_sealed(value)
+                && let Err(error) = SealedValue::parse(value)
+            {
+                self.report_at_key(
+                            Rule::MalformedSealed,
+                            name,
+                            span.clone(),
+                            format!("`{}` looks sealed, but {error}", self.scope.key(name)),
+                            Some("set the token again (sealctl token set), or restore the value from version control".to_owned()),
+                        );
+            }
+            match field.kind {
+                Kind::String if item.is_str() => {}
+                Kind::Bool if item.is_bool() => {}
+                Kind::StringArray
+                    if item
+                        .as_array()
+                        .is_some_and(|array| array.iter().all(Value::is_str)) => {}
+                Kind::StringMap if item.is_table_like() => {
+                    let map = item.as_table_like().expect("checked");
+                    for (entry, value) in map.iter() {
+                        if !value.is_str() {
+                            self.report_at_key(
+                                Rule::WrongType,
+                                &format!("{name}.{entry}"),
+                                key_span(map, entry),
+                                format!(
+                                    "`{}` must be a string, found {}",
+                                    self.scope.key(&format!("{name}.{entry}")),
+                                    type_name(value)
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+                Kind::Table(fields) if item.is_table_like() => {
+                    let inner = format!("{}.", self.scope.key(name));
+                    let outer = std::mem::replace(&mut self.scope.prefix, inner);
+                    self.types(item.as_table_like().expect("checked"), fields);
+                    self.scope.prefix = outer;
+                }
+                kind => self.wrong_type(name, span, item, kind),
+            }
+        }
+    }
+
+    fn wrong_type(&mut self, name: &str, span: Range<usize>, item: &Item, kind: Kind) {
+        let key = self.scope.key(name);
+        let help = match (kind, item) {
+            (Kind::String, Item::Value(Value::Integer(number))) if !is_secret_key(name) => {
+                Some(format!("quote it: {name} = \"{}\"", number.value()))
+            }
+            (Kind::Bool, Item::Value(Value::String(text)))
+                if matches!(text.value().as_str(), "true" | "false") =>
+            {
+                Some(format!("remove the quotes: {name} = {}", text.value()))
+            }
+            _ => None,
+        };
+        self.report_at_key(
+            Rule::WrongType,
+            name,
+            span,
+            format!(
+                "`{key}` must be {}, found {}",
+                kind.describe(),
+                type_name(item)
+            ),
+            help,
+        );
+    }
+
+    fn unknown_key(&mut self, name: &str, span: Range<usize>, fields: &[Field]) {
+        let key = self.scope.key(name);
+        let help = if name == "client_secret" && self.scope.prefix == "auth.oauth2." {
+            Some("influxctl 2.9.8 removed `client_secret`; remove it from the file".to_owned())
+        } else if let Some(near) = values::nearest(name, fields.iter().map(|field| field.name)) {
+            Some(format!("did you mean `{}`?", self.scope.key(near)))
+        } else {
+            nested_home(name).map(|home| format!("did you mean `{home}`?"))
+        };
+        self.report_at_key(
+            Rule::UnknownKey,
+            name,
+            span,
+            format!("unknown key `{key}`"),
+            help,
+        );
+    }
+
+    fn profile(&mut self, header: Range<usize>, table: &dyn TableLike) {
+        self.types(table, PROFILE_FIELDS);
+        let profile_name = self.scope.profile.clone();
+        let label = profile_name
+            .as_deref()
+            .map_or("this profile".to_owned(), |name| {
+                format!("profile `{name}`")
+            });
+        let mut missing = Vec::new();
+        if !table.contains_key("name") {
+            missing.push(("name", "every profile needs a name for --profile to select"));
+        }
+        let product = get_str(table, "product");
+        if !table.contains_key("product") {
+            missing.push((
+                "product",
+                "write product = \"clustered\" or product = \"dedicated\"",
+            ));
+        }
+        match product.as_ref().map(|product| product.value) {
+            Some("clustered") => {
+                for key in ["host", "port"] {
+                    if !table.contains_key(key) {
+                        missing.push((key, "a Clustered profile connects to host and port"));
+                    }
+                }
+            }
+            Some("dedicated") => {
+                for key in ["account_id", "cluster_id"] {
+                    if !table.contains_key(key) {
+                        missing.push((key, "a Dedicated profile names its account and cluster"));
+                    }
+                }
+            }
+            Some(other) => {
+                let near = values::nearest(other, Product::NAMES.iter().copied());
+                let product = product.expect("matched Some");
+                self.report_at_key(
+                    Rule::InvalidProduct,
+                    "product",
+                    product.key_span,
+                    format!("product `{other}` is neither `clustered` nor `dedicated`"),
+                    Some(match near {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => {
+                            "write product = \"clustered\" or product = \"dedicated\"".to_owned()
+                        }
+                    }),
+                );
+            }
+            None => {}
+        }
+        for (key, help) in missing {
+            self.report_at_key(
+                Rule::MissingKey,
+                key,
+                header.clone(),
+                format!("{label} has no `{key}`"),
+                Some(help.to_owned()),
+            );
+        }
+
+        if let Some(host) = get_str(table, "host")
+            && let Some(problem) = values::host_problem(host.value)
+        {
+            let help = match problem.meant {
+                Some((host, Some(port))) => {
+                    Some(format!("write host = \"{host}\" and port = \"{port}\""))
+                }
+                Some((host, None)) => Some(format!("write host = \"{host}\"")),
+                None => Some(
+                    "write the bare host name, as in host = \"cluster-host.example.com\""
+                        .to_owned(),
+                ),
+            };
+            self.report_at_key(
+                Rule::InvalidHost,
+                "host",
+                host.key_span,
+                format!("`host` {}", problem.reason),
+                help,
+            );
+        }
+        if let Some(port) = get_str(table, "port")
+            && let Some(reason) = values::port_problem(port.value)
+        {
+            self.report_at_key(
+                Rule::InvalidPort,
+                "port",
+                port.key_span,
+                format!("`port` {reason}: it must be a decimal number from 1 to 65535"),
+                Some("write it as a quoted number, as in port = \"443\"".to_owned()),
+            );
+        }
+        for key in ["account_id", "cluster_id"] {
+            if let Some(id) = get_str(table, key)
+                && !values::is_uuid(id.value)
+            {
+                self.report_at_key(
+                        Rule::InvalidUuid,
+                        key,
+                        id.key_span,
+                        format!("`{key}` is not a UUID"),
+                        Some("influxctl prints ids as 8-4-4-4-12 hexadecimal digits, as in 0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11".to_owned()),
+                    );
+            }
+        }
+        for key in SECRET_KEYS {
+            if let Some(secret) = get_str(table, key)
+                && !secret.value.is_empty()
+                && !looks_sealed(secret.value)
+            {
+                let what = if *key == "mgmt_token" {
+                    "a management token, which has administrative rights over the cluster,"
+                } else {
+                    "a database token"
+                };
+                self.report_at_key(
+                    Rule::PlaintextSecret,
+                    key,
+                    secret.key_span,
+                    format!("`{key}` holds {what} in plaintext"),
+                    Some("seal it so that the file can be kept and shared safely".to_owned()),
+                );
+            }
+        }
+        if let Some(tls) = table.get("tls").and_then(Item::as_table_like) {
+            self.scope.prefix = "tls.".to_owned();
+            self.tls(tls);
+            self.scope.prefix.clear();
+        }
+        if let Some(oauth2) = table
+            .get("auth")
+            .and_then(Item::as_table_like)
+            .and_then(|auth| auth.get("oauth2"))
+            .and_then(Item::as_table_like)
+        {
+            self.scope.prefix = "auth.oauth2.".to_owned();
+            for key in ["token_url", "device_url"] {
+                if let Some(url) = get_str(oauth2, key)
+                    && let Some(reason) = values::url_problem(url.value)
+                {
+                    self.report_at_key(
+                        Rule::InvalidUrl,
+                        key,
+                        url.key_span,
+                        format!("`auth.oauth2.{key}` {reason}"),
+                        Some(
+                            "write the full URL, as in https://auth.example.com/oauth/token"
+                                .to_owned(),
+                        ),
+                    );
+                }
+            }
+            self.scope.prefix.clear();
+        }
+    }
+
+    fn tls(&mut self, tls: &dyn TableLike) {
+        let cert = tls.get("cert").is_some_and(Item::is_str);
+        let key = tls.get("key").is_some_and(Item::is_str);
+        if cert != key {
+            let (present, absent) = if cert {
+                ("cert", "key")
+            } else {
+                ("key", "cert")
+            };
+            self.report_at_key(
+                Rule::TlsPair,
+                present,
+                key_span(tls, present),
+                format!("`tls.{present}` is set but `tls.{absent}` is not: a client certificate needs both"),
+                Some(format!("add tls.{absent}, or remove tls.{present}")),
+            );
+        }
+        if tls.get("insecure").and_then(Item::as_bool) == Some(true) {
+            self.report_at_key(
+                Rule::InsecureTls,
+                "insecure",
+                key_span(tls, "insecure"),
+                "`tls.insecure = true`: influxctl will not check the server's certificate"
+                    .to_owned(),
+                Some("use tls.ca to trust a private CA instead".to_owned()),
+            );
+        }
+    }
+}
+
+/// Where a key that belongs to a nested table lives, for one written at the wrong level.
+fn nested_home(name: &str) -> Option<String> {
+    PROFILE_FIELDS.iter().find_map(|outer| match outer.kind {
+        Kind::Table(inner) => inner.iter().find_map(|field| match field.kind {
+            _ if field.name == name => Some(format!("{}.{name}", outer.name)),
+            Kind::Table(deeper) if deeper.iter().any(|deep| deep.name == name) => {
+                Some(format!("{}.{}.{name}", outer.name, field.name))
+            }
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+fn legacy_help(root: &toml_edit::Table) -> String {
+    let id = |key: &str, placeholder: &str| match root.get(key).and_then(Item::as_str) {
+        Some(id) if values::is_uuid(id) => id.to_owned(),
+        _ => placeholder.to_owned(),
+    };
+    format!(
+        "influxctl 2.x reads every connection from [[profile]] tables; write this file as:\n[[profile]]\n  name = \"default\"\n  product = \"dedicated\"\n  account_id = \"{}\"\n  cluster_id = \"{}\"",
+        id("account_id", "ACCOUNT_ID"),
+        id("cluster_id", "CLUSTER_ID"),
+    )
+}

@@ -1,0 +1,229 @@
+//! Checks of single values: each returns why a value is wrong, and how to write it instead.
+
+use std::net::Ipv6Addr;
+
+/// Why a `host` is not a bare host name, and the host (and port) it probably meant.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct HostProblem {
+    pub reason: &'static str,
+    pub meant: Option<(String, Option<String>)>,
+}
+
+pub(crate) fn host_problem(host: &str) -> Option<HostProblem> {
+    let problem = |reason| {
+        Some(HostProblem {
+            reason,
+            meant: None,
+        })
+    };
+    if host.is_empty() {
+        return problem("is empty");
+    }
+    if host.chars().any(char::is_whitespace) {
+        return problem("holds whitespace");
+    }
+    if host.parse::<Ipv6Addr>().is_ok() {
+        return None;
+    }
+    if let Some((_, rest)) = host.split_once("://") {
+        return Some(HostProblem {
+            reason: "holds a scheme",
+            meant: split_authority(rest),
+        });
+    }
+    if host.starts_with('[') {
+        return Some(HostProblem {
+            reason: "holds brackets; influxctl adds them to an IPv6 address itself",
+            meant: split_authority(host),
+        });
+    }
+    if host.contains('/') {
+        return Some(HostProblem {
+            reason: "holds a path",
+            meant: split_authority(host),
+        });
+    }
+    if host.contains(':') {
+        return Some(HostProblem {
+            reason: "holds a port",
+            meant: split_authority(host),
+        });
+    }
+    if let Some(bad) = host
+        .chars()
+        .find(|&ch| !(ch.is_alphanumeric() || matches!(ch, '.' | '-' | '_')))
+    {
+        return problem(match bad {
+            '@' => "holds user information (`@`)",
+            '?' | '#' => "holds a query or fragment",
+            _ => "holds a character a host name cannot have",
+        });
+    }
+    None
+}
+
+/// Splits `host[:port][/path]` (after any scheme) into the host and port it names.
+fn split_authority(rest: &str) -> Option<(String, Option<String>)> {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let port = port.filter(|port| port_problem(port).is_none());
+    (!host.is_empty() && host_problem(host).is_none())
+        .then(|| (host.to_owned(), port.map(str::to_owned)))
+}
+
+pub(crate) fn port_problem(port: &str) -> Option<&'static str> {
+    if port.is_empty() {
+        return Some("is empty");
+    }
+    if !port.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Some("is not a decimal number");
+    }
+    match port.trim_start_matches('0').parse::<u32>() {
+        Ok(1..=65535) => None,
+        _ => Some("is outside 1-65535"),
+    }
+}
+
+pub(crate) fn url_problem(text: &str) -> Option<String> {
+    match url::Url::parse(text) {
+        Err(error) => Some(format!("is not an absolute URL ({error})")),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => Some(format!(
+            "has the scheme `{}`; it must be http or https",
+            url.scheme()
+        )),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => Some("has no host".to_owned()),
+        Ok(_) => None,
+    }
+}
+
+/// Whether `text` is a UUID in its canonical 8-4-4-4-12 hexadecimal form, as influxctl prints them.
+pub(crate) fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The candidate closest to `word`, where one is close enough to be worth suggesting.
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(&word, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        for good in [
+            "cluster-host.example.com",
+            "10.0.0.1",
+            "localhost",
+            "2001:db8::1",
+            "::1",
+            "münchen.example",
+            "a_b.internal",
+        ] {
+            assert_eq!(host_problem(good), None, "{good}");
+        }
+        let meant = |host: &str| host_problem(host).and_then(|p| p.meant);
+        assert_eq!(
+            meant("https://x.example:8443/api"),
+            Some(("x.example".into(), Some("8443".into())))
+        );
+        assert_eq!(
+            meant("x.example:8086"),
+            Some(("x.example".into(), Some("8086".into())))
+        );
+        assert_eq!(meant("x/api"), Some(("x".into(), None)));
+        assert_eq!(meant("[::1]:443"), Some(("::1".into(), Some("443".into()))));
+        for bad in ["", " x", "x y", "user@x", "x?y"] {
+            assert!(host_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ports() {
+        for good in ["1", "443", "8086", "65535", "0443"] {
+            assert_eq!(port_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "0",
+            "65536",
+            "-1",
+            "+443",
+            " 443",
+            "44 3",
+            "0x1bb",
+            "99999999999999",
+        ] {
+            assert!(port_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(url_problem("https://auth.example.com/oauth/token"), None);
+        assert_eq!(url_problem("http://localhost:8080/device"), None);
+        for bad in [
+            "auth.example.com/token",
+            "/token",
+            "ftp://x/y",
+            "https://",
+            "",
+        ] {
+            assert!(url_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn uuids() {
+        assert!(is_uuid("0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11"));
+        assert!(is_uuid("0C2C36C6-57B1-4E39-9B1A-3F1E0C4E2A11"));
+        for bad in [
+            "ACCOUNT_ID",
+            "0c2c36c657b14e399b1a3f1e0c4e2a11",
+            "{0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11}",
+        ] {
+            assert!(!is_uuid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            nearest("clusterd", ["clustered", "dedicated"]),
+            Some("clustered")
+        );
+        assert_eq!(
+            nearest("Dedicated", ["clustered", "dedicated"]),
+            Some("dedicated")
+        );
+        assert_eq!(
+            nearest("mgmt-token", ["name", "mgmt_token", "token"]),
+            Some("mgmt_token")
+        );
+        assert_eq!(nearest("zzz", ["clustered", "dedicated"]), None);
+    }
+}
