@@ -179,16 +179,12 @@ fn visible(ch: char) -> char {
 /// (`client_secret`, `password`, `api_token`).
 pub fn is_secret_key(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    [
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "credential",
-        "private",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
+    // "token" only at the end: `mgmt_token` and `api_token` are secrets, `token_url` is not.
+    name.ends_with("token")
+        || name.ends_with("tokens")
+        || ["secret", "password", "passwd", "credential", "private"]
+            .iter()
+            .any(|word| name.contains(word))
 }
 
 /// The byte range of the value in a line such as `mgmt_token = "…"`, judged from the text
@@ -255,7 +251,15 @@ mod tests {
         ] {
             assert!(is_secret_key(key), "{key}");
         }
-        for key in ["name", "host", "key", "cert", "client_id"] {
+        for key in [
+            "name",
+            "host",
+            "key",
+            "cert",
+            "client_id",
+            "token_url",
+            "device_url",
+        ] {
             assert!(!is_secret_key(key), "{key}");
         }
     }

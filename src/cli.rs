@@ -1,0 +1,76 @@
+//! The command line: plain data that the commands read. The libraries never see it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::check::CheckArgs;
+
+/// Seal, check and use the connection profiles and management tokens of influxctl.
+#[derive(Debug, Parser)]
+#[command(name = "sealctl", version, propagate_version = true)]
+#[command(
+    after_help = "Exit status: 0 ok; 1 findings (check); 2 usage or setup error.\n\
+Documentation: https://github.com/sealctl/sealctl/tree/main/docs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Profile file to use instead of influxctl's default
+    /// (~/.config/influxctl/config.toml on Linux).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Profile to use; else INFLUXCTL_PROFILE, else `default`.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// When to colour the output; `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// When to use colour.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Makes every later write through `anstream` follow this choice.
+    pub fn apply(self) {
+        let choice = match self {
+            ColorChoice::Auto => anstream::ColorChoice::Auto,
+            ColorChoice::Always => anstream::ColorChoice::Always,
+            ColorChoice::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate profile files: syntax, schema, values, and plaintext secrets.
+    ///
+    /// Needs no key, identity or network, so it runs in any CI and as a pre-commit hook.
+    #[command(after_help = "Examples:\n  \
+        sealctl check                         # influxctl's default profile file\n  \
+        sealctl check team/*.toml             # several files at once\n  \
+        sealctl check --format sarif f.toml   # for GitHub code scanning\n\n\
+Exit status: 0 no errors; 1 errors (or warnings with --deny-warnings);\n\
+2 a file could not be read, or a usage error.\n\
+Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
+    Check(CheckArgs),
+}

@@ -1,0 +1,99 @@
+//! `sealctl check`: validate profile files, for people, pre-commit hooks and CI.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use sealctl_profile::paths::default_config_path;
+
+use crate::cli::GlobalArgs;
+use crate::error::{CommandError, Status, is_broken_pipe};
+use crate::report::{self, FileOutcome, Summary};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files to check (`-` reads standard input). With none, checks the profile file:
+    /// --config, else influxctl's default.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format: `human` (rustc-style), `json`, or `sarif` (SARIF 2.1.0, for code scanning).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Exit with status 1 on warnings too, not only on errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// How `check` writes what it found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-style diagnostics with the source line and a caret.
+    Human,
+    /// One JSON document for all files.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, CommandError> {
+    let paths = if args.files.is_empty() {
+        vec![default_file(global)?]
+    } else {
+        args.files
+    };
+    let outcomes: Vec<FileOutcome> = paths.into_par_iter().map(FileOutcome::check).collect();
+    let summary = Summary::of(&outcomes);
+    let status = if summary.unreadable > 0 {
+        Status::Setup
+    } else if summary.errors > 0 || (args.deny_warnings && summary.warnings > 0) {
+        Status::Findings
+    } else {
+        Status::Success
+    };
+
+    for (path, reason) in outcomes.iter().filter_map(FileOutcome::read_error) {
+        anstream::eprintln!("error: cannot read {}: {reason}", path.display());
+    }
+    let written = match args.format {
+        Format::Human => {
+            let mut out = std::io::BufWriter::new(anstream::stdout().lock());
+            report::human::write(&mut out, &outcomes, &summary).and_then(|()| out.flush())
+        }
+        Format::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report::json::write(&mut out, &outcomes, &summary).and_then(|()| out.flush())
+        }
+        Format::Sarif => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report::sarif::write(&mut out, &outcomes).and_then(|()| out.flush())
+        }
+    };
+    match written {
+        Err(error) if !is_broken_pipe(&error) => {
+            Err(CommandError::setup("cannot write the report").source(error))
+        }
+        _ => Ok(status),
+    }
+}
+
+/// The file to check when none is named: --config, else influxctl's default, which must exist.
+fn default_file(global: &GlobalArgs) -> Result<PathBuf, CommandError> {
+    if let Some(path) = &global.config {
+        return Ok(path.clone());
+    }
+    let path = default_config_path().ok_or_else(|| {
+        CommandError::setup("cannot find influxctl's profile file: this system has no home folder")
+            .hint("name the file: sealctl check FILE")
+    })?;
+    if !path.exists() {
+        return Err(CommandError::setup(format!(
+            "there is no profile file at {}, influxctl's default",
+            path.display()
+        ))
+        .hint("name the file to check (sealctl check FILE), or create one with `influxctl init`"));
+    }
+    Ok(path)
+}

@@ -1,0 +1,75 @@
+//! rustc-style diagnostics: `error[rule]: message`, `--> file:line:col`, the line, a caret, help.
+//!
+//! Lines come from `SourceText::display_line`, so secrets are shown as `[redacted]` and control
+//! characters cannot reach the terminal.
+
+use std::io::{self, Write};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use sealctl_profile::{Diagnostic, Severity, SourceText};
+
+use super::{FileOutcome, Summary};
+
+pub fn write(out: &mut impl Write, outcomes: &[FileOutcome], summary: &Summary) -> io::Result<()> {
+    let renderer = Renderer::styled();
+    for outcome in outcomes {
+        let Ok(checked) = &outcome.result else {
+            continue;
+        };
+        let path = outcome.display_path();
+        for diagnostic in &checked.diagnostics {
+            let rendered = render(&renderer, &path, &checked.source, diagnostic);
+            writeln!(out, "{rendered}\n")?;
+        }
+    }
+    writeln!(out, "{}", summary_line(summary))
+}
+
+fn render(renderer: &Renderer, path: &str, source: &SourceText, diagnostic: &Diagnostic) -> String {
+    let line = source.display_line(diagnostic.span.clone());
+    let level = match diagnostic.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let mut group = level
+        .primary_title(diagnostic.message.as_str())
+        .id(diagnostic.rule.id())
+        .element(
+            Snippet::source(line.text.as_str())
+                .line_start(line.number)
+                .path(path)
+                .annotation(AnnotationKind::Primary.span(line.start..line.end)),
+        );
+    if let Some(help) = &diagnostic.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    let report: &[Group<'_>] = &[group];
+    renderer.render(report)
+}
+
+fn summary_line(summary: &Summary) -> String {
+    let files = plural(summary.files, "file");
+    let mut line = match (summary.errors, summary.warnings) {
+        (0, 0) => format!("checked {files}: no problems found"),
+        (errors, warnings) => format!(
+            "checked {files}: {}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        ),
+    };
+    if summary.unreadable > 0 {
+        line.push_str(&format!(
+            "; {} could not be read",
+            plural(summary.unreadable, "file")
+        ));
+    }
+    line
+}
+
+fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}

@@ -1,0 +1,123 @@
+//! What `check` found in each file, and the formats it is written in.
+
+pub mod human;
+pub mod json;
+pub mod sarif;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use sealctl_profile::{CheckedFile, Severity};
+
+/// The largest file `check` reads. Profile files are a few kilobytes; anything this large is
+/// not one, and reading it whole would only waste memory.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// One file given to `check`, and what became of it.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub path: PathBuf,
+    pub result: Result<CheckedFile, String>,
+}
+
+impl FileOutcome {
+    /// Reads and checks one file; a file that cannot be read is an outcome too, not a failure.
+    pub fn check(path: PathBuf) -> FileOutcome {
+        let result = read(&path).map(|bytes| sealctl_profile::check(&bytes));
+        FileOutcome { path, result }
+    }
+
+    /// The path and reason, for a file that could not be read.
+    pub fn read_error(&self) -> Option<(&Path, &str)> {
+        self.result
+            .as_ref()
+            .err()
+            .map(|reason| (self.path.as_path(), reason.as_str()))
+    }
+
+    /// The path as shown in every format.
+    pub fn display_path(&self) -> String {
+        if self.path.as_os_str() == "-" {
+            "<stdin>".to_owned()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+}
+
+/// Counts over all files.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub files: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub unreadable: usize,
+}
+
+impl Summary {
+    pub fn of(outcomes: &[FileOutcome]) -> Summary {
+        let mut summary = Summary {
+            files: outcomes.len(),
+            ..Summary::default()
+        };
+        for outcome in outcomes {
+            match &outcome.result {
+                Ok(checked) => {
+                    for diagnostic in &checked.diagnostics {
+                        match diagnostic.severity {
+                            Severity::Error => summary.errors += 1,
+                            Severity::Warning => summary.warnings += 1,
+                        }
+                    }
+                }
+                Err(_) => summary.unreadable += 1,
+            }
+        }
+        summary
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    let too_large = |size: u64| {
+        format!(
+            "it is {:.1} MiB, too large to be a profile file (sealctl checks files up to {} MiB)",
+            size as f64 / 1024.0 / 1024.0,
+            MAX_FILE_BYTES / 1024 / 1024
+        )
+    };
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|error| describe(&error))?;
+    } else {
+        let file = std::fs::File::open(path).map_err(|error| describe(&error))?;
+        let metadata = file.metadata().map_err(|error| describe(&error))?;
+        if metadata.is_dir() {
+            return Err("it is a directory; name the profile files inside it".to_owned());
+        }
+        if metadata.len() > MAX_FILE_BYTES {
+            return Err(too_large(metadata.len()));
+        }
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|error| describe(&error))?;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn describe(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => {
+            "it is a directory; name the profile files inside it".to_owned()
+        }
+        _ => error.to_string(),
+    }
+}
