@@ -1,0 +1,59 @@
+//! A scratch environment for running the real binary: its own HOME and config folder, and only
+//! the variables a test sets, so a developer's own profiles and keys never leak in.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+pub struct TestEnv {
+    home: TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv {
+            home: tempfile::tempdir().expect("a temporary HOME"),
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// `sealctl` with an empty environment but for PATH and the scratch HOME.
+    pub fn sealctl(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sealctl"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .current_dir(self.home());
+        command
+    }
+
+    /// Writes a file under HOME, creating its folders, and returns its path.
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.home().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+/// A file under `examples/`.
+pub fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+/// Whether `haystack` holds any run of 6 or more characters of `secret`: how tests prove a
+/// secret did not leak, without ever printing it (a failure message names only its length).
+pub fn leaks(haystack: &str, secret: &str) -> bool {
+    let chars: Vec<char> = secret.chars().collect();
+    chars
+        .windows(6.min(chars.len()))
+        .any(|window| haystack.contains(&window.iter().collect::<String>()))
+}

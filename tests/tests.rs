@@ -1,0 +1,27 @@
+//! Integration tests of the `sealctl` binary, compiled into one test binary.
+
+mod common;
+
+mod check;
+mod precommit;
+
+/// Every file under `tests/` that holds tests must be listed above, or it would never run.
+#[test]
+fn every_test_module_is_listed() {
+    let listed = include_str!("tests.rs");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(stem) = path.file_stem().and_then(|stem| stem.to_str()) else {
+            continue;
+        };
+        let is_module =
+            path.extension().is_some_and(|ext| ext == "rs") || path.join("mod.rs").exists();
+        if is_module && stem != "tests" {
+            assert!(
+                listed.contains(&format!("mod {stem};")),
+                "tests/{stem} is not listed in tests/tests.rs"
+            );
+        }
+    }
+}
