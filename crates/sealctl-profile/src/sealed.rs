@@ -22,6 +22,9 @@ pub const PREFIX: &str = "sealctl:";
 /// The format version this library reads and writes.
 pub const VERSION: u32 = 1;
 
+/// [`VERSION`] as written in the framing.
+const VERSION_TAG: &str = "v1";
+
 /// The first line of every binary age file.
 const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
 
@@ -119,43 +122,21 @@ impl SealedValue {
     /// Error messages may quote the version, backend and parameter names, which are short
     /// framing tokens, but never the payload.
     pub fn parse(value: &str) -> Result<SealedValue, FramingError> {
-        let rest = value.strip_prefix(PREFIX).unwrap_or(value);
-        let (version, rest) = rest.split_once(':').ok_or(FramingError::MissingVersion)?;
-        if !is_version(version) {
-            return Err(FramingError::MissingVersion);
-        }
-        if version != format!("v{VERSION}") {
-            return Err(FramingError::UnsupportedVersion(short(version)));
-        }
-        let (backend, rest) = rest.split_once(':').ok_or(FramingError::MissingBackend)?;
-        let backend = Backend::ALL
-            .iter()
-            .copied()
-            .find(|known| known.name() == backend)
-            .ok_or_else(|| FramingError::UnknownBackend(short(backend)))?;
-        let mut parts = rest.split(';');
-        let payload = parts.next().unwrap_or_default();
-        if payload.is_empty() {
-            return Err(FramingError::EmptyPayload);
-        }
-        let params = parts
-            .map(|param| match param.split_once('=') {
-                Some((name, value)) if is_param_name(name) && is_param_value(value) => {
-                    Ok((name.to_owned(), value.to_owned()))
-                }
-                _ => Err(FramingError::BadParameter(short(
-                    param.split('=').next().unwrap_or_default(),
-                ))),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        match backend {
-            Backend::Age => check_age_payload(payload)?,
-        }
+        let framing = Framing::read(value)?;
         Ok(SealedValue {
-            backend,
-            payload: payload.to_owned(),
-            params,
+            backend: framing.backend,
+            payload: framing.payload.to_owned(),
+            params: framing
+                .params()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
         })
+    }
+
+    /// Checks the framing of a value that starts with [`PREFIX`] without keeping it: what
+    /// `check` needs, for every sealed value of every file, without allocating.
+    pub fn check(value: &str) -> Result<(), FramingError> {
+        Framing::read(value).map(drop)
     }
 
     /// The value of a parameter, if present.
@@ -182,11 +163,79 @@ impl fmt::Display for SealedValue {
     }
 }
 
+/// The parts of a sealed value, borrowed from it, after every part was checked.
+struct Framing<'v> {
+    backend: Backend,
+    payload: &'v str,
+    params: &'v str,
+}
+
+impl<'v> Framing<'v> {
+    fn read(value: &'v str) -> Result<Framing<'v>, FramingError> {
+        let rest = value.strip_prefix(PREFIX).unwrap_or(value);
+        let (version, rest) = rest.split_once(':').ok_or(FramingError::MissingVersion)?;
+        if !is_version(version) {
+            return Err(FramingError::MissingVersion);
+        }
+        if version != VERSION_TAG {
+            return Err(FramingError::UnsupportedVersion(short(version)));
+        }
+        let (backend, rest) = rest.split_once(':').ok_or(FramingError::MissingBackend)?;
+        let backend = Backend::ALL
+            .iter()
+            .copied()
+            .find(|known| known.name() == backend)
+            .ok_or_else(|| FramingError::UnknownBackend(short(backend)))?;
+        let (payload, params) = rest.split_once(';').unwrap_or((rest, ""));
+        if payload.is_empty() {
+            return Err(FramingError::EmptyPayload);
+        }
+        let framing = Framing {
+            backend,
+            payload,
+            params,
+        };
+        for param in framing.params.split(';').filter(|_| !params.is_empty()) {
+            match param.split_once('=') {
+                Some((name, value)) if is_param_name(name) && is_param_value(value) => {}
+                _ => {
+                    return Err(FramingError::BadParameter(short(
+                        param.split('=').next().unwrap_or_default(),
+                    )));
+                }
+            }
+        }
+        match backend {
+            Backend::Age => check_age_payload(payload)?,
+        }
+        Ok(framing)
+    }
+
+    /// The parameters, which [`Framing::read`] has checked.
+    fn params(&self) -> impl Iterator<Item = (&'v str, &'v str)> {
+        self.params
+            .split(';')
+            .filter(|param| !param.is_empty())
+            .filter_map(|param| param.split_once('='))
+    }
+}
+
 fn check_age_payload(payload: &str) -> Result<(), FramingError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(payload)
-        .map_err(|_| FramingError::NotBase64)?;
-    if bytes.starts_with(AGE_HEADER) {
+    // Decode into the stack for the usual size; a sealed token is a few hundred bytes.
+    let mut stack = [0u8; 2048];
+    let heap: Vec<u8>;
+    let decoded = match base64::engine::general_purpose::STANDARD.decode_slice(payload, &mut stack)
+    {
+        Ok(len) => &stack[..len],
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+            heap = base64::engine::general_purpose::STANDARD
+                .decode(payload)
+                .map_err(|_| FramingError::NotBase64)?;
+            &heap[..]
+        }
+        Err(base64::DecodeSliceError::DecodeError(_)) => return Err(FramingError::NotBase64),
+    };
+    if decoded.starts_with(AGE_HEADER) {
         Ok(())
     } else {
         Err(FramingError::NotAgeFile)
@@ -239,6 +288,30 @@ mod tests {
         assert_eq!(sealed.backend, Backend::Age);
         assert_eq!(sealed.param("r"), Some("1a2b3c4d"));
         assert_eq!(sealed.to_string(), value);
+    }
+
+    #[test]
+    fn check_agrees_with_parse_for_any_payload_size() {
+        for size in [0, 100, 2000, 5000] {
+            let mut file = b"age-encryption.org/v1\n".to_vec();
+            file.resize(file.len() + size, 7);
+            let value = format!(
+                "sealctl:v1:age:{}",
+                base64::engine::general_purpose::STANDARD.encode(&file)
+            );
+            assert_eq!(
+                SealedValue::check(&value),
+                SealedValue::parse(&value).map(drop),
+                "{size}"
+            );
+            assert!(SealedValue::check(&value).is_ok(), "{size}");
+            let broken = format!("{}!", &value[..value.len() - 1]);
+            assert_eq!(
+                SealedValue::check(&broken),
+                Err(FramingError::NotBase64),
+                "{size}"
+            );
+        }
     }
 
     #[test]

@@ -178,13 +178,20 @@ fn visible(ch: char) -> char {
 /// (`mgmt_token`, `token`) match, and so do keys a user might invent or remember
 /// (`client_secret`, `password`, `api_token`).
 pub fn is_secret_key(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
     // "token" only at the end: `mgmt_token` and `api_token` are secrets, `token_url` is not.
-    name.ends_with("token")
-        || name.ends_with("tokens")
+    // Called for every key of every file, so it compares without allocating.
+    let ends_with = |suffix: &str| {
+        name.len() >= suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    let contains = |word: &str| {
+        name.as_bytes()
+            .windows(word.len())
+            .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    name.is_ascii() && (ends_with("token") || ends_with("tokens"))
         || ["secret", "password", "passwd", "credential", "private"]
             .iter()
-            .any(|word| name.contains(word))
+            .any(|word| contains(word))
 }
 
 /// The byte range of the value in a line such as `mgmt_token = "…"`, judged from the text

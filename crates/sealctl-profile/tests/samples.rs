@@ -109,3 +109,28 @@ fn every_rule_has_an_invalid_sample() {
         "rules without an invalid sample: {missing:?}"
     );
 }
+
+#[test]
+fn large_files_find_the_same_toml_1_1_forms() {
+    // Regression: from 256 KiB on, the TOML 1.0 scan runs beside the parser.
+    let profile =
+        "[[profile]]\n  name = \"p\"\n  product = \"clustered\"\n  host = \"h\"\n  port = \"1\"\n";
+    let mut text = String::from(
+        "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h\"\n  port = \"1\"\n",
+    );
+    for n in 0..4000 {
+        text.push_str(&profile.replace("\"p\"", &format!("\"p{n}\"")));
+    }
+    text.push_str("  database = \"a\\eb\"\n  tls = { ca = \"x\", }\n");
+    assert!(text.len() > 256 * 1024);
+    let found: Vec<_> = check(text.as_bytes())
+        .diagnostics
+        .into_iter()
+        .map(|d| (d.rule.id(), d.line))
+        .collect();
+    let last_line = text.lines().count();
+    assert_eq!(
+        found,
+        [("toml-syntax", last_line - 1), ("toml-syntax", last_line)]
+    );
+}

@@ -16,6 +16,9 @@ use crate::source::{SourceText, is_secret_key};
 /// The name influxctl uses when no profile is named.
 const DEFAULT_PROFILE: &str = "default";
 
+/// From this size on, the TOML 1.0 scan runs beside the parser rather than after it.
+const PARALLEL_SCAN_BYTES: usize = 256 * 1024;
+
 /// Top-level keys of an influxctl 1.x file.
 const LEGACY_KEYS: &[&str] = &["account_id", "cluster_id"];
 
@@ -91,10 +94,17 @@ struct Walk<'s> {
     key: Option<String>,
 }
 
-/// A string value with the span of its key.
+/// A string value, and the table and name to find its key's span by (only when reporting).
 struct Located<'d> {
     value: &'d str,
-    key_span: Range<usize>,
+    table: &'d dyn TableLike,
+    name: &'d str,
+}
+
+impl Located<'_> {
+    fn key_span(&self) -> Range<usize> {
+        key_span(self.table, self.name)
+    }
 }
 
 fn key_span(table: &dyn TableLike, name: &str) -> Range<usize> {
@@ -104,12 +114,9 @@ fn key_span(table: &dyn TableLike, name: &str) -> Range<usize> {
         .unwrap_or(0..0)
 }
 
-fn get_str<'d>(table: &'d dyn TableLike, name: &str) -> Option<Located<'d>> {
+fn get_str<'d>(table: &'d dyn TableLike, name: &'d str) -> Option<Located<'d>> {
     let value = table.get(name)?.as_str()?;
-    Some(Located {
-        value,
-        key_span: key_span(table, name),
-    })
+    Some(Located { value, table, name })
 }
 
 fn type_name(item: &Item) -> &'static str {
@@ -171,7 +178,14 @@ impl<'s> Walk<'s> {
 
     fn text(&mut self) {
         let text = self.source.text();
-        let document = match Document::parse(text) {
+        // On a large file, look for TOML 1.1-only forms on another core while the parser runs:
+        // the two are independent, and the parse is most of the time.
+        let (document, forms) = if text.len() >= PARALLEL_SCAN_BYTES {
+            rayon::join(|| Document::parse(text), || toml10::find_toml11_forms(text))
+        } else {
+            (Document::parse(text), Vec::new())
+        };
+        let document = match document {
             Ok(document) => document,
             Err(error) => {
                 let span = error.span().unwrap_or(0..0);
@@ -184,7 +198,12 @@ impl<'s> Walk<'s> {
                 return;
             }
         };
-        for form in toml10::find_toml11_forms(text) {
+        let forms = if text.len() >= PARALLEL_SCAN_BYTES {
+            forms
+        } else {
+            toml10::find_toml11_forms(text)
+        };
+        for form in forms {
             self.report(
                 Rule::TomlSyntax,
                 form.span,
@@ -192,47 +211,50 @@ impl<'s> Walk<'s> {
                 Some(form.help.to_owned()),
             );
         }
-        self.mark_secrets(document.as_table());
         self.document(document.as_table());
     }
 
-    /// Marks the value of every secret-looking key anywhere in the file, so no line shown to a
-    /// user ever carries it.
-    fn mark_secrets(&mut self, table: &dyn TableLike) {
-        for (name, item) in table.iter() {
-            if is_secret_key(name)
-                && let Some(span) = item.span()
-            {
-                self.secrets.push(span);
-            }
-            match item {
-                Item::Table(table) => self.mark_secrets(table),
-                Item::ArrayOfTables(array) => {
-                    for table in array.iter() {
-                        self.mark_secrets(table);
-                    }
-                }
-                Item::Value(value) => self.mark_secrets_in_value(value),
-                Item::None => {}
-            }
+    /// Marks `item` as secret if its key's name looks secret, and looks inside it for more, so
+    /// that no line shown to a user ever carries a secret. The schema walk ([`Walk::types`])
+    /// marks profiles as it goes; this covers everything else.
+    fn mark_item(&mut self, name: &str, item: &Item) {
+        if is_secret_key(name)
+            && let Some(span) = item.span()
+        {
+            self.secrets.push(span);
+        }
+        self.mark_inside(item);
+    }
+
+    fn mark_inside(&mut self, item: &Item) {
+        match item {
+            Item::Value(value) => self.mark_inside_value(value),
+            Item::Table(table) => self.mark_table(table),
+            Item::ArrayOfTables(array) => array.iter().for_each(|table| self.mark_table(table)),
+            Item::None => {}
         }
     }
 
-    fn mark_secrets_in_value(&mut self, value: &Value) {
+    fn mark_inside_value(&mut self, value: &Value) {
         match value {
-            Value::InlineTable(table) => self.mark_secrets(table),
-            Value::Array(array) => {
-                for value in array.iter() {
-                    self.mark_secrets_in_value(value);
-                }
-            }
+            Value::InlineTable(table) => self.mark_table(table),
+            Value::Array(array) => array.iter().for_each(|value| self.mark_inside_value(value)),
             _ => {}
+        }
+    }
+
+    fn mark_table(&mut self, table: &dyn TableLike) {
+        for (name, item) in table.iter() {
+            self.mark_item(name, item);
         }
     }
 
     fn document(&mut self, root: &toml_edit::Table) {
         let mut top_level_unknown = Vec::new();
         for (name, item) in root.iter() {
+            if name != "profile" {
+                self.mark_item(name, item);
+            }
             match name {
                 "profile" => {}
                 SEALCTL_TABLE if item.is_table_like() => {}
@@ -290,6 +312,7 @@ impl<'s> Walk<'s> {
                     .collect()
             }
             other => {
+                self.mark_item("profile", other);
                 self.report_at_key(
                     Rule::WrongType,
                     "profile",
@@ -316,7 +339,7 @@ impl<'s> Walk<'s> {
             return;
         }
 
-        let mut names: HashMap<&str, Range<usize>> = HashMap::new();
+        let mut names: HashMap<&str, Located<'_>> = HashMap::new();
         for (header, table) in &tables {
             let name = get_str(*table, "name");
             self.scope = Scope {
@@ -339,21 +362,21 @@ impl<'s> Walk<'s> {
         }
     }
 
-    fn duplicate<'d>(&mut self, names: &mut HashMap<&'d str, Range<usize>>, name: Located<'d>) {
+    fn duplicate<'d>(&mut self, names: &mut HashMap<&'d str, Located<'d>>, name: Located<'d>) {
         if name.value.is_empty() {
             self.report_at_key(
                 Rule::DuplicateProfile,
                 "name",
-                name.key_span,
+                name.key_span(),
                 "the profile's name is empty: --profile can never select it".to_owned(),
                 Some("give the profile a name".to_owned()),
             );
         } else if let Some(first) = names.get(name.value) {
-            let (line, _) = self.source.line_column(first.start);
+            let (line, _) = self.source.line_column(first.key_span().start);
             self.report_at_key(
                 Rule::DuplicateProfile,
                 "name",
-                name.key_span,
+                name.key_span(),
                 format!(
                     "a profile named `{}` is already defined on line {line}",
                     name.value
@@ -361,7 +384,7 @@ impl<'s> Walk<'s> {
                 Some("influxctl uses only one of them; rename or remove this one".to_owned()),
             );
         } else {
-            names.insert(name.value, name.key_span);
+            names.insert(name.value, name);
         }
     }
 
@@ -388,19 +411,29 @@ impl<'s> Walk<'s> {
     /// Checks that every key of `table` is known and of the right type, recursing into sub-tables.
     fn types(&mut self, table: &dyn TableLike, fields: &[Field]) {
         for (name, item) in table.iter() {
-            let span = key_span(table, name);
+            let span = || key_span(table, name);
+            if is_secret_key(name)
+                && let Some(value) = item.span()
+            {
+                self.secrets.push(value);
+            }
             let Some(field) = fields.iter().find(|field| field.name == name) else {
-                self.unknown_key(name, span, fields);
+                self.mark_inside(item);
+                self.unknown_key(name, span(), fields);
                 continue;
             };
+            if !matches!(field.kind, Kind::Table(_)) {
+                // Sub-tables are walked (and marked) below; anything else may hide a secret inside.
+                self.mark_inside(item);
+            }
             if let Some(value) = item.as_str()
                 && looks_sealed(value)
-                && let Err(error) = SealedValue::parse(value)
+                && let Err(error) = SealedValue::check(value)
             {
                 self.report_at_key(
                             Rule::MalformedSealed,
                             name,
-                            span.clone(),
+                            span(),
                             format!("`{}` looks sealed, but {error}", self.scope.key(name)),
                             Some("set the token again (sealctl token set), or restore the value from version control".to_owned()),
                         );
@@ -436,7 +469,7 @@ impl<'s> Walk<'s> {
                     self.types(item.as_table_like().expect("checked"), fields);
                     self.scope.prefix = outer;
                 }
-                kind => self.wrong_type(name, span, item, kind),
+                kind => self.wrong_type(name, span(), item, kind),
             }
         }
     }
@@ -487,12 +520,6 @@ impl<'s> Walk<'s> {
 
     fn profile(&mut self, header: Range<usize>, table: &dyn TableLike) {
         self.types(table, PROFILE_FIELDS);
-        let profile_name = self.scope.profile.clone();
-        let label = profile_name
-            .as_deref()
-            .map_or("this profile".to_owned(), |name| {
-                format!("profile `{name}`")
-            });
         let mut missing = Vec::new();
         if !table.contains_key("name") {
             missing.push(("name", "every profile needs a name for --profile to select"));
@@ -525,7 +552,7 @@ impl<'s> Walk<'s> {
                 self.report_at_key(
                     Rule::InvalidProduct,
                     "product",
-                    product.key_span,
+                    product.key_span(),
                     format!("product `{other}` is neither `clustered` nor `dedicated`"),
                     Some(match near {
                         Some(near) => format!("did you mean `{near}`?"),
@@ -537,14 +564,23 @@ impl<'s> Walk<'s> {
             }
             None => {}
         }
-        for (key, help) in missing {
-            self.report_at_key(
-                Rule::MissingKey,
-                key,
-                header.clone(),
-                format!("{label} has no `{key}`"),
-                Some(help.to_owned()),
-            );
+        if !missing.is_empty() {
+            let label = self
+                .scope
+                .profile
+                .as_deref()
+                .map_or("this profile".to_owned(), |name| {
+                    format!("profile `{name}`")
+                });
+            for (key, help) in missing {
+                self.report_at_key(
+                    Rule::MissingKey,
+                    key,
+                    header.clone(),
+                    format!("{label} has no `{key}`"),
+                    Some(help.to_owned()),
+                );
+            }
         }
 
         if let Some(host) = get_str(table, "host")
@@ -563,7 +599,7 @@ impl<'s> Walk<'s> {
             self.report_at_key(
                 Rule::InvalidHost,
                 "host",
-                host.key_span,
+                host.key_span(),
                 format!("`host` {}", problem.reason),
                 help,
             );
@@ -574,7 +610,7 @@ impl<'s> Walk<'s> {
             self.report_at_key(
                 Rule::InvalidPort,
                 "port",
-                port.key_span,
+                port.key_span(),
                 format!("`port` {reason}: it must be a decimal number from 1 to 65535"),
                 Some("write it as a quoted number, as in port = \"443\"".to_owned()),
             );
@@ -586,7 +622,7 @@ impl<'s> Walk<'s> {
                 self.report_at_key(
                         Rule::InvalidUuid,
                         key,
-                        id.key_span,
+                        id.key_span(),
                         format!("`{key}` is not a UUID"),
                         Some("influxctl prints ids as 8-4-4-4-12 hexadecimal digits, as in 0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11".to_owned()),
                     );
@@ -605,7 +641,7 @@ impl<'s> Walk<'s> {
                 self.report_at_key(
                     Rule::PlaintextSecret,
                     key,
-                    secret.key_span,
+                    secret.key_span(),
                     format!("`{key}` holds {what} in plaintext"),
                     Some("seal it so that the file can be kept and shared safely".to_owned()),
                 );
@@ -630,7 +666,7 @@ impl<'s> Walk<'s> {
                     self.report_at_key(
                         Rule::InvalidUrl,
                         key,
-                        url.key_span,
+                        url.key_span(),
                         format!("`auth.oauth2.{key}` {reason}"),
                         Some(
                             "write the full URL, as in https://auth.example.com/oauth/token"

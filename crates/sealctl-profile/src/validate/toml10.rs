@@ -106,9 +106,8 @@ impl Scanner<'_> {
     }
 
     fn skip_comment(&mut self) {
-        while self.at < self.bytes.len() && self.bytes[self.at] != b'\n' {
-            self.at += 1;
-        }
+        self.at = memchr::memchr(b'\n', &self.bytes[self.at..])
+            .map_or(self.bytes.len(), |end| self.at + end);
     }
 
     fn quote_run(&self, from: usize, quote: u8) -> usize {
@@ -122,7 +121,14 @@ impl Scanner<'_> {
     fn string(&mut self, quote: u8) {
         let multiline = self.quote_run(self.at, quote) >= 3;
         self.at += if multiline { 3 } else { 1 };
-        while let Some(&byte) = self.bytes.get(self.at) {
+        loop {
+            // Only a backslash or the quote can end or change a string: jump to the next one.
+            let Some(next) = memchr::memchr2(b'\\', quote, &self.bytes[self.at..]) else {
+                self.at = self.bytes.len();
+                return;
+            };
+            self.at += next;
+            let byte = self.bytes[self.at];
             if byte == b'\\' && quote == b'"' {
                 match self.bytes.get(self.at + 1) {
                     Some(b'e') => self.found.push(Toml11Form {
@@ -154,6 +160,7 @@ impl Scanner<'_> {
                 self.at += run;
                 continue;
             }
+            // A backslash in a literal string is an ordinary character.
             self.at += 1;
         }
     }

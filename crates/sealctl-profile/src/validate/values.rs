@@ -107,12 +107,15 @@ pub(crate) fn url_problem(text: &str) -> Option<String> {
 
 /// Whether `text` is a UUID in its canonical 8-4-4-4-12 hexadecimal form, as influxctl prints them.
 pub(crate) fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+    const HYPHENS: [usize; 4] = [8, 13, 18, 23];
+    text.len() == 36
+        && text.bytes().enumerate().all(|(at, byte)| {
+            if HYPHENS.contains(&at) {
+                byte == b'-'
+            } else {
+                byte.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// The candidate closest to `word`, where one is close enough to be worth suggesting.

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmark of `sealctl check`, whole-process, beside what teams run today:
+# pre-commit-hooks' `check-toml` (Python's tomllib; parses only, checks no schema or secret).
+#
+#   bash benches/check.sh            # prints a Markdown table; needs hyperfine and pre-commit-hooks
+#
+# Goals (issue 2): 1,000 files of 5 profiles in one invocation, and one file of 10,000 profiles,
+# each under 100 ms wall on a 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+command -v check-toml >/dev/null || { echo "needs check-toml (pip install pre-commit-hooks)" >&2; exit 2; }
+
+cargo build --release --locked -q
+sealctl="$PWD/target/release/sealctl"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python3 benches/generate-profiles.py "$work/many" 1000 5
+python3 benches/generate-profiles.py "$work/one" 1 10000
+
+# Both must be clean, or we would be timing the printing of diagnostics.
+"$sealctl" check "$work"/many/*.toml >/dev/null
+"$sealctl" check "$work"/one/*.toml >/dev/null
+
+echo "## Machine"
+echo
+echo "- $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "- $(rustc --version), $(python3 --version), hyperfine $(hyperfine --version | cut -d' ' -f2)"
+echo "- 1,000 files: $(du -sh "$work/many" | cut -f1); one file of 10,000 profiles: $(du -h "$work"/one/*.toml | cut -f1)"
+echo
+runs=(--warmup 5 --min-runs 50 --style none)
+table() { # hyperfine JSON -> Markdown table of median, mean, min (ms)
+  python3 - "$1" <<'PY'
+import json, statistics, sys
+print("| command | median ms | mean ± σ ms | min ms |")
+print("| --- | ---: | ---: | ---: |")
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = [x * 1000 for x in r["times"]]
+    print(f"| {r['command']} | {statistics.median(t):.1f} | {statistics.mean(t):.1f} ± {statistics.stdev(t):.1f} | {min(t):.1f} |")
+PY
+}
+cd "$work"
+hyperfine "${runs[@]}" --export-json "$work/many.json" \
+  -n "sealctl check, 1,000 files (2 threads)" "$sealctl check many/*.toml" \
+  -n "sealctl check, 1,000 files (1 thread)" "env RAYON_NUM_THREADS=1 $sealctl check many/*.toml" \
+  -n "check-toml, 1,000 files" "check-toml many/*.toml"
+hyperfine "${runs[@]}" -N --export-json "$work/one.json" \
+  -n "sealctl check, 10,000 profiles" "$sealctl check one/influxctl-00000.toml" \
+  -n "check-toml, 10,000 profiles" "check-toml one/influxctl-00000.toml"
+echo "### 1,000 files of 5 profiles, one invocation"
+echo
+table "$work/many.json"
+echo
+echo "### One file of 10,000 profiles"
+echo
+table "$work/one.json"
+echo
+echo "### Peak memory (max RSS, /usr/bin/time)"
+echo
+for target in "many/*.toml" "one/influxctl-00000.toml"; do
+  # shellcheck disable=SC2086
+  rss=$(/usr/bin/time -f %M "$sealctl" check $target 2>&1 >/dev/null | tail -1)
+  echo "- sealctl check $target: $((rss / 1024)) MiB"
+done
