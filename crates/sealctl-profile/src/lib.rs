@@ -11,6 +11,17 @@
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
 //!   plaintext one.
 //!
+//! ```
+//! use sealctl_profile::{Rule, check};
+//!
+//! let file = b"[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = 443\n";
+//! let checked = check(file);
+//! let finding = &checked.diagnostics[0];
+//! assert_eq!(finding.rule, Rule::WrongType);
+//! assert_eq!((finding.line, finding.column), (5, 3));
+//! assert_eq!(finding.message, "`port` must be a string, found an integer");
+//! ```
+//!
 //! It is not for opening sealed values (that is `sealctl-seal`) nor for running programs
 //! (`sealctl-exec`), and it knows nothing of the command line.
 
