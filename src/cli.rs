@@ -28,7 +28,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Profile to use; else INFLUXCTL_PROFILE, else `default`.
+    /// Profile to use, for commands that act on one profile; else INFLUXCTL_PROFILE, else
+    /// `default`. (`check` checks every profile.)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 

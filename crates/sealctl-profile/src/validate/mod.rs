@@ -183,7 +183,12 @@ impl<'s> Walk<'s> {
         let (document, forms) = if text.len() >= PARALLEL_SCAN_BYTES {
             rayon::join(|| Document::parse(text), || toml10::find_toml11_forms(text))
         } else {
-            (Document::parse(text), Vec::new())
+            let document = Document::parse(text);
+            let forms = match &document {
+                Ok(_) => toml10::find_toml11_forms(text),
+                Err(_) => Vec::new(),
+            };
+            (document, forms)
         };
         let document = match document {
             Ok(document) => document,
@@ -197,11 +202,6 @@ impl<'s> Walk<'s> {
                 self.report(Rule::TomlSyntax, span, message, None);
                 return;
             }
-        };
-        let forms = if text.len() >= PARALLEL_SCAN_BYTES {
-            forms
-        } else {
-            toml10::find_toml11_forms(text)
         };
         for form in forms {
             self.report(
@@ -422,7 +422,7 @@ impl<'s> Walk<'s> {
                 self.unknown_key(name, span(), fields);
                 continue;
             };
-            if !matches!(field.kind, Kind::Table(_)) {
+            if !matches!(field.kind, Kind::Table(_)) || !item.is_table_like() {
                 // Sub-tables are walked (and marked) below; anything else may hide a secret inside.
                 self.mark_inside(item);
             }
@@ -430,13 +430,14 @@ impl<'s> Walk<'s> {
                 && looks_sealed(value)
                 && let Err(error) = SealedValue::check(value)
             {
+                let help = "restore the value from version control, or seal the token again";
                 self.report_at_key(
-                            Rule::MalformedSealed,
-                            name,
-                            span(),
-                            format!("`{}` looks sealed, but {error}", self.scope.key(name)),
-                            Some("set the token again (sealctl token set), or restore the value from version control".to_owned()),
-                        );
+                    Rule::MalformedSealed,
+                    name,
+                    span(),
+                    format!("`{}` looks sealed, but {error}", self.scope.key(name)),
+                    Some(help.to_owned()),
+                );
             }
             match field.kind {
                 Kind::String if item.is_str() => {}
