@@ -312,7 +312,7 @@ fn unreadable_files_exit_2_and_the_others_are_still_checked() {
 #[test]
 fn secrets_never_reach_any_output() {
     let secret = "apiv3_S3CRET-kx93JqLm0pZt8wYv";
-    let other = "db-token-Zq81mNbVcX7";
+    let other = "dbtk_Zq81mNbVcX7pLw";
     let files = [
         // Plaintext, in every place a secret can be.
         format!(

@@ -89,12 +89,18 @@ rules! {
     PlaintextSecret => "plaintext-secret", Error, "a token kept in plaintext";
     /// A value that starts like a sealed value but does not parse as one.
     MalformedSealed => "malformed-sealed", Error, "a sealed value whose framing does not parse";
+    /// A sealed token whose recorded expiry has passed.
+    TokenExpired => "token-expired", Error, "a sealed token that has expired";
     /// A TLS client certificate without its key, or the reverse.
     TlsPair => "tls-pair", Error, "tls.cert without tls.key, or the reverse";
     /// A key the schema does not know.
     UnknownKey => "unknown-key", Warning, "a key influxctl does not know";
     /// No profile is named `default`.
     NoDefaultProfile => "no-default-profile", Warning, "no profile named default";
+    /// A sealed value sealed to other recipients than the file's current ones.
+    StaleRecipients => "stale-recipients", Warning, "a value sealed to other recipients than the file's";
+    /// A sealed token that expires within 14 days.
+    TokenExpiring => "token-expiring", Warning, "a sealed token that expires within 14 days";
     /// `tls.insecure = true`.
     InsecureTls => "insecure-tls", Warning, "server certificates are not checked";
     /// `account_id` or `cluster_id` is not a UUID.

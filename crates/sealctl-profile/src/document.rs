@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Document, Item, Table, TableLike, Value};
 
 use crate::error::ProfileError;
-use crate::schema::{Profile, ProfilesFile};
+use crate::schema::{Profile, ProfilesFile, SEALCTL_TABLE};
 
 /// A profile file held as its exact text.
 pub struct ProfileDocument {
@@ -29,6 +29,48 @@ impl std::fmt::Debug for ProfileDocument {
             .field("bytes", &self.text.len())
             .finish_non_exhaustive()
     }
+}
+
+/// An advisory lock on a profile file, held until dropped.
+///
+/// Every sealctl command that changes a file takes it before reading, so two of them never lose
+/// each other's update. The lock is on the file itself; since saving renames a new file over
+/// it, a waiter checks after locking that it still holds the file at the path, and tries again
+/// if not.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: fs::File,
+}
+
+impl FileLock {
+    /// Waits for the lock on the file at `path`.
+    pub fn acquire(path: &Path) -> Result<FileLock, ProfileError> {
+        let read_error = |source| ProfileError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        loop {
+            let file = fs::File::open(path).map_err(read_error)?;
+            file.lock().map_err(read_error)?;
+            if same_file(&file, path) {
+                return Ok(FileLock { _file: file });
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(held), Ok(current)) => held.dev() == current.dev() && held.ino() == current.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &fs::File, path: &Path) -> bool {
+    path.exists()
 }
 
 /// One profile as the span-keeping parser sees it.
@@ -370,6 +412,89 @@ impl ProfileDocument {
         })
     }
 
+    /// The recipients listed in the file's `[sealctl]` table, as written.
+    pub fn recipients(&self) -> Vec<String> {
+        self.document()
+            .get(SEALCTL_TABLE)
+            .and_then(|table| table.get("recipients"))
+            .and_then(Item::as_array)
+            .map(|array| {
+                array
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sets `[sealctl] recipients`, one per line, making the table at the end of the file if
+    /// there is none.
+    pub fn set_recipients(&mut self, recipients: &[String]) -> Result<(), ProfileError> {
+        let newline = newline(&self.text);
+        let array = if recipients.is_empty() {
+            "[]".to_owned()
+        } else {
+            let lines: String = recipients
+                .iter()
+                .map(|recipient| format!("  {},{newline}", encode_string(recipient)))
+                .collect();
+            format!("[{newline}{lines}]")
+        };
+        let splice = {
+            let document = self.document();
+            match document.get(SEALCTL_TABLE) {
+                Some(Item::Table(table)) => match table.get("recipients") {
+                    Some(item) => (item.span().expect("parsed items have spans"), array),
+                    None => {
+                        let place = Place {
+                            table,
+                            inline: None,
+                            dotted: String::new(),
+                            missing: Vec::new(),
+                            header: table.span(),
+                        };
+                        self.insertion_raw(&place, "recipients", &array)
+                    }
+                },
+                Some(_) => {
+                    return Err(ProfileError::Edit {
+                        path: self.path.clone(),
+                        what: "set [sealctl] recipients (sealctl is not a table)".to_owned(),
+                    });
+                }
+                None => {
+                    let at = self.text.len();
+                    let mut block = String::new();
+                    if !self.text.is_empty() && !self.text.ends_with('\n') {
+                        block.push_str(newline);
+                    }
+                    if !self.text.trim().is_empty() && !ends_with_blank_line(&self.text) {
+                        block.push_str(newline);
+                    }
+                    block.push_str(&format!(
+                        "[{SEALCTL_TABLE}]{newline}recipients = {array}{newline}"
+                    ));
+                    (at..at, block)
+                }
+            }
+        };
+        self.apply(splice, "set [sealctl] recipients".to_owned(), |doc| {
+            doc.recipients() == recipients
+        })
+    }
+
+    /// Takes the file's advisory lock, then loads it: the way to read, change and save a file
+    /// without losing another sealctl's update. The lock is released when the guard is dropped;
+    /// save before dropping it.
+    pub fn load_locked(
+        path: impl Into<PathBuf>,
+    ) -> Result<(ProfileDocument, FileLock), ProfileError> {
+        let path = path.into();
+        let lock = FileLock::acquire(&path)?;
+        Ok((ProfileDocument::load(path)?, lock))
+    }
+
     /// Writes the document back to its file atomically: a temporary file in the same folder is
     /// written, flushed to disk and renamed over the original, which keeps its permissions
     /// (a new file is made readable by its owner only). A failure leaves the original untouched.
@@ -510,14 +635,19 @@ impl ProfileDocument {
         Ok(place)
     }
 
-    /// Where and what to insert for a new key at `place`.
+    /// Where and what to insert for a new string key at `place`.
     fn insertion(&self, place: &Place<'_>, leaf: &str, value: &str) -> (Range<usize>, String) {
+        self.insertion_raw(place, leaf, &encode_string(value))
+    }
+
+    /// Where and what to insert for a new key at `place`, its value already written as TOML.
+    fn insertion_raw(&self, place: &Place<'_>, leaf: &str, value: &str) -> (Range<usize>, String) {
         let mut key_text = place.dotted.clone();
         for part in &place.missing {
             key_text.push_str(&format!("{}.", encode_key(part)));
         }
         key_text.push_str(&encode_key(leaf));
-        let assignment = format!("{key_text} = {}", encode_string(value));
+        let assignment = format!("{key_text} = {value}");
         if let Some(span) = &place.inline {
             let inner = &self.text[span.start + 1..span.end - 1];
             let content_end = span.start + 1 + inner.trim_end().len();
@@ -934,6 +1064,31 @@ recipients = []
         assert_eq!(
             doc.get("prod", "database").unwrap().as_deref(),
             Some("a\"b\\c\u{1b}")
+        );
+    }
+
+    #[test]
+    fn recipients_are_set_in_the_sealctl_table() {
+        let mut doc = ProfileDocument::parse("c.toml", "[[profile]]\n  name = \"a\"\n").unwrap();
+        assert!(doc.recipients().is_empty());
+        doc.set_recipients(&["age1x".to_owned()]).unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            "[[profile]]\n  name = \"a\"\n\n[sealctl]\nrecipients = [\n  \"age1x\",\n]\n"
+        );
+        doc.set_recipients(&["age1x".to_owned(), "ssh-ed25519 AAAA bob".to_owned()])
+            .unwrap();
+        assert_eq!(doc.recipients(), ["age1x", "ssh-ed25519 AAAA bob"]);
+        assert!(doc.to_toml().ends_with(
+            "[sealctl]\nrecipients = [\n  \"age1x\",\n  \"ssh-ed25519 AAAA bob\",\n]\n"
+        ));
+        let mut doc =
+            ProfileDocument::parse("c.toml", "[sealctl] # ours\n[[profile]]\nname = \"a\"\n")
+                .unwrap();
+        doc.set_recipients(&["age1y".to_owned()]).unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            "[sealctl] # ours\n  recipients = [\n  \"age1y\",\n]\n[[profile]]\nname = \"a\"\n"
         );
     }
 

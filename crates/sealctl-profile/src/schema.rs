@@ -84,6 +84,9 @@ pub const PROFILE_FIELDS: &[Field] = &[
     field("auth", Kind::Table(AUTH_FIELDS)),
 ];
 
+/// Keys of sealctl's own top-level `[sealctl]` table.
+pub const SEALCTL_FIELDS: &[Field] = &[field("recipients", Kind::StringArray)];
+
 /// The secret keys of a profile, which sealctl seals.
 pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];
 

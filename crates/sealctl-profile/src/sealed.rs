@@ -8,13 +8,18 @@
 //!
 //! `v1` is the format version, `<backend>` names who can open it (`age`), `<payload>` is the
 //! backend's ciphertext or reference, and the optional `;name=value` parameters carry non-secret
-//! metadata in clear. For `age`, the payload is a binary age file in standard base64 (with
-//! padding), so `base64 -d | age -d` opens it. Opening the payload is `sealctl-seal`'s work; this
-//! module only says whether the framing is whole, so that `check` can run without a key.
+//! metadata in clear: `r`, the [fingerprint](recipients_fingerprint) of the recipients it was
+//! sealed to, and `exp`, the token's expiry (RFC 3339, UTC). For `age`, the payload is a binary age
+//! file in standard base64 (with padding), so `base64 -d | age -d` opens it. Opening the payload is
+//! `sealctl-seal`'s work; this module reads only what `check` needs, without any key.
+//! `docs/sealed-values.md` specifies the whole format.
 
 use std::fmt;
 
+use std::time::SystemTime;
+
 use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
 
 /// What every sealed value starts with.
 pub const PREFIX: &str = "sealctl:";
@@ -24,6 +29,12 @@ pub const VERSION: u32 = 1;
 
 /// [`VERSION`] as written in the framing.
 const VERSION_TAG: &str = "v1";
+
+/// The parameter naming the recipients' fingerprint.
+pub const RECIPIENTS_PARAM: &str = "r";
+
+/// The parameter holding the token's expiry.
+pub const EXPIRY_PARAM: &str = "exp";
 
 /// The first line of every binary age file.
 const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
@@ -139,6 +150,16 @@ impl SealedValue {
         Framing::read(value).map(drop)
     }
 
+    /// The fingerprint of the recipients it was sealed to, if recorded.
+    pub fn recipients_fingerprint(&self) -> Option<&str> {
+        self.param(RECIPIENTS_PARAM)
+    }
+
+    /// The token's expiry, if recorded and readable.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        humantime::parse_rfc3339(self.param(EXPIRY_PARAM)?).ok()
+    }
+
     /// The value of a parameter, if present.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
@@ -242,6 +263,52 @@ fn check_age_payload(payload: &str) -> Result<(), FramingError> {
     }
 }
 
+/// A parameter of a sealed value, read from its text without parsing the rest.
+pub fn value_param<'v>(value: &'v str, name: &str) -> Option<&'v str> {
+    let (_, params) = value.split_once(';')?;
+    params
+        .split(';')
+        .filter_map(|param| param.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// A recipient as it counts for the fingerprint: without surrounding white space, an SSH key
+/// without its comment, an age recipient in lower case (bech32 is case-insensitive).
+pub fn canonical_recipient(recipient: &str) -> String {
+    let recipient = recipient.trim();
+    if recipient.starts_with("ssh-") {
+        recipient
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        recipient.to_ascii_lowercase()
+    }
+}
+
+/// A short fingerprint of a set of recipients: the first 8 hexadecimal digits of SHA-256 over
+/// the sorted, distinct [canonical](canonical_recipient) recipients, each followed by `\n`.
+/// Order, duplicates and SSH comments do not change it; adding or removing a recipient does.
+pub fn recipients_fingerprint<S: AsRef<str>>(recipients: &[S]) -> String {
+    let mut canonical: Vec<String> = recipients
+        .iter()
+        .map(|r| canonical_recipient(r.as_ref()))
+        .collect();
+    canonical.sort();
+    canonical.dedup();
+    let mut hasher = Sha256::new();
+    for recipient in &canonical {
+        hasher.update(recipient.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.finalize()[..4]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 fn is_version(token: &str) -> bool {
     token.len() > 1
         && token.starts_with('v')
@@ -312,6 +379,37 @@ mod tests {
                 "{size}"
             );
         }
+    }
+
+    #[test]
+    fn fingerprints_ignore_order_duplicates_and_ssh_comments() {
+        let a = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq";
+        let b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBAbCdEf alice@laptop";
+        let fingerprint = recipients_fingerprint(&[a, b]);
+        assert_eq!(fingerprint.len(), 8);
+        assert_eq!(recipients_fingerprint(&[b, a, a]), fingerprint);
+        assert_eq!(
+            recipients_fingerprint(&[
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBAbCdEf",
+                &a.to_uppercase()
+            ]),
+            fingerprint
+        );
+        assert_ne!(recipients_fingerprint(&[a]), fingerprint);
+    }
+
+    #[test]
+    fn metadata_is_read_from_the_parameters() {
+        let value = format!(
+            "sealctl:v1:age:{};r=1a2b3c4d;exp=2027-01-02T03:04:05Z",
+            age_payload()
+        );
+        let sealed = SealedValue::parse(&value).unwrap();
+        assert_eq!(sealed.recipients_fingerprint(), Some("1a2b3c4d"));
+        assert_eq!(
+            sealed.expires_at(),
+            Some(humantime::parse_rfc3339("2027-01-02T03:04:05Z").unwrap())
+        );
     }
 
     #[test]

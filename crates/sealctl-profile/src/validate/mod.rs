@@ -5,12 +5,17 @@ mod values;
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::time::{Duration, SystemTime};
 
 use toml_edit::{Document, Item, TableLike, Value};
 
 use crate::diagnostic::{Diagnostic, Rule};
-use crate::schema::{Field, Kind, PROFILE_FIELDS, Product, SEALCTL_TABLE, SECRET_KEYS};
-use crate::sealed::{SealedValue, looks_sealed};
+use crate::schema::{
+    Field, Kind, PROFILE_FIELDS, Product, SEALCTL_FIELDS, SEALCTL_TABLE, SECRET_KEYS,
+};
+use crate::sealed::{
+    EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, looks_sealed, recipients_fingerprint, value_param,
+};
 use crate::source::{SourceText, is_secret_key};
 
 /// The name influxctl uses when no profile is named.
@@ -31,13 +36,21 @@ pub struct CheckedFile {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// How close to its expiry a sealed token is reported (`token-expiring`).
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
 /// Checks the bytes of one profile file against every rule. Needs no key, file system or network.
 pub fn check(bytes: &[u8]) -> CheckedFile {
+    check_at(bytes, SystemTime::now())
+}
+
+/// [`check`], judging token expiry as of `now`.
+pub fn check_at(bytes: &[u8], now: SystemTime) -> CheckedFile {
     match std::str::from_utf8(bytes) {
         Ok(text) => {
             let mut source = SourceText::new(text.to_owned());
             let (diagnostics, secrets) = {
-                let mut walk = Walk::new(&source);
+                let mut walk = Walk::new(&source, now);
                 walk.text();
                 (walk.found, walk.secrets)
             };
@@ -49,7 +62,7 @@ pub fn check(bytes: &[u8]) -> CheckedFile {
         Err(error) => {
             let source = SourceText::new(String::from_utf8_lossy(bytes).into_owned());
             let at = error.valid_up_to();
-            let mut walk = Walk::new(&source);
+            let mut walk = Walk::new(&source, now);
             walk.report(
                 Rule::TomlSyntax,
                 at..at,
@@ -92,6 +105,9 @@ struct Walk<'s> {
     secrets: Vec<Range<usize>>,
     scope: Scope,
     key: Option<String>,
+    now: SystemTime,
+    /// The fingerprint of the file's `[sealctl] recipients`, when it lists any.
+    recipients: Option<String>,
 }
 
 /// A string value, and the table and name to find its key's span by (only when reporting).
@@ -137,13 +153,15 @@ fn type_name(item: &Item) -> &'static str {
 }
 
 impl<'s> Walk<'s> {
-    fn new(source: &'s SourceText) -> Walk<'s> {
+    fn new(source: &'s SourceText, now: SystemTime) -> Walk<'s> {
         Walk {
             source,
             found: Vec::new(),
             secrets: Vec::new(),
             scope: Scope::default(),
             key: None,
+            now,
+            recipients: None,
         }
     }
 
@@ -257,7 +275,20 @@ impl<'s> Walk<'s> {
             }
             match name {
                 "profile" => {}
-                SEALCTL_TABLE if item.is_table_like() => {}
+                SEALCTL_TABLE if item.is_table_like() => {
+                    let table = item.as_table_like().expect("checked");
+                    self.scope.prefix = format!("{SEALCTL_TABLE}.");
+                    self.types(table, SEALCTL_FIELDS);
+                    self.scope.prefix.clear();
+                    let recipients: Vec<&str> = table
+                        .get("recipients")
+                        .and_then(Item::as_array)
+                        .map(|array| array.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    if !recipients.is_empty() {
+                        self.recipients = Some(recipients_fingerprint(&recipients));
+                    }
+                }
                 SEALCTL_TABLE => self.report_at_key(
                     Rule::WrongType,
                     name,
@@ -428,16 +459,8 @@ impl<'s> Walk<'s> {
             }
             if let Some(value) = item.as_str()
                 && looks_sealed(value)
-                && let Err(error) = SealedValue::check(value)
             {
-                let help = "restore the value from version control, or seal the token again";
-                self.report_at_key(
-                    Rule::MalformedSealed,
-                    name,
-                    span(),
-                    format!("`{}` looks sealed, but {error}", self.scope.key(name)),
-                    Some(help.to_owned()),
-                );
+                self.sealed(name, value, span);
             }
             match field.kind {
                 Kind::String if item.is_str() => {}
@@ -472,6 +495,69 @@ impl<'s> Walk<'s> {
                 }
                 kind => self.wrong_type(name, span(), item, kind),
             }
+        }
+    }
+
+    /// The rules on a value that looks sealed: its framing, recipients and expiry.
+    fn sealed(&mut self, name: &str, value: &str, span: impl Fn() -> Range<usize>) {
+        let key = self.scope.key(name);
+        if let Err(error) = SealedValue::check(value) {
+            let help = "restore the value from version control, or seal the token again";
+            self.report_at_key(
+                Rule::MalformedSealed,
+                name,
+                span(),
+                format!("`{key}` looks sealed, but {error}"),
+                Some(help.to_owned()),
+            );
+            return;
+        }
+        if let (Some(file), Some(sealed)) = (&self.recipients, value_param(value, RECIPIENTS_PARAM))
+            && file != sealed
+        {
+            let file = file.clone();
+            self.report_at_key(
+                Rule::StaleRecipients,
+                name,
+                span(),
+                format!("`{key}` is sealed to other recipients (r={sealed}) than the file lists now (r={file})"),
+                Some("re-seal it to the current recipients: sealctl rekey --all".to_owned()),
+            );
+        }
+        let Some(expiry) = value_param(value, EXPIRY_PARAM) else {
+            return;
+        };
+        let Ok(expires_at) = humantime::parse_rfc3339(expiry) else {
+            self.report_at_key(
+                Rule::MalformedSealed,
+                name,
+                span(),
+                format!("`{key}` has an expiry that is not an RFC 3339 time"),
+                Some("restore the value from version control, or seal the token again".to_owned()),
+            );
+            return;
+        };
+        let renew =
+            "create a new token (influxctl management create) and set it: sealctl token set";
+        match expires_at.duration_since(self.now) {
+            Err(_) => self.report_at_key(
+                Rule::TokenExpired,
+                name,
+                span(),
+                format!("`{key}` expired at {expiry}"),
+                Some(renew.to_owned()),
+            ),
+            Ok(left) if left <= EXPIRY_WARNING => self.report_at_key(
+                Rule::TokenExpiring,
+                name,
+                span(),
+                format!(
+                    "`{key}` expires at {expiry}, in {} days",
+                    left.as_secs() / 86_400
+                ),
+                Some(renew.to_owned()),
+            ),
+            Ok(_) => {}
         }
     }
 
