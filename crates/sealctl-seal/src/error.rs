@@ -1,0 +1,129 @@
+//! Why sealing, opening, or reading keys failed. No message ever holds a secret.
+
+use std::path::PathBuf;
+
+use sealctl_profile::sealed::FramingError;
+
+use crate::envelope::Place;
+
+/// A token that cannot be sealed.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Nothing to seal.
+    #[error("the token is empty")]
+    Empty,
+    /// A line break, NUL or other control character: a pasted token is broken, or is two.
+    #[error("the token holds a {0}, which no influxctl token has")]
+    ControlCharacter(&'static str),
+    /// Longer than any token.
+    #[error("the token is {0} bytes long, longer than any influxctl token (at most 16 KiB)")]
+    TooLong(usize),
+    /// The input held no token sealctl could find.
+    #[error("no token found in the input: {0}")]
+    NotFound(&'static str),
+}
+
+/// Sealing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The token itself is not sealable.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// No recipient to seal to.
+    #[error("there are no recipients to seal to")]
+    NoRecipients,
+    /// age could not encrypt.
+    #[error("age could not encrypt")]
+    Encrypt(#[source] std::io::Error),
+}
+
+/// Opening a sealed value failed. The file is never changed by a failed open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The value's framing does not parse (or is a version or backend this sealctl does not read).
+    #[error("the sealed value is malformed: {0}")]
+    Framing(#[from] FramingError),
+    /// No identity was given or found.
+    #[error("no identity to open sealed values with")]
+    NoIdentity,
+    /// None of the identities is a recipient of the value.
+    #[error("none of the identities ({0}) can open this value")]
+    NoMatchingIdentity(String),
+    /// The ciphertext is damaged: truncated, or changed.
+    #[error("the sealed value is damaged (truncated or changed): {0}")]
+    Damaged(String),
+    /// It decrypts, but not to a sealctl envelope.
+    #[error("the sealed value does not hold a sealctl envelope")]
+    NotAnEnvelope,
+    /// The value was sealed for another profile or key: copied, not set.
+    #[error("this value was sealed for {sealed_for}, but it is in {found_in}")]
+    Misplaced {
+        /// Where it was sealed for.
+        sealed_for: Place,
+        /// Where it was found.
+        found_in: Place,
+    },
+}
+
+/// A recipient that does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum RecipientError {
+    /// Not an age X25519 recipient nor an OpenSSH ed25519 or RSA public key.
+    #[error("`{0}` is not an age recipient (age1…) nor an ssh-ed25519 or ssh-rsa public key")]
+    Invalid(String),
+    /// A recipients file or `.pub` file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of a recipients file that does not parse.
+    #[error("{path}, line {line}: not an age recipient nor an ssh-ed25519 or ssh-rsa public key")]
+    InvalidLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+}
+
+/// An identity that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Group or others can read it.
+    #[error("identity file {} can be read by group or others (mode {mode:03o})", path.display())]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// age could not read it (missing, unreadable, unsupported key, wrong passphrase).
+    #[error("cannot use identity file {}: {message}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// age's explanation.
+        message: String,
+    },
+    /// The identity text from the environment does not parse.
+    #[error(
+        "{0} does not hold an age identity (AGE-SECRET-KEY-1…) or an unencrypted OpenSSH private key"
+    )]
+    BadText(&'static str),
+    /// A new identity file exists already.
+    #[error("{} exists already; sealctl never overwrites an identity", .0.display())]
+    Exists(PathBuf),
+    /// A new identity file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}

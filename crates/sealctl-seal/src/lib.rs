@@ -1,0 +1,31 @@
+//! Seal influxctl tokens in place with age, and open them again.
+//!
+//! A sealed value replaces a secret in its profile file (the framing is read by
+//! `sealctl_profile::sealed`). What is encrypted is an [`Envelope`]: the secret together with the
+//! profile and key it belongs to, so that a value copied into another profile or key is refused
+//! when opened. Sealing needs only [`Recipient`]s, never an identity: a teammate or a CI job can
+//! set or rotate a token in a shared file without being able to read the others. Opening needs
+//! one of the [`Identities`] the value was sealed to.
+//!
+//! This crate does not read or write profile files (that is `sealctl-profile`) and knows nothing
+//! of the command line; prompting for a passphrase-protected identity is age's own (pinentry, or
+//! the terminal).
+
+#![warn(missing_docs)]
+
+mod envelope;
+mod error;
+mod identity;
+mod recipient;
+mod seal;
+mod token_input;
+
+pub use envelope::{Envelope, Place};
+pub use error::{IdentityError, OpenError, RecipientError, SealError, TokenError};
+pub use identity::{
+    IDENTITY_ENV, IDENTITY_FILE_ENV, Identities, IdentitySource, default_identity_path,
+    identity_file_recipients, new_identity_file,
+};
+pub use recipient::{Recipient, read_recipients};
+pub use seal::{SEALED_VALUE_LIMIT, open, seal, validate_token};
+pub use token_input::{TokenInput, parse_token_input};

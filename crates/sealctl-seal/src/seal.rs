@@ -1,0 +1,269 @@
+//! Sealing a token to recipients, and opening it with an identity.
+
+use std::io::{Read as _, Write as _};
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use sealctl_profile::sealed::{
+    Backend, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, recipients_fingerprint,
+};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::envelope::{Envelope, Place};
+use crate::error::{OpenError, SealError, TokenError};
+use crate::identity::Identities;
+use crate::recipient::Recipient;
+
+/// The longest envelope sealctl opens: far more than any token needs, small enough that a
+/// damaged or hostile value cannot make it allocate much.
+pub const SEALED_VALUE_LIMIT: usize = 64 * 1024;
+
+/// The longest token sealctl seals.
+const TOKEN_LIMIT: usize = 16 * 1024;
+
+/// Checks that a token can be sealed: not empty, not too long, and without a line break, NUL or
+/// other control character (a sign of a broken paste, or of two tokens).
+pub fn validate_token(token: &SecretString) -> Result<(), TokenError> {
+    let token = token.expose_secret();
+    if token.is_empty() {
+        return Err(TokenError::Empty);
+    }
+    if token.len() > TOKEN_LIMIT {
+        return Err(TokenError::TooLong(token.len()));
+    }
+    match token.chars().find(|c| c.is_control()) {
+        Some('\n' | '\r') => Err(TokenError::ControlCharacter("line break")),
+        Some('\0') => Err(TokenError::ControlCharacter("NUL byte")),
+        Some(_) => Err(TokenError::ControlCharacter("control character")),
+        None => Ok(()),
+    }
+}
+
+/// Seals `secret` for `place` to `recipients`, returning the sealed value to write in its place.
+/// Needs no identity.
+pub fn seal(
+    secret: &SecretString,
+    place: &Place,
+    recipients: &[Recipient],
+    expires_at: Option<SystemTime>,
+) -> Result<String, SealError> {
+    validate_token(secret)?;
+    if recipients.is_empty() {
+        return Err(SealError::NoRecipients);
+    }
+    let envelope = Envelope {
+        place: place.clone(),
+        secret: secret.clone(),
+    };
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(Recipient::as_age))
+        .map_err(|error| SealError::Encrypt(std::io::Error::other(error.to_string())))?;
+    let mut ciphertext = Vec::with_capacity(512);
+    let mut writer = encryptor
+        .wrap_output(&mut ciphertext)
+        .map_err(SealError::Encrypt)?;
+    writer
+        .write_all(&envelope.to_bytes())
+        .map_err(SealError::Encrypt)?;
+    writer.finish().map_err(SealError::Encrypt)?;
+
+    let names: Vec<String> = recipients.iter().map(ToString::to_string).collect();
+    let mut params = vec![(RECIPIENTS_PARAM.to_owned(), recipients_fingerprint(&names))];
+    if let Some(expiry) = expires_at {
+        params.push((
+            EXPIRY_PARAM.to_owned(),
+            humantime::format_rfc3339_seconds(expiry).to_string(),
+        ));
+    }
+    Ok(SealedValue {
+        backend: Backend::Age,
+        payload: base64::engine::general_purpose::STANDARD.encode(&ciphertext),
+        params,
+    }
+    .to_string())
+}
+
+/// Opens a sealed value found at `place`, with any of `identities`. Refuses a value sealed for
+/// another place, naming both.
+pub fn open(
+    value: &str,
+    place: &Place,
+    identities: &Identities,
+) -> Result<SecretString, OpenError> {
+    let sealed = SealedValue::parse(value)?;
+    if identities.is_empty() {
+        return Err(OpenError::NoIdentity);
+    }
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(&sealed.payload)
+        .map_err(|_| OpenError::Damaged("not base64".to_owned()))?;
+    let decryptor = age::Decryptor::new(&ciphertext[..])
+        .map_err(|error| OpenError::Damaged(error.to_string()))?;
+    let mut reader = decryptor
+        .decrypt(identities.iter())
+        .map_err(|error| match error {
+            age::DecryptError::NoMatchingKeys => OpenError::NoMatchingIdentity(
+                identities
+                    .sources()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            other => OpenError::Damaged(other.to_string()),
+        })?;
+    // Sized once, so that no partial copy of the secret is left behind by a reallocation.
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(SEALED_VALUE_LIMIT + 1));
+    (&mut reader)
+        .take(SEALED_VALUE_LIMIT as u64 + 1)
+        .read_to_end(&mut plaintext)
+        .map_err(|error| OpenError::Damaged(error.to_string()))?;
+    if plaintext.len() > SEALED_VALUE_LIMIT {
+        return Err(OpenError::NotAnEnvelope);
+    }
+    let envelope = Envelope::from_bytes(&plaintext).ok_or(OpenError::NotAnEnvelope)?;
+    if envelope.place != *place {
+        return Err(OpenError::Misplaced {
+            sealed_for: envelope.place,
+            found_in: place.clone(),
+        });
+    }
+    Ok(envelope.secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::IdentitySource;
+
+    fn identity() -> (SecretString, Recipient) {
+        let identity = age::x25519::Identity::generate();
+        let recipient = Recipient::X25519(identity.to_public());
+        (
+            SecretString::from(identity.to_string().expose_secret().to_owned()),
+            recipient,
+        )
+    }
+
+    fn identities(text: &SecretString) -> Identities {
+        Identities::load(vec![IdentitySource::Environment(text.clone())]).unwrap()
+    }
+
+    #[test]
+    fn sealed_values_open_only_where_they_were_sealed() {
+        let (key, recipient) = identity();
+        let place = Place::new("prod", "mgmt_token");
+        let token = SecretString::from("apiv3_abc");
+        let value = seal(&token, &place, &[recipient], None).unwrap();
+        assert!(value.starts_with("sealctl:v1:age:"));
+        assert!(!value.contains("apiv3"));
+        let opened = open(&value, &place, &identities(&key)).unwrap();
+        assert_eq!(opened.expose_secret(), "apiv3_abc");
+        let moved = open(
+            &value,
+            &Place::new("staging", "mgmt_token"),
+            &identities(&key),
+        )
+        .unwrap_err();
+        assert_eq!(
+            moved.to_string(),
+            "this value was sealed for profile `prod` key `mgmt_token`, but it is in profile `staging` key `mgmt_token`"
+        );
+    }
+
+    #[test]
+    fn each_recipient_alone_opens_it() {
+        let keys: Vec<_> = (0..3).map(|_| identity()).collect();
+        let recipients: Vec<Recipient> = keys.iter().map(|(_, r)| r.clone()).collect();
+        let place = Place::new("p", "token");
+        let value = seal(&SecretString::from("t"), &place, &recipients, None).unwrap();
+        for (key, _) in &keys {
+            assert_eq!(
+                open(&value, &place, &identities(key))
+                    .unwrap()
+                    .expose_secret(),
+                "t"
+            );
+        }
+        let (stranger, _) = identity();
+        assert!(matches!(
+            open(&value, &place, &identities(&stranger)),
+            Err(OpenError::NoMatchingIdentity(_))
+        ));
+    }
+
+    #[test]
+    fn damaged_values_are_refused() {
+        let (key, recipient) = identity();
+        let place = Place::new("p", "token");
+        let value = seal(&SecretString::from("t"), &place, &[recipient], None).unwrap();
+        let payload = SealedValue::parse(&value).unwrap().payload;
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(&payload)
+            .unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let flipped = value.replace(
+            &payload,
+            &base64::engine::general_purpose::STANDARD.encode(&bytes),
+        );
+        assert!(matches!(
+            open(&flipped, &place, &identities(&key)),
+            Err(OpenError::Damaged(_))
+        ));
+        bytes.truncate(bytes.len() - 20);
+        let truncated = value.replace(
+            &payload,
+            &base64::engine::general_purpose::STANDARD.encode(&bytes),
+        );
+        assert!(matches!(
+            open(&truncated, &place, &identities(&key)),
+            Err(OpenError::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn expiry_and_fingerprint_are_recorded() {
+        let (_, recipient) = identity();
+        let expiry = humantime::parse_rfc3339("2027-03-01T12:00:00Z").unwrap();
+        let value = seal(
+            &SecretString::from("t"),
+            &Place::new("p", "token"),
+            std::slice::from_ref(&recipient),
+            Some(expiry),
+        )
+        .unwrap();
+        let sealed = SealedValue::parse(&value).unwrap();
+        assert_eq!(sealed.expires_at(), Some(expiry));
+        assert_eq!(
+            sealed.recipients_fingerprint(),
+            Some(recipients_fingerprint(&[recipient.to_string()]).as_str())
+        );
+    }
+
+    #[test]
+    fn unsealable_tokens_are_named_without_their_value() {
+        let (_, recipient) = identity();
+        let place = Place::new("p", "token");
+        for (token, expected) in [
+            ("", "the token is empty"),
+            (
+                "abc\ndef",
+                "the token holds a line break, which no influxctl token has",
+            ),
+            (
+                "abc\0def",
+                "the token holds a NUL byte, which no influxctl token has",
+            ),
+        ] {
+            let error = seal(
+                &SecretString::from(token),
+                &place,
+                std::slice::from_ref(&recipient),
+                None,
+            )
+            .unwrap_err();
+            assert_eq!(error.to_string(), expected);
+        }
+    }
+}
