@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::check::CheckArgs;
+use crate::commands::identity::IdentityArgs;
+use crate::commands::recipients::RecipientsArgs;
+use crate::commands::rekey::RekeyArgs;
+use crate::commands::seal::SealArgs;
+use crate::commands::token::TokenArgs;
+use crate::commands::unseal::UnsealArgs;
 
 /// Seal, check and use the connection profiles and management tokens of influxctl.
 #[derive(Debug, Parser)]
@@ -32,6 +38,12 @@ pub struct GlobalArgs {
     /// `default`. (`check` checks every profile.)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Identity file to open sealed values with (age identities, passphrase-protected ones, or
+    /// OpenSSH private keys); repeatable. Also: SEALCTL_IDENTITY_FILE, SEALCTL_IDENTITY, then
+    /// the default file (~/.config/sealctl/identity.txt on Linux).
+    #[arg(long, short = 'i', global = true, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
 
     /// When to colour the output; `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
@@ -74,4 +86,16 @@ Exit status: 0 no errors; 1 errors (or warnings with --deny-warnings);\n\
 2 a file could not be read, or a usage error.\n\
 Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Check(CheckArgs),
+    /// Seal plaintext tokens in place, to the file's recipients. Needs no identity.
+    Seal(SealArgs),
+    /// Write sealed tokens back as plaintext, for leaving sealctl.
+    Unseal(UnsealArgs),
+    /// Set, read or inspect one token.
+    Token(TokenArgs),
+    /// Re-seal values to the file's current recipients (after `recipients add` or `rm`).
+    Rekey(RekeyArgs),
+    /// The recipients a file seals to: list, add, remove.
+    Recipients(RecipientsArgs),
+    /// Your age identity: make one, or show the recipients of those found.
+    Identity(IdentityArgs),
 }

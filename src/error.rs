@@ -86,3 +86,84 @@ impl fmt::Display for CommandError {
 pub fn is_broken_pipe(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::BrokenPipe
 }
+
+impl From<sealctl_profile::ProfileError> for CommandError {
+    fn from(error: sealctl_profile::ProfileError) -> CommandError {
+        use sealctl_profile::ProfileError as E;
+        let hint = match &error {
+            E::Syntax { path, .. } | E::Schema { path, .. } => {
+                Some(format!("`sealctl check {}` shows where", path.display()))
+            }
+            E::UnknownProfile { .. } => Some("choose one with --profile NAME".to_owned()),
+            E::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Some("name the file with --config FILE".to_owned())
+            }
+            _ => None,
+        };
+        let message = error.to_string();
+        let mut command_error = match std::error::Error::source(&error) {
+            Some(_) => CommandError::setup(message).source(error),
+            None => CommandError::setup(message),
+        };
+        if let Some(hint) = hint {
+            command_error = command_error.hint(hint);
+        }
+        command_error
+    }
+}
+
+impl From<sealctl_seal::OpenError> for CommandError {
+    fn from(error: sealctl_seal::OpenError) -> CommandError {
+        use sealctl_seal::OpenError as E;
+        let hint = match &error {
+            E::NoIdentity => {
+                "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`"
+            }
+            E::NoMatchingIdentity(_) => {
+                "ask someone who can open it to add your recipient (`sealctl recipients add`) and run `sealctl rekey`"
+            }
+            E::Misplaced { .. } => {
+                "values cannot be moved between profiles or keys; set the token here with `sealctl token set`"
+            }
+            E::Damaged(_) | E::NotAnEnvelope | E::Framing(_) => {
+                "restore the value from version control, or set the token again with `sealctl token set`"
+            }
+        };
+        CommandError::setup(error.to_string()).hint(hint)
+    }
+}
+
+impl From<sealctl_seal::IdentityError> for CommandError {
+    fn from(error: sealctl_seal::IdentityError) -> CommandError {
+        use sealctl_seal::IdentityError as E;
+        let hint = match &error {
+            E::Permissions { path, .. } => Some(format!("chmod 600 {}", path.display())),
+            E::Exists(_) => Some("choose another file with --out FILE".to_owned()),
+            _ => None,
+        };
+        let command_error = CommandError::setup(error.to_string());
+        match hint {
+            Some(hint) => command_error.hint(hint),
+            None => command_error,
+        }
+    }
+}
+
+impl From<sealctl_seal::SealError> for CommandError {
+    fn from(error: sealctl_seal::SealError) -> CommandError {
+        CommandError::setup(error.to_string())
+    }
+}
+
+impl From<sealctl_seal::TokenError> for CommandError {
+    fn from(error: sealctl_seal::TokenError) -> CommandError {
+        CommandError::setup(error.to_string())
+            .hint("pipe in the bare token, or the whole output of `influxctl management create`")
+    }
+}
+
+impl From<sealctl_seal::RecipientError> for CommandError {
+    fn from(error: sealctl_seal::RecipientError) -> CommandError {
+        CommandError::setup(error.to_string())
+    }
+}

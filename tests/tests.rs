@@ -4,6 +4,7 @@ mod common;
 
 mod check;
 mod precommit;
+mod seal;
 
 /// Every file under `tests/` that holds tests must be listed above, or it would never run.
 #[test]

@@ -1,6 +1,13 @@
 //! One module per subcommand, each with its `clap::Args` and one `cmd_*` function.
 
 pub mod check;
+pub mod identity;
+pub mod recipients;
+pub mod rekey;
+pub mod seal;
+mod target;
+pub mod token;
+pub mod unseal;
 
 use crate::cli::{Cli, Command};
 use crate::error::{CommandError, Status};
@@ -9,5 +16,11 @@ use crate::error::{CommandError, Status};
 pub fn run(cli: Cli) -> Result<Status, CommandError> {
     match cli.command {
         Command::Check(args) => check::cmd_check(&cli.global, args),
+        Command::Seal(args) => seal::cmd_seal(&cli.global, args),
+        Command::Unseal(args) => unseal::cmd_unseal(&cli.global, args),
+        Command::Token(args) => token::cmd_token(&cli.global, args),
+        Command::Rekey(args) => rekey::cmd_rekey(&cli.global, args),
+        Command::Recipients(args) => recipients::cmd_recipients(&cli.global, args),
+        Command::Identity(args) => identity::cmd_identity(&cli.global, args),
     }
 }

@@ -85,6 +85,26 @@ impl IdentitySource {
     }
 }
 
+impl IdentitySource {
+    /// The recipients of this source's identities, to seal to.
+    pub fn recipients(&self) -> Result<Vec<Recipient>, IdentityError> {
+        match self {
+            IdentitySource::File(path) => identity_file_recipients(path),
+            IdentitySource::Environment(text) => text
+                .expose_secret()
+                .lines()
+                .map(str::trim)
+                .filter(|line| line.starts_with("AGE-SECRET-KEY-"))
+                .map(|line| {
+                    line.parse::<age::x25519::Identity>()
+                        .map(|identity| Recipient::X25519(identity.to_public()))
+                        .map_err(|_| IdentityError::BadText(IDENTITY_ENV))
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Identities, loaded and ready to open sealed values.
 pub struct Identities {
     identities: Vec<Box<dyn age::Identity>>,

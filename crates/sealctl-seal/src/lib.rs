@@ -16,6 +16,7 @@
 mod envelope;
 mod error;
 mod identity;
+pub mod prompt;
 mod recipient;
 mod seal;
 mod token_input;

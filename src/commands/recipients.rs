@@ -1,0 +1,110 @@
+//! `sealctl recipients list|add|rm`: who the file's values are sealed to.
+
+use clap::{Args, Subcommand};
+use sealctl_profile::ProfileDocument;
+use sealctl_profile::sealed::canonical_recipient;
+use sealctl_seal::read_recipients;
+
+use super::seal::plural;
+use super::target;
+use crate::cli::GlobalArgs;
+use crate::error::{CommandError, Status};
+
+#[derive(Debug, Args)]
+pub struct RecipientsArgs {
+    #[command(subcommand)]
+    pub command: RecipientsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// List the recipients in the file's [sealctl] table.
+    List,
+    /// Add recipients: an age recipient (age1…), an OpenSSH public key, or a file of them
+    /// (a `.pub` file, or an age recipients file).
+    #[command(after_help = "Examples:\n  \
+        sealctl recipients add age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  \
+        sealctl recipients add ~/.ssh/id_ed25519.pub\n  \
+        sealctl recipients add team-recipients.txt\n\n\
+Then `sealctl rekey --all` so that existing values are sealed to them too.")]
+    Add {
+        /// Recipients, or files of them.
+        #[arg(required = true, value_name = "RECIPIENT|FILE")]
+        recipients: Vec<String>,
+    },
+    /// Remove recipients, then `sealctl rekey --all` so that they can no longer open the values.
+    Rm {
+        /// Recipients, or files of them.
+        #[arg(required = true, value_name = "RECIPIENT|FILE")]
+        recipients: Vec<String>,
+    },
+}
+
+pub fn cmd_recipients(global: &GlobalArgs, args: RecipientsArgs) -> Result<Status, CommandError> {
+    let path = target::config_path(global)?;
+    match args.command {
+        RecipientsCommand::List => {
+            for recipient in ProfileDocument::load(&path)?.recipients() {
+                println!("{recipient}");
+            }
+            Ok(Status::Success)
+        }
+        RecipientsCommand::Add { recipients } => edit(&path, &recipients, true),
+        RecipientsCommand::Rm { recipients } => edit(&path, &recipients, false),
+    }
+}
+
+fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Status, CommandError> {
+    let mut named = Vec::new();
+    for argument in arguments {
+        named.extend(
+            read_recipients(argument)?
+                .into_iter()
+                .map(|recipient| recipient.to_string()),
+        );
+    }
+    let (mut document, _lock) = ProfileDocument::load_locked(path)?;
+    let mut listed = document.recipients();
+    let before = listed.len();
+    if add {
+        for recipient in named {
+            if !listed
+                .iter()
+                .any(|known| canonical_recipient(known) == canonical_recipient(&recipient))
+            {
+                listed.push(recipient);
+            }
+        }
+    } else {
+        for recipient in &named {
+            if !listed
+                .iter()
+                .any(|known| canonical_recipient(known) == canonical_recipient(recipient))
+            {
+                return Err(CommandError::setup(format!(
+                    "{recipient} is not a recipient of {}",
+                    path.display()
+                ))
+                .hint("`sealctl recipients list` shows them"));
+            }
+        }
+        listed.retain(|known| {
+            !named
+                .iter()
+                .any(|recipient| canonical_recipient(known) == canonical_recipient(recipient))
+        });
+    }
+    if listed.len() == before && add {
+        eprintln!("nothing changed: every recipient is listed already");
+        return Ok(Status::Success);
+    }
+    document.set_recipients(&listed)?;
+    document.save()?;
+    let changed = listed.len().abs_diff(before);
+    eprintln!(
+        "{} {}; run `sealctl rekey --all` to re-seal existing values",
+        if add { "added" } else { "removed" },
+        plural(changed, "recipient")
+    );
+    Ok(Status::Success)
+}

@@ -1,0 +1,60 @@
+//! `sealctl seal`: seal every plaintext token in scope, in place.
+
+use clap::Args;
+use sealctl_profile::ProfileDocument;
+use sealctl_profile::sealed::looks_sealed;
+use secrecy::SecretString;
+
+use super::target::{self, ScopeArgs};
+use crate::cli::GlobalArgs;
+use crate::error::{CommandError, Status};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealctl seal                 # the default profile (or --profile, INFLUXCTL_PROFILE)\n  \
+    sealctl seal --all           # every profile in the file\n\n\
+Seals to the file's [sealctl] recipients; a file with none is sealed to your identity's\n\
+recipient, which is recorded there. Sealing needs no identity.")]
+pub struct SealArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandError> {
+    let path = target::config_path(global)?;
+    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let profiles = target::profiles(&document, global, args.scope.all)?;
+    let plaintext: Vec<_> = target::secret_values(&document, &profiles)?
+        .into_iter()
+        .filter(|secret| !secret.value.is_empty() && !looks_sealed(&secret.value))
+        .collect();
+    if plaintext.is_empty() {
+        eprintln!(
+            "nothing to seal: no plaintext token in {}",
+            profiles.join(", ")
+        );
+        return Ok(Status::Success);
+    }
+    let recipients = target::recipients(&mut document, global)?;
+    for secret in &plaintext {
+        let token = SecretString::from(secret.value.as_str());
+        let sealed = sealctl_seal::seal(&token, &secret.place, &recipients, None)
+            .map_err(|error| CommandError::from(error).hint(format!("in {}", secret.place)))?;
+        document.set(&secret.place.profile, &secret.place.key, &sealed)?;
+    }
+    document.save()?;
+    eprintln!(
+        "sealed {} in {}",
+        plural(plaintext.len(), "token"),
+        path.display()
+    );
+    Ok(Status::Success)
+}
+
+pub fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}

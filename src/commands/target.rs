@@ -1,0 +1,135 @@
+//! What a command that changes or opens tokens acts on: the profile file, the profiles in scope,
+//! their secret values, and the identities and recipients to open and seal them with.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
+use sealctl_profile::schema::SECRET_KEYS;
+use sealctl_profile::{ProfileDocument, ProfileError};
+use sealctl_seal::{Identities, IdentitySource, Place, Recipient};
+
+use crate::cli::GlobalArgs;
+use crate::error::CommandError;
+
+/// `--all`, beside the global `--profile`.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// Every profile in the file, instead of the one --profile (or INFLUXCTL_PROFILE) names.
+    #[arg(long, conflicts_with = "profile")]
+    pub all: bool,
+}
+
+/// The profile file: --config, else influxctl's default, which must exist.
+pub fn config_path(global: &GlobalArgs) -> Result<PathBuf, CommandError> {
+    let path = match &global.config {
+        Some(path) => path.clone(),
+        None => default_config_path().ok_or_else(|| {
+            CommandError::setup(
+                "cannot find influxctl's profile file: this system has no home folder",
+            )
+            .hint("name the file with --config FILE")
+        })?,
+    };
+    if !path.exists() {
+        return Err(
+            CommandError::setup(format!("there is no profile file at {}", path.display()))
+                .hint("name the file with --config FILE, or create one with `influxctl init`"),
+        );
+    }
+    Ok(path)
+}
+
+/// The names of the profiles in scope: all of them with --all, else the chosen one, which
+/// must exist.
+pub fn profiles(
+    document: &ProfileDocument,
+    global: &GlobalArgs,
+    all: bool,
+) -> Result<Vec<String>, CommandError> {
+    let names = document.profile_names();
+    if all {
+        return Ok(names);
+    }
+    let chosen = choose_profile_from_env(global.profile.as_deref()).name;
+    if names.contains(&chosen) {
+        Ok(vec![chosen])
+    } else {
+        Err(ProfileError::UnknownProfile {
+            path: document.path().to_owned(),
+            name: chosen,
+            known: names,
+        }
+        .into())
+    }
+}
+
+/// A secret key's value in a profile, as written (sealed or plaintext).
+pub struct SecretValue {
+    pub place: Place,
+    pub value: String,
+}
+
+/// The values of the secret keys (`mgmt_token`, `token`) of these profiles that are present.
+pub fn secret_values(
+    document: &ProfileDocument,
+    profiles: &[String],
+) -> Result<Vec<SecretValue>, CommandError> {
+    let mut values = Vec::new();
+    for profile in profiles {
+        for key in SECRET_KEYS {
+            if let Some(value) = document.get(profile, key)? {
+                values.push(SecretValue {
+                    place: Place::new(profile.clone(), *key),
+                    value,
+                });
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// The identities from --identity, the environment and the default file.
+pub fn identities(global: &GlobalArgs) -> Result<Identities, CommandError> {
+    Ok(Identities::load(IdentitySource::discover_from_env(
+        &global.identity,
+    ))?)
+}
+
+/// The file's recipients. A file that lists none is sealed to the first identity found (the
+/// default one, usually), which is then recorded in its `[sealctl]` table.
+pub fn recipients(
+    document: &mut ProfileDocument,
+    global: &GlobalArgs,
+) -> Result<Vec<Recipient>, CommandError> {
+    let listed = document.recipients();
+    if !listed.is_empty() {
+        return listed
+            .iter()
+            .map(|recipient| {
+                recipient
+                    .parse()
+                    .map_err(|error: sealctl_seal::RecipientError| {
+                        CommandError::setup(format!(
+                            "{}: [sealctl] recipients: {error}",
+                            document.path().display()
+                        ))
+                        .hint("fix or remove it with `sealctl recipients rm`")
+                    })
+            })
+            .collect();
+    }
+    let source = IdentitySource::discover_from_env(&global.identity).into_iter().next().ok_or_else(|| {
+        CommandError::setup(format!("{} lists no recipients to seal to, and there is no identity", document.path().display()))
+            .hint("create your identity with `sealctl identity new`, or add recipients with `sealctl recipients add`")
+    })?;
+    let recipients = source.recipients()?;
+    document.set_recipients(
+        &recipients
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    )?;
+    eprintln!("recorded the recipients of {source} in [sealctl] recipients");
+    Ok(recipients)
+}

@@ -1,0 +1,81 @@
+//! `sealctl unseal`: write sealed tokens back as plaintext, for leaving sealctl.
+
+use clap::Args;
+use sealctl_profile::ProfileDocument;
+use sealctl_profile::sealed::looks_sealed;
+use sealctl_seal::prompt;
+use secrecy::ExposeSecret;
+
+use super::seal::plural;
+use super::target::{self, ScopeArgs};
+use crate::cli::GlobalArgs;
+use crate::error::{CommandError, Status};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealctl unseal --all --yes   # every token in the file, back in plaintext\n\n\
+Asks first on a terminal; elsewhere it refuses without --yes.")]
+pub struct UnsealArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// Write plaintext without asking.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, CommandError> {
+    let path = target::config_path(global)?;
+    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let profiles = target::profiles(&document, global, args.scope.all)?;
+    let sealed: Vec<_> = target::secret_values(&document, &profiles)?
+        .into_iter()
+        .filter(|secret| looks_sealed(&secret.value))
+        .collect();
+    if sealed.is_empty() {
+        eprintln!(
+            "nothing to unseal: no sealed token in {}",
+            profiles.join(", ")
+        );
+        return Ok(Status::Success);
+    }
+    let question = format!(
+        "Write {} back into {} in plaintext?",
+        plural(sealed.len(), "token"),
+        path.display()
+    );
+    if !args.yes {
+        if !prompt::can_prompt() {
+            return Err(CommandError::setup(
+                "unseal writes plaintext tokens into the file, and there is no terminal to ask on",
+            )
+            .hint("pass --yes to confirm"));
+        }
+        if !prompt::confirm(&question)
+            .map_err(|error| CommandError::setup("cannot ask").source(error))?
+        {
+            eprintln!("nothing changed");
+            return Ok(Status::Success);
+        }
+    }
+    let identities = target::identities(global)?;
+    for secret in &sealed {
+        let token =
+            sealctl_seal::open(&secret.value, &secret.place, &identities).map_err(|error| {
+                CommandError::from(error)
+                    .hint(format!("in {}; the file is unchanged", secret.place))
+            })?;
+        document.set(
+            &secret.place.profile,
+            &secret.place.key,
+            token.expose_secret(),
+        )?;
+    }
+    document.save()?;
+    eprintln!(
+        "unsealed {} in {}",
+        plural(sealed.len(), "token"),
+        path.display()
+    );
+    Ok(Status::Success)
+}
