@@ -516,11 +516,14 @@ impl ProfileDocument {
             .write_all(self.text.as_bytes())
             .and_then(|()| temporary.as_file().sync_all())
             .map_err(write_error)?;
-        let permissions = match fs::metadata(&self.path) {
-            Ok(metadata) => metadata.permissions(),
-            Err(_) => owner_only(),
-        };
-        fs::set_permissions(temporary.path(), permissions).map_err(write_error)?;
+        match fs::metadata(&self.path) {
+            Ok(metadata) => {
+                fs::set_permissions(temporary.path(), metadata.permissions())
+                    .map_err(write_error)?;
+                keep_owner(temporary.as_file(), &metadata).map_err(write_error)?;
+            }
+            Err(_) => fs::set_permissions(temporary.path(), owner_only()).map_err(write_error)?,
+        }
         temporary
             .persist(&self.path)
             .map_err(|error| write_error(error.error))?;
@@ -857,6 +860,22 @@ fn encode_key(key: &str) -> String {
     } else {
         encode_string(key)
     }
+}
+
+/// Gives the new file the original's owner and group, as an editor running as root must.
+#[cfg(unix)]
+fn keep_owner(file: &fs::File, original: &fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let new = file.metadata()?;
+    if new.uid() == original.uid() && new.gid() == original.gid() {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(original.uid()), Some(original.gid()))
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &fs::File, _original: &fs::Metadata) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -730,7 +730,10 @@ impl<'s> Walk<'s> {
                     key,
                     secret.key_span(),
                     format!("`{key}` holds {what} in plaintext"),
-                    Some("seal it so that the file can be kept and shared safely".to_owned()),
+                    Some(format!(
+                        "seal it in place: sealctl seal{}",
+                        profile_flag(self.scope.profile.as_deref())
+                    )),
                 );
             }
         }
@@ -793,6 +796,23 @@ impl<'s> Walk<'s> {
                 Some("use tls.ca to trust a private CA instead".to_owned()),
             );
         }
+    }
+}
+
+/// ` --profile NAME` for a help line, or nothing for `default` (and unnamed profiles).
+fn profile_flag(profile: Option<&str>) -> String {
+    match profile {
+        Some(name) if name != DEFAULT_PROFILE && !name.is_empty() => {
+            if name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                format!(" --profile {name}")
+            } else {
+                format!(" --profile '{}'", name.replace('\'', "'\\''"))
+            }
+        }
+        _ => String::new(),
     }
 }
 
