@@ -122,6 +122,9 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::NoMatchingIdentity(_) => {
                 "ask someone who can open it to add your recipient (`sealctl recipients add`) and run `sealctl rekey`"
             }
+            E::IdentityLocked => {
+                "type the passphrase at the prompt; in CI, give the identity unprotected in SEALCTL_IDENTITY"
+            }
             E::Misplaced { .. } => {
                 "values cannot be moved between profiles or keys; set the token here with `sealctl token set`"
             }

@@ -526,3 +526,122 @@ fn a_file_without_recipients_is_sealed_to_the_default_identity() {
         .success()
         .stdout(format!("{TOKEN}\n"));
 }
+
+#[test]
+fn ssh_rsa_keys_and_identity_files_with_several_keys_work() {
+    let env = TestEnv::new();
+    let config = env.write("config.toml", PROFILES);
+    let rsa = env.home().join("id_rsa");
+    run(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "rsa",
+            "-b",
+            "2048",
+            "-N",
+            "",
+            "-f",
+            rsa.to_str().unwrap(),
+        ],
+        b"",
+    );
+    // Two age keys with comments in one file, as `age-keygen >> keys.txt` twice makes it.
+    let keys = env.home().join("keys.txt");
+    let first = run("age-keygen", &[], b"");
+    let second = run("age-keygen", &[], b"");
+    std::fs::write(&keys, [first, second.clone()].concat()).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let second_recipient = String::from_utf8(second)
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap();
+
+    let sealctl = || {
+        let mut command = env.sealctl();
+        command.arg("--config").arg(&config);
+        command
+    };
+    sealctl()
+        .args(["recipients", "add"])
+        .arg(rsa.with_extension("pub"))
+        .arg(&second_recipient)
+        .assert()
+        .success();
+    sealctl()
+        .args(["recipients", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("ssh-rsa AAAA"));
+    sealctl()
+        .args(["token", "set"])
+        .write_stdin(TOKEN)
+        .assert()
+        .success();
+    sealctl()
+        .arg("--identity")
+        .arg(&rsa)
+        .args(["token", "get"])
+        .assert()
+        .success()
+        .stdout(format!("{TOKEN}\n"));
+    sealctl()
+        .arg("--identity")
+        .arg(&keys)
+        .args(["token", "get"])
+        .assert()
+        .success()
+        .stdout(format!("{TOKEN}\n"));
+}
+
+#[test]
+fn concurrent_writers_lose_no_update() {
+    const WRITERS: usize = 12;
+    let team = Team::new(1);
+    let profiles: String = (0..WRITERS)
+        .map(|n| format!("[[profile]]\n  name = \"p{n}\"\n  product = \"clustered\"\n  host = \"h\"\n  port = \"443\"\n\n"))
+        .collect();
+    std::fs::write(&team.config, profiles).unwrap();
+    team.sealctl(None)
+        .args(["recipients", "add", &team.keys[0].1])
+        .assert()
+        .success();
+    let children: Vec<_> = (0..WRITERS)
+        .map(|n| {
+            let mut command = team.env.sealctl_process();
+            command
+                .arg("--config")
+                .arg(&team.config)
+                .args(["--profile", &format!("p{n}"), "token", "set"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = command.spawn().unwrap();
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{TOKEN}-{n}").as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for n in 0..WRITERS {
+        team.sealctl(Some(0))
+            .args(["--profile", &format!("p{n}"), "token", "get"])
+            .assert()
+            .success()
+            .stdout(format!("{TOKEN}-{n}\n"));
+    }
+}

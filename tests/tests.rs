@@ -5,6 +5,7 @@ mod common;
 mod check;
 mod precommit;
 mod seal;
+mod terminal;
 
 /// Every file under `tests/` that holds tests must be listed above, or it would never run.
 #[test]

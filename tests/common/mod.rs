@@ -23,7 +23,12 @@ impl TestEnv {
 
     /// `sealctl` with an empty environment but for PATH and the scratch HOME.
     pub fn sealctl(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sealctl"));
+        Command::from_std(self.sealctl_process())
+    }
+
+    /// The same, as a plain process, for tests that spawn several at once.
+    pub fn sealctl_process(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sealctl"));
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

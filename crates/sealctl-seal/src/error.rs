@@ -49,6 +49,10 @@ pub enum OpenError {
     /// None of the identities is a recipient of the value.
     #[error("none of the identities ({0}) can open this value")]
     NoMatchingIdentity(String),
+    /// A passphrase-protected identity (or SSH key) could not be unlocked: a wrong passphrase,
+    /// or no terminal to ask on.
+    #[error("an identity could not be unlocked (wrong passphrase, or no terminal to ask for it)")]
+    IdentityLocked,
     /// The ciphertext is damaged: truncated, or changed.
     #[error("the sealed value is damaged (truncated or changed): {0}")]
     Damaged(String),
