@@ -36,6 +36,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     }
     let recipients = target::recipients(&mut document, global)?;
     let identities = target::identities(global)?;
+    let mut resealed = Vec::with_capacity(sealed.len());
     for secret in &sealed {
         let expires_at = SealedValue::parse(&secret.value)
             .ok()
@@ -45,9 +46,10 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
                 CommandError::from(error)
                     .hint(format!("in {}; the file is unchanged", secret.place))
             })?;
-        let resealed = sealctl_seal::seal(&token, &secret.place, &recipients, expires_at)?;
-        document.set(&secret.place.profile, &secret.place.key, &resealed)?;
+        let value = sealctl_seal::seal(&token, &secret.place, &recipients, expires_at)?;
+        resealed.push((secret.place.clone(), value));
     }
+    target::write_values(&mut document, resealed)?;
     document.save()?;
     eprintln!(
         "re-sealed {} to {} in {}",

@@ -36,12 +36,14 @@ pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandEr
         return Ok(Status::Success);
     }
     let recipients = target::recipients(&mut document, global)?;
+    let mut sealed = Vec::with_capacity(plaintext.len());
     for secret in &plaintext {
         let token = SecretString::from(secret.value.as_str());
-        let sealed = sealctl_seal::seal(&token, &secret.place, &recipients, None)
+        let value = sealctl_seal::seal(&token, &secret.place, &recipients, None)
             .map_err(|error| CommandError::from(error).hint(format!("in {}", secret.place)))?;
-        document.set(&secret.place.profile, &secret.place.key, &sealed)?;
+        sealed.push((secret.place.clone(), value));
     }
+    target::write_values(&mut document, sealed)?;
     document.save()?;
     eprintln!(
         "sealed {} in {}",

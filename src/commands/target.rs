@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
 use sealctl_profile::schema::SECRET_KEYS;
-use sealctl_profile::{ProfileDocument, ProfileError};
+use sealctl_profile::{ProfileDocument, ProfileError, ProfileValue};
 use sealctl_seal::{Identities, IdentitySource, Place, Recipient};
 
 use crate::cli::GlobalArgs;
@@ -75,18 +75,30 @@ pub fn secret_values(
     document: &ProfileDocument,
     profiles: &[String],
 ) -> Result<Vec<SecretValue>, CommandError> {
-    let mut values = Vec::new();
-    for profile in profiles {
-        for key in SECRET_KEYS {
-            if let Some(value) = document.get(profile, key)? {
-                values.push(SecretValue {
-                    place: Place::new(profile.clone(), *key),
-                    value,
-                });
-            }
-        }
-    }
-    Ok(values)
+    Ok(document
+        .values(profiles, SECRET_KEYS)?
+        .into_iter()
+        .map(|found| SecretValue {
+            place: Place::new(found.profile, found.key),
+            value: found.value,
+        })
+        .collect())
+}
+
+/// Writes new values for these places, all at once.
+pub fn write_values(
+    document: &mut ProfileDocument,
+    values: Vec<(Place, String)>,
+) -> Result<(), CommandError> {
+    let edits: Vec<ProfileValue> = values
+        .into_iter()
+        .map(|(place, value)| ProfileValue {
+            profile: place.profile,
+            key: place.key,
+            value,
+        })
+        .collect();
+    Ok(document.set_many(&edits)?)
 }
 
 /// The identities from --identity, the environment and the default file.

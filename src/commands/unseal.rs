@@ -59,18 +59,16 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
         }
     }
     let identities = target::identities(global)?;
+    let mut plaintext = Vec::with_capacity(sealed.len());
     for secret in &sealed {
         let token =
             sealctl_seal::open(&secret.value, &secret.place, &identities).map_err(|error| {
                 CommandError::from(error)
                     .hint(format!("in {}; the file is unchanged", secret.place))
             })?;
-        document.set(
-            &secret.place.profile,
-            &secret.place.key,
-            token.expose_secret(),
-        )?;
+        plaintext.push((secret.place.clone(), token.expose_secret().to_owned()));
     }
+    target::write_values(&mut document, plaintext)?;
     document.save()?;
     eprintln!(
         "unsealed {} in {}",

@@ -31,6 +31,28 @@ impl std::fmt::Debug for ProfileDocument {
     }
 }
 
+/// A string value at a key of a profile: what [`ProfileDocument::values`] reads and
+/// [`ProfileDocument::set_many`] writes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProfileValue {
+    /// The profile's name.
+    pub profile: String,
+    /// The dotted key.
+    pub key: String,
+    /// The value, which may be a plaintext secret.
+    pub value: String,
+}
+
+impl std::fmt::Debug for ProfileValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The value may be a plaintext secret.
+        f.debug_struct("ProfileValue")
+            .field("profile", &self.profile)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An advisory lock on a profile file, held until dropped.
 ///
 /// Every sealctl command that changes a file takes it before reading, so two of them never lose
@@ -177,8 +199,38 @@ impl ProfileDocument {
 
     /// The string at a dotted `key` (`mgmt_token`, `tls.cert`) of a profile, if it is a string.
     pub fn get(&self, profile: &str, key: &str) -> Result<Option<String>, ProfileError> {
+        self.lookup(&self.document(), profile, key)
+    }
+
+    /// The strings at these keys of these profiles, where present, read in one pass.
+    pub fn values(
+        &self,
+        profiles: &[String],
+        keys: &[&str],
+    ) -> Result<Vec<ProfileValue>, ProfileError> {
         let document = self.document();
-        let found = self.find(&document, profile)?;
+        let mut values = Vec::new();
+        for profile in profiles {
+            for key in keys {
+                if let Some(value) = self.lookup(&document, profile, key)? {
+                    values.push(ProfileValue {
+                        profile: profile.clone(),
+                        key: (*key).to_owned(),
+                        value,
+                    });
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    fn lookup(
+        &self,
+        document: &Document<&str>,
+        profile: &str,
+        key: &str,
+    ) -> Result<Option<String>, ProfileError> {
+        let found = self.find(document, profile)?;
         let mut table = found.table;
         let parts: Vec<&str> = key.split('.').collect();
         let (leaf, parents) = parts.split_last().expect("split yields one part");
@@ -196,22 +248,49 @@ impl ProfileDocument {
     /// indented like its neighbours (a key of a table that does not exist yet is written dotted,
     /// `tls.ca = "…"`). A key that holds a table or a non-string value is not replaced.
     pub fn set(&mut self, profile: &str, key: &str, value: &str) -> Result<(), ProfileError> {
-        let splice = self.set_splice(profile, key, value)?;
-        self.apply(
-            splice,
-            format!("set `{key}` in profile `{profile}`"),
-            |doc| doc.get(profile, key).ok().flatten().as_deref() == Some(value),
-        )
+        self.set_many(&[ProfileValue {
+            profile: profile.to_owned(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+        }])
+    }
+
+    /// Sets many values at once, as [`ProfileDocument::set`] sets one: every splice is found in
+    /// one parse and the result checked in one more, so that sealing a thousand tokens costs two
+    /// parses, not two thousand. Two edits of the same key are refused.
+    pub fn set_many(&mut self, edits: &[ProfileValue]) -> Result<(), ProfileError> {
+        let what = match edits {
+            [one] => format!("set `{}` in profile `{}`", one.key, one.profile),
+            _ => format!("set {} values", edits.len()),
+        };
+        let splices = {
+            let document = self.document();
+            edits
+                .iter()
+                .map(|edit| self.set_splice(&document, &edit.profile, &edit.key, &edit.value))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        self.apply_all(splices, what, |candidate| {
+            let document = candidate.document();
+            edits.iter().all(|edit| {
+                candidate
+                    .lookup(&document, &edit.profile, &edit.key)
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(edit.value.as_str())
+            })
+        })
     }
 
     fn set_splice(
         &self,
+        document: &Document<&str>,
         profile: &str,
         key: &str,
         value: &str,
     ) -> Result<(Range<usize>, String), ProfileError> {
-        let document = self.document();
-        let place = self.place(&document, profile, key)?;
+        let place = self.place(document, profile, key)?;
         let leaf = key.rsplit('.').next().unwrap_or(key);
         match place.table.get(leaf).filter(|_| place.missing.is_empty()) {
             Some(Item::Value(Value::String(old))) => {
@@ -402,7 +481,7 @@ impl ProfileDocument {
                 name: new.to_owned(),
             });
         }
-        let splice = self.set_splice(old, "name", new)?;
+        let splice = self.set_splice(&self.document(), old, "name", new)?;
         let names = self.profile_names();
         self.apply(splice, format!("rename profile `{old}`"), |doc| {
             let renamed = names
@@ -534,14 +613,37 @@ impl ProfileDocument {
     /// Replaces `range` with `text`, keeping the result only if it parses and `verify` holds.
     fn apply(
         &mut self,
-        (range, text): (Range<usize>, String),
+        splice: (Range<usize>, String),
         what: String,
         verify: impl FnOnce(&ProfileDocument) -> bool,
     ) -> Result<(), ProfileError> {
-        let mut edited = String::with_capacity(self.text.len() + text.len());
-        edited.push_str(&self.text[..range.start]);
-        edited.push_str(&text);
-        edited.push_str(&self.text[range.end..]);
+        self.apply_all(vec![splice], what, verify)
+    }
+
+    /// Makes every splice (ranges of the current text, which must not overlap; insertions at one
+    /// place keep their order), keeping the result only if it parses and `verify` holds.
+    fn apply_all(
+        &mut self,
+        splices: Vec<(Range<usize>, String)>,
+        what: String,
+        verify: impl FnOnce(&ProfileDocument) -> bool,
+    ) -> Result<(), ProfileError> {
+        let mut order: Vec<usize> = (0..splices.len()).collect();
+        order.sort_by_key(|&index| (splices[index].0.start, splices[index].0.end, index));
+        let mut edited = String::with_capacity(
+            self.text.len() + splices.iter().map(|(_, text)| text.len()).sum::<usize>(),
+        );
+        let mut at = 0;
+        for index in order {
+            let (range, text) = &splices[index];
+            if range.start < at {
+                return Err(self.edit_error(what));
+            }
+            edited.push_str(&self.text[at..range.start]);
+            edited.push_str(text);
+            at = range.end;
+        }
+        edited.push_str(&self.text[at..]);
         let candidate = ProfileDocument {
             path: self.path.clone(),
             text: edited,
@@ -1109,6 +1211,45 @@ recipients = []
             doc.to_toml(),
             "[sealctl] # ours\n  recipients = [\n  \"age1y\",\n]\n[[profile]]\nname = \"a\"\n"
         );
+    }
+
+    #[test]
+    fn many_values_are_set_at_once_and_overlaps_refused() {
+        let mut doc = document();
+        let edit = |profile: &str, key: &str, value: &str| ProfileValue {
+            profile: profile.into(),
+            key: key.into(),
+            value: value.into(),
+        };
+        doc.set_many(&[
+            edit("prod", "mgmt_token", "A"),
+            edit("staging", "token", "B"),
+            edit("staging", "database", "C"),
+        ])
+        .unwrap();
+        let expected = FILE.replace("\"OLD\"", "\"A\"").replace(
+            "0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a12\"\n",
+            "0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a12\"\n  token = \"B\"\n  database = \"C\"\n",
+        );
+        assert_eq!(doc.to_toml(), expected);
+        let read = doc
+            .values(&["prod".into(), "staging".into()], &["mgmt_token", "token"])
+            .unwrap();
+        assert_eq!(
+            read,
+            [
+                edit("prod", "mgmt_token", "A"),
+                edit("staging", "token", "B")
+            ]
+        );
+        let error = doc
+            .set_many(&[
+                edit("prod", "mgmt_token", "X"),
+                edit("prod", "mgmt_token", "Y"),
+            ])
+            .unwrap_err();
+        assert!(matches!(error, ProfileError::Edit { .. }));
+        assert_eq!(doc.to_toml(), expected);
     }
 
     #[test]
