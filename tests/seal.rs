@@ -443,6 +443,13 @@ fn bad_input_is_refused_and_the_file_is_unchanged() {
         &team,
         team.sealctl(None)
             .args(["--profile", "prod", "token", "set"])
+            .write_stdin("apiv3_abc\ndef"),
+        "line break",
+    );
+    refused(
+        &team,
+        team.sealctl(None)
+            .args(["--profile", "prod", "token", "set"])
             .write_stdin("abc\ndef ghi"),
         "no token found",
     );

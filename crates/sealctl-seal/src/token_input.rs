@@ -41,15 +41,24 @@ pub fn parse_token_input(input: &str) -> Result<TokenInput, TokenError> {
     let parsed = if input.starts_with('{') {
         from_json(input)?
     } else {
-        let last = input
+        let lines: Vec<&str> = input
             .lines()
             .map(str::trim)
-            .rfind(|line| !line.is_empty())
-            .unwrap_or_default();
+            .filter(|line| !line.is_empty())
+            .collect();
+        let last = lines.last().copied().unwrap_or_default();
+        // Several lines are influxctl's table output only if something before the token reads
+        // like a table or a sentence; bare words on several lines are a token broken in two.
+        let looks_like_output = lines[..lines.len() - 1]
+            .iter()
+            .any(|line| line.contains(char::is_whitespace) || line.starts_with(['+', '|']));
         if last.split_whitespace().count() != 1 {
             return Err(TokenError::NotFound(
                 "the last line of the input is not a token; pipe in the bare token or the whole output of `influxctl management create`",
             ));
+        }
+        if lines.len() > 1 && !looks_like_output {
+            return Err(TokenError::ControlCharacter("line break"));
         }
         TokenInput {
             token: SecretString::from(last.to_owned()),
@@ -148,6 +157,11 @@ apiv3_mgmtTOKEN-abc123
     #[test]
     fn what_is_not_a_token_is_refused() {
         assert!(matches!(parse_token_input("  \n"), Err(TokenError::Empty)));
+        // Regression: a token broken over two lines is not taken for its second half.
+        assert!(matches!(
+            parse_token_input("apiv3_abc\ndef"),
+            Err(TokenError::ControlCharacter("line break"))
+        ));
         assert!(matches!(
             parse_token_input("two words"),
             Err(TokenError::NotFound(_))
