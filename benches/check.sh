@@ -8,6 +8,7 @@
 # each under 100 ms wall on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+benches="$PWD/benches"
 
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 command -v check-toml >/dev/null || { echo "needs check-toml (pip install pre-commit-hooks)" >&2; exit 2; }
@@ -30,16 +31,7 @@ echo "- $(rustc --version), $(python3 --version), hyperfine $(hyperfine --versio
 echo "- 1,000 files: $(du -sh "$work/many" | cut -f1); one file of 10,000 profiles: $(du -h "$work"/one/*.toml | cut -f1)"
 echo
 runs=(--warmup 5 --min-runs 50 --style none)
-table() { # hyperfine JSON -> Markdown table of median, mean, min (ms)
-  python3 - "$1" <<'PY'
-import json, statistics, sys
-print("| command | median ms | mean ± σ ms | min ms |")
-print("| --- | ---: | ---: | ---: |")
-for r in json.load(open(sys.argv[1]))["results"]:
-    t = [x * 1000 for x in r["times"]]
-    print(f"| {r['command']} | {statistics.median(t):.1f} | {statistics.mean(t):.1f} ± {statistics.stdev(t):.1f} | {min(t):.1f} |")
-PY
-}
+table() { python3 "$benches/table.py" "$1" 1; }
 cd "$work"
 hyperfine "${runs[@]}" --export-json "$work/many.json" \
   -n "sealctl check, 1,000 files (2 threads)" "$sealctl check many/*.toml" \

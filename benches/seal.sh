@@ -8,6 +8,7 @@
 #   bash benches/seal.sh        # needs hyperfine and age (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+benches="$PWD/benches"
 for tool in hyperfine age age-keygen; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install hyperfine age)" >&2; exit 2; }
 done
@@ -43,16 +44,7 @@ echo "### Machine"
 echo
 echo "- $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(rustc --version); $(age --version | head -1 | sed 's/^/age /')"
 echo
-table() {
-  python3 - "$1" <<'PY'
-import json, statistics, sys
-print("| command | median ms | mean ± σ ms | min ms |")
-print("| --- | ---: | ---: | ---: |")
-for r in json.load(open(sys.argv[1]))["results"]:
-    t = [x * 1000 for x in r["times"]]
-    print(f"| {r['command']} | {statistics.median(t):.2f} | {statistics.mean(t):.2f} ± {statistics.stdev(t):.2f} | {min(t):.2f} |")
-PY
-}
+table() { python3 "$benches/table.py" "$1" 2; }
 hyperfine -N --style none --warmup 10 --min-runs 100 --export-json get.json \
   -n "sealctl token get" "$sealctl --config one.toml -i key.txt token get" \
   -n "age -d (the same ciphertext, binary)" "age -d -i key.txt payload.age" \

@@ -616,7 +616,23 @@ fn concurrent_writers_lose_no_update() {
         .args(["recipients", "add", &team.keys[0].1])
         .assert()
         .success();
-    let children: Vec<_> = (0..WRITERS)
+    // Rekeys run among the writers: one that worked from a stale copy of the file would erase
+    // a token set meanwhile.
+    team.set_token("p0", &format!("{TOKEN}-0"));
+    let rekeys: Vec<_> = (0..3)
+        .map(|_| {
+            let mut command = team.env.sealctl_process();
+            command
+                .arg("--config")
+                .arg(&team.config)
+                .arg("--identity")
+                .arg(&team.keys[0].0)
+                .args(["rekey", "--all"])
+                .stderr(std::process::Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    let children: Vec<_> = (1..WRITERS)
         .map(|n| {
             let mut command = team.env.sealctl_process();
             command
@@ -636,7 +652,7 @@ fn concurrent_writers_lose_no_update() {
             child
         })
         .collect();
-    for child in children {
+    for child in children.into_iter().chain(rekeys) {
         let output = child.wait_with_output().unwrap();
         assert!(
             output.status.success(),

@@ -1,8 +1,7 @@
 //! `sealctl rekey`: re-seal values to the file's current recipients.
 
 use clap::Args;
-use sealctl_profile::ProfileDocument;
-use sealctl_profile::sealed::{SealedValue, looks_sealed};
+use sealctl_profile::sealed::SealedValue;
 
 use super::seal::plural;
 use super::target::{self, ScopeArgs};
@@ -20,21 +19,14 @@ pub struct RekeyArgs {
 }
 
 pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
-    let profiles = target::profiles(&document, global, args.scope.all)?;
-    let sealed: Vec<_> = target::secret_values(&document, &profiles)?
-        .into_iter()
-        .filter(|secret| looks_sealed(&secret.value))
-        .collect();
-    if sealed.is_empty() {
-        eprintln!(
-            "nothing to rekey: no sealed token in {}",
-            profiles.join(", ")
-        );
+    // Bound whole: the file stays locked until the command ends.
+    let Some(mut locked) =
+        target::locked_values(global, args.scope.all, target::Wanted::Sealed, "rekey")?
+    else {
         return Ok(Status::Success);
-    }
-    let recipients = target::recipients(&mut document, global)?;
+    };
+    let sealed = std::mem::take(&mut locked.values);
+    let recipients = target::recipients(&mut locked.document, global)?;
     let identities = target::identities(global)?;
     let mut resealed = Vec::with_capacity(sealed.len());
     for secret in &sealed {
@@ -49,13 +41,13 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         let value = sealctl_seal::seal(&token, &secret.place, &recipients, expires_at)?;
         resealed.push((secret.place.clone(), value));
     }
-    target::write_values(&mut document, resealed)?;
-    document.save()?;
+    target::write_values(&mut locked.document, resealed)?;
+    locked.document.save()?;
     eprintln!(
         "re-sealed {} to {} in {}",
         plural(sealed.len(), "value"),
         plural(recipients.len(), "recipient"),
-        path.display()
+        locked.path.display()
     );
     Ok(Status::Success)
 }

@@ -1,8 +1,6 @@
 //! `sealctl seal`: seal every plaintext token in scope, in place.
 
 use clap::Args;
-use sealctl_profile::ProfileDocument;
-use sealctl_profile::sealed::looks_sealed;
 use secrecy::SecretString;
 
 use super::target::{self, ScopeArgs};
@@ -21,21 +19,14 @@ pub struct SealArgs {
 }
 
 pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
-    let profiles = target::profiles(&document, global, args.scope.all)?;
-    let plaintext: Vec<_> = target::secret_values(&document, &profiles)?
-        .into_iter()
-        .filter(|secret| !secret.value.is_empty() && !looks_sealed(&secret.value))
-        .collect();
-    if plaintext.is_empty() {
-        eprintln!(
-            "nothing to seal: no plaintext token in {}",
-            profiles.join(", ")
-        );
+    // Bound whole: the file stays locked until the command ends.
+    let Some(mut locked) =
+        target::locked_values(global, args.scope.all, target::Wanted::Plaintext, "seal")?
+    else {
         return Ok(Status::Success);
-    }
-    let recipients = target::recipients(&mut document, global)?;
+    };
+    let plaintext = std::mem::take(&mut locked.values);
+    let recipients = target::recipients(&mut locked.document, global)?;
     let mut sealed = Vec::with_capacity(plaintext.len());
     for secret in &plaintext {
         let token = SecretString::from(secret.value.as_str());
@@ -43,12 +34,12 @@ pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandEr
             .map_err(|error| CommandError::from(error).hint(format!("in {}", secret.place)))?;
         sealed.push((secret.place.clone(), value));
     }
-    target::write_values(&mut document, sealed)?;
-    document.save()?;
+    target::write_values(&mut locked.document, sealed)?;
+    locked.document.save()?;
     eprintln!(
         "sealed {} in {}",
         plural(plaintext.len(), "token"),
-        path.display()
+        locked.path.display()
     );
     Ok(Status::Success)
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
 use sealctl_profile::schema::SECRET_KEYS;
-use sealctl_profile::{ProfileDocument, ProfileError, ProfileValue};
+use sealctl_profile::sealed::looks_sealed;
+use sealctl_profile::{FileLock, ProfileDocument, ProfileError, ProfileValue};
 use sealctl_seal::{Identities, IdentitySource, Place, Recipient};
 
 use crate::cli::GlobalArgs;
@@ -83,6 +84,62 @@ pub fn secret_values(
             value: found.value,
         })
         .collect())
+}
+
+/// The profile file, locked for as long as this lives, and the secret values in scope that a
+/// command works on.
+pub struct LockedValues {
+    pub path: PathBuf,
+    pub document: ProfileDocument,
+    pub values: Vec<SecretValue>,
+    _lock: FileLock,
+}
+
+/// Which secret values a command works on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// Sealed ones (unseal, rekey).
+    Sealed,
+    /// Non-empty plaintext ones (seal).
+    Plaintext,
+}
+
+/// Locks and loads the file and finds the values in scope a command works on. With none, says
+/// there is nothing to `verb` and returns `None`.
+pub fn locked_values(
+    global: &GlobalArgs,
+    all: bool,
+    wanted: Wanted,
+    verb: &str,
+) -> Result<Option<LockedValues>, CommandError> {
+    let path = config_path(global)?;
+    let (document, lock) = ProfileDocument::load_locked(&path)?;
+    let profiles = profiles(&document, global, all)?;
+    let values: Vec<SecretValue> = secret_values(&document, &profiles)?
+        .into_iter()
+        .filter(|secret| match wanted {
+            Wanted::Sealed => looks_sealed(&secret.value),
+            Wanted::Plaintext => !secret.value.is_empty() && !looks_sealed(&secret.value),
+        })
+        .collect();
+    if values.is_empty() {
+        let kind = if wanted == Wanted::Sealed {
+            "sealed"
+        } else {
+            "plaintext"
+        };
+        eprintln!(
+            "nothing to {verb}: no {kind} token in {}",
+            profiles.join(", ")
+        );
+        return Ok(None);
+    }
+    Ok(Some(LockedValues {
+        path,
+        document,
+        values,
+        _lock: lock,
+    }))
 }
 
 /// Writes new values for these places, all at once.

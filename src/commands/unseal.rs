@@ -1,8 +1,6 @@
 //! `sealctl unseal`: write sealed tokens back as plaintext, for leaving sealctl.
 
 use clap::Args;
-use sealctl_profile::ProfileDocument;
-use sealctl_profile::sealed::looks_sealed;
 use sealctl_seal::prompt;
 use secrecy::ExposeSecret;
 
@@ -25,24 +23,17 @@ pub struct UnsealArgs {
 }
 
 pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
-    let profiles = target::profiles(&document, global, args.scope.all)?;
-    let sealed: Vec<_> = target::secret_values(&document, &profiles)?
-        .into_iter()
-        .filter(|secret| looks_sealed(&secret.value))
-        .collect();
-    if sealed.is_empty() {
-        eprintln!(
-            "nothing to unseal: no sealed token in {}",
-            profiles.join(", ")
-        );
+    // Bound whole: the file stays locked until the command ends.
+    let Some(mut locked) =
+        target::locked_values(global, args.scope.all, target::Wanted::Sealed, "unseal")?
+    else {
         return Ok(Status::Success);
-    }
+    };
+    let sealed = std::mem::take(&mut locked.values);
     let question = format!(
         "Write {} back into {} in plaintext?",
         plural(sealed.len(), "token"),
-        path.display()
+        locked.path.display()
     );
     if !args.yes {
         if !prompt::can_prompt() {
@@ -68,12 +59,12 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
             })?;
         plaintext.push((secret.place.clone(), token.expose_secret().to_owned()));
     }
-    target::write_values(&mut document, plaintext)?;
-    document.save()?;
+    target::write_values(&mut locked.document, plaintext)?;
+    locked.document.save()?;
     eprintln!(
         "unsealed {} in {}",
         plural(sealed.len(), "token"),
-        path.display()
+        locked.path.display()
     );
     Ok(Status::Success)
 }
