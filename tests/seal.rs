@@ -668,3 +668,67 @@ fn concurrent_writers_lose_no_update() {
             .stdout(format!("{TOKEN}-{n}\n"));
     }
 }
+
+#[test]
+fn identity_show_and_recipients_from_a_file() {
+    let team = Team::new(2);
+    // `identity show` lists each identity found, with its recipient.
+    team.sealctl(Some(0))
+        .arg("--identity")
+        .arg(&team.keys[1].0)
+        .args(["identity", "show"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "# {}\n{}\n# {}\n{}\n",
+            team.keys[0].0.display(),
+            team.keys[0].1,
+            team.keys[1].0.display(),
+            team.keys[1].1
+        ));
+    team.sealctl(None)
+        .args(["identity", "show"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("sealctl identity new"));
+
+    // An age recipients file, with comments, as teams keep them.
+    let file = team.env.write(
+        "team.txt",
+        format!(
+            "# the team\n{}\n\n# ci\n{}\n",
+            team.keys[0].1, team.keys[1].1
+        ),
+    );
+    team.sealctl(None)
+        .args(["recipients", "add"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("added 2 recipients"));
+    team.sealctl(None)
+        .args(["recipients", "add"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("nothing changed"));
+    team.sealctl(None)
+        .args(["recipients", "list"])
+        .assert()
+        .success()
+        .stdout(format!("{}\n{}\n", team.keys[0].1, team.keys[1].1));
+    team.sealctl(None)
+        .args([
+            "recipients",
+            "rm",
+            "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a recipient"));
+    team.sealctl(None)
+        .args(["recipients", "add", "not-a-key"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not an age recipient"));
+}
