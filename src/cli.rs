@@ -90,7 +90,7 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Seal(SealArgs),
     /// Write sealed tokens back as plaintext, for leaving sealctl.
     Unseal(UnsealArgs),
-    /// Set, read or inspect one token.
+    /// Set or read one token: `token set` seals it, `token get` prints it for a script.
     Token(TokenArgs),
     /// Re-seal values to the file's current recipients (after `recipients add` or `rm`).
     Rekey(RekeyArgs),
