@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::check::CheckArgs;
+use crate::commands::exec::ExecArgs;
 use crate::commands::identity::IdentityArgs;
 use crate::commands::recipients::RecipientsArgs;
 use crate::commands::rekey::RekeyArgs;
@@ -86,6 +87,8 @@ Exit status: 0 no errors; 1 errors (or warnings with --deny-warnings);\n\
 2 a file could not be read, or a usage error.\n\
 Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Check(CheckArgs),
+    /// Run influxctl, or any program, with the profile's tokens opened for one command.
+    Exec(ExecArgs),
     /// Seal plaintext tokens in place, to the file's recipients. Needs no identity.
     Seal(SealArgs),
     /// Write sealed tokens back as plaintext, for leaving sealctl.

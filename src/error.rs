@@ -12,6 +12,8 @@ pub enum Status {
     Findings,
     /// A usage or setup error: wrong flags, a missing or unreadable file.
     Setup,
+    /// The status of the program `exec` ran (or 126/127 when it could not start).
+    Child(u8),
 }
 
 impl From<Status> for ExitCode {
@@ -20,6 +22,7 @@ impl From<Status> for ExitCode {
             Status::Success => 0,
             Status::Findings => 1,
             Status::Setup => 2,
+            Status::Child(code) => code,
         })
     }
 }
@@ -38,6 +41,16 @@ impl CommandError {
     pub fn setup(message: impl Into<String>) -> CommandError {
         CommandError {
             status: Status::Setup,
+            message: message.into(),
+            source: None,
+            hints: Vec::new(),
+        }
+    }
+
+    /// An error with its own exit status.
+    pub fn with_status(status: Status, message: impl Into<String>) -> CommandError {
+        CommandError {
+            status,
             message: message.into(),
             source: None,
             hints: Vec::new(),

@@ -3,9 +3,21 @@
 mod common;
 
 mod check;
+#[cfg(feature = "test-fakes")]
+mod exec;
 mod precommit;
 mod seal;
 mod terminal;
+
+/// The exec tests need the influxctl stand-in, built only with the `test-fakes` feature: without
+/// it they would silently not run.
+#[cfg(not(feature = "test-fakes"))]
+#[test]
+fn the_influxctl_stand_in_is_built() {
+    panic!(
+        "run the tests with --all-features (README.md gives the command): the exec tests need testing/fake-influxctl"
+    );
+}
 
 /// Every file under `tests/` that holds tests must be listed above, or it would never run.
 #[test]

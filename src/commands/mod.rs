@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its `clap::Args` and one `cmd_*` function.
 
 pub mod check;
+pub mod exec;
 pub mod identity;
 pub mod recipients;
 pub mod rekey;
@@ -16,6 +17,7 @@ use crate::error::{CommandError, Status};
 pub fn run(cli: Cli) -> Result<Status, CommandError> {
     match cli.command {
         Command::Check(args) => check::cmd_check(&cli.global, args),
+        Command::Exec(args) => exec::cmd_exec(&cli.global, args),
         Command::Seal(args) => seal::cmd_seal(&cli.global, args),
         Command::Unseal(args) => unseal::cmd_unseal(&cli.global, args),
         Command::Token(args) => token::cmd_token(&cli.global, args),

@@ -1,0 +1,141 @@
+//! Where the plaintext copy of the config lives while the program runs.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::ExecError;
+
+/// The plaintext config handed to the program, by path.
+#[derive(Debug)]
+pub enum ConfigCopy {
+    /// An anonymous in-memory file (Linux `memfd_create`), sealed against any change and left
+    /// open across `exec`, so the program reads it as `/proc/self/fd/N`. Nothing is on any disk
+    /// and nothing needs removing: it is gone when the last process holding it exits.
+    #[cfg(target_os = "linux")]
+    InMemory {
+        /// The file, kept open (and inheritable) until the program replaces this process.
+        fd: std::os::fd::OwnedFd,
+        /// `/proc/self/fd/N`, as the program sees it.
+        path: PathBuf,
+    },
+    /// A 0600 file in a 0700 folder of its own under `XDG_RUNTIME_DIR` (a memory file system on
+    /// most systems), else the temporary folder; removed with the folder when this is dropped.
+    PrivateFile {
+        /// The folder, removed when dropped.
+        folder: tempfile::TempDir,
+        /// The file in it.
+        path: PathBuf,
+    },
+}
+
+impl ConfigCopy {
+    /// The best place this platform offers: in memory on Linux, else a private file.
+    pub fn new(contents: &[u8]) -> Result<ConfigCopy, ExecError> {
+        #[cfg(target_os = "linux")]
+        if let Ok(copy) = ConfigCopy::in_memory(contents) {
+            return Ok(copy);
+        }
+        ConfigCopy::private_file(contents)
+    }
+
+    /// An anonymous in-memory file, sealed against writes, growing and shrinking.
+    #[cfg(target_os = "linux")]
+    pub fn in_memory(contents: &[u8]) -> Result<ConfigCopy, ExecError> {
+        use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
+        use std::os::fd::AsRawFd as _;
+        // No MFD_CLOEXEC: the program must inherit it across exec.
+        let fd = memfd_create("sealctl-config", MemfdFlags::ALLOW_SEALING)
+            .map_err(|e| ExecError::Copy(e.into()))?;
+        let mut file = fs::File::from(fd);
+        file.write_all(contents).map_err(ExecError::Copy)?;
+        let fd = std::os::fd::OwnedFd::from(file);
+        fcntl_add_seals(
+            &fd,
+            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+        )
+        .map_err(|e| ExecError::Copy(e.into()))?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        Ok(ConfigCopy::InMemory { fd, path })
+    }
+
+    /// A 0600 file in a 0700 private folder, under `XDG_RUNTIME_DIR` when there is one.
+    pub fn private_file(contents: &[u8]) -> Result<ConfigCopy, ExecError> {
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .filter(|dir| dir.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        // tempfile makes the folder 0700 and the file 0600 on Unix.
+        let folder = tempfile::Builder::new()
+            .prefix("sealctl-")
+            .tempdir_in(base)
+            .map_err(ExecError::Copy)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(folder.path(), fs::Permissions::from_mode(0o700))
+                .map_err(ExecError::Copy)?;
+        }
+        let path = folder.path().join("config.toml");
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(ExecError::Copy)?;
+        file.write_all(contents).map_err(ExecError::Copy)?;
+        Ok(ConfigCopy::PrivateFile { folder, path })
+    }
+
+    /// The path the program is given.
+    pub fn path(&self) -> &Path {
+        match self {
+            #[cfg(target_os = "linux")]
+            ConfigCopy::InMemory { path, .. } => path,
+            ConfigCopy::PrivateFile { path, .. } => path,
+        }
+    }
+
+    /// Whether something must be removed after the program exits (so sealctl cannot simply
+    /// replace itself with the program).
+    pub fn needs_cleanup(&self) -> bool {
+        matches!(self, ConfigCopy::PrivateFile { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_in_memory_copy_is_readable_and_sealed() {
+        let copy = ConfigCopy::in_memory(b"[[profile]]\n").unwrap();
+        assert_eq!(fs::read(copy.path()).unwrap(), b"[[profile]]\n");
+        let mut writer = fs::OpenOptions::new().write(true).open(copy.path());
+        if let Ok(file) = writer.as_mut() {
+            assert!(file.write_all(b"x").is_err(), "sealed against writes");
+        }
+        assert!(!copy.needs_cleanup());
+    }
+
+    #[test]
+    fn the_private_file_is_private_and_removed() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let copy = ConfigCopy::private_file(b"x").unwrap();
+        let path = copy.path().to_owned();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        drop(copy);
+        assert!(!path.exists() && !path.parent().unwrap().exists());
+    }
+}

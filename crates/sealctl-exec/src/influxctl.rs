@@ -1,0 +1,205 @@
+//! influxctl's command line and config, as far as a wrapper must understand them.
+
+use std::ffi::{OsStr, OsString};
+
+use secrecy::{ExposeSecret, SecretString};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
+use zeroize::Zeroizing;
+
+use crate::error::ExecError;
+
+/// Whether a program is influxctl, judged by its file name.
+pub fn is_influxctl(program: &OsStr) -> bool {
+    std::path::Path::new(program)
+        .file_stem()
+        .is_some_and(|stem| stem == "influxctl")
+}
+
+/// influxctl's arguments, with its `--config` and `--profile` taken out.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct InfluxctlArgs {
+    /// The `--config` the user gave influxctl.
+    pub config: Option<OsString>,
+    /// The `--profile` the user gave influxctl.
+    pub profile: Option<String>,
+    /// Every other argument, in order.
+    pub rest: Vec<OsString>,
+}
+
+/// Global flags that take a value. influxctl (urfave/cli) accepts `--flag value`, `--flag=value`
+/// and the single-dash forms; global flags come before the command.
+const VALUE_FLAGS: &[&str] = &["config", "profile", "timeout", "account", "cluster"];
+
+/// Reads influxctl's global flags, up to the first argument that is not one (the command).
+pub fn scan(args: &[OsString]) -> Result<InfluxctlArgs, ExecError> {
+    let mut scanned = InfluxctlArgs::default();
+    let mut index = 0;
+    while index < args.len() {
+        let arg = &args[index];
+        let Some(text) = arg.to_str() else { break };
+        let Some(flag) = text.strip_prefix("--").or_else(|| text.strip_prefix('-')) else {
+            break;
+        };
+        if text == "--" || flag.is_empty() {
+            break;
+        }
+        let (name, inline) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (flag, None),
+        };
+        let takes_value = VALUE_FLAGS.contains(&name);
+        let value = match (takes_value, inline) {
+            (false, _) => None,
+            (true, Some(value)) => Some(OsString::from(value)),
+            (true, None) => {
+                index += 1;
+                let static_name = VALUE_FLAGS
+                    .iter()
+                    .find(|flag| **flag == name)
+                    .expect("checked");
+                Some(
+                    args.get(index)
+                        .cloned()
+                        .ok_or(ExecError::MissingFlagValue(static_name))?,
+                )
+            }
+        };
+        match name {
+            "config" => scanned.config = value,
+            "profile" => scanned.profile = value.map(|v| v.to_string_lossy().into_owned()),
+            _ => {
+                scanned.rest.push(arg.clone());
+                if let (Some(value), None) = (value, flag.split_once('=')) {
+                    scanned.rest.push(value);
+                }
+            }
+        }
+        index += 1;
+    }
+    scanned.rest.extend(args[index..].iter().cloned());
+    Ok(scanned)
+}
+
+/// The config influxctl is given: only `profile`, with `opened` values (key, plaintext) in place
+/// of its sealed ones, and nothing else of the file (no other profile, no `[sealctl]` table).
+pub fn config_copy(
+    text: &str,
+    profile: &str,
+    opened: &[(String, SecretString)],
+) -> Result<Zeroizing<String>, ExecError> {
+    let document: DocumentMut = text
+        .parse()
+        .map_err(|error: toml_edit::TomlError| ExecError::Syntax(error.message().to_owned()))?;
+    let mut table = find_profile(&document, profile)
+        .ok_or_else(|| ExecError::UnknownProfile(profile.to_owned()))?;
+    table.decor_mut().clear();
+    table.set_position(None);
+    for (key, secret) in opened {
+        let mut value = Value::from(secret.expose_secret());
+        match table.get_mut(key) {
+            // In place, so the key keeps its indentation and the value its comment.
+            Some(Item::Value(old)) => {
+                *value.decor_mut() = old.decor().clone();
+                *old = value;
+            }
+            _ => {
+                table.insert(key, Item::Value(value));
+            }
+        }
+    }
+    let mut profiles = ArrayOfTables::new();
+    profiles.push(table);
+    let mut copy = DocumentMut::new();
+    copy.insert("profile", Item::ArrayOfTables(profiles));
+    Ok(Zeroizing::new(copy.to_string()))
+}
+
+fn find_profile(document: &DocumentMut, name: &str) -> Option<Table> {
+    let named =
+        |table: &dyn toml_edit::TableLike| table.get("name").and_then(Item::as_str) == Some(name);
+    match document.get("profile")? {
+        Item::ArrayOfTables(array) => array.iter().find(|table| named(*table)).cloned(),
+        Item::Value(Value::Array(array)) => array
+            .iter()
+            .filter_map(Value::as_inline_table)
+            .find(|table| named(*table))
+            .map(|table| table.clone().into_table()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn global_flags_are_read_up_to_the_command() {
+        let scanned = scan(&args(&[
+            "--config",
+            "team.toml",
+            "--profile=prod",
+            "--debug",
+            "--timeout",
+            "5s",
+            "database",
+            "list",
+            "--profile",
+            "x",
+        ]))
+        .unwrap();
+        assert_eq!(scanned.config, Some("team.toml".into()));
+        assert_eq!(scanned.profile.as_deref(), Some("prod"));
+        assert_eq!(
+            scanned.rest,
+            args(&[
+                "--debug",
+                "--timeout",
+                "5s",
+                "database",
+                "list",
+                "--profile",
+                "x"
+            ])
+        );
+        let single = scan(&args(&["-config=a.toml", "-profile", "p", "version"])).unwrap();
+        assert_eq!(
+            (single.config, single.profile),
+            (Some("a.toml".into()), Some("p".into()))
+        );
+        assert_eq!(
+            scan(&args(&["database", "list"])).unwrap().rest,
+            args(&["database", "list"])
+        );
+        assert!(matches!(
+            scan(&args(&["--config"])),
+            Err(ExecError::MissingFlagValue("config"))
+        ));
+        assert!(is_influxctl(OsStr::new("/usr/local/bin/influxctl")));
+        assert!(!is_influxctl(OsStr::new("influx")));
+    }
+
+    #[test]
+    fn the_copy_holds_one_profile_with_its_values_opened() {
+        let text = "# team\n[sealctl]\nrecipients = [\"age1x\"]\n\n[[profile]]\n  name = \"a\"\n  mgmt_token = \"sealctl:v1:age:AAAA\"\n\n[[profile]]\n  name = \"b\"   # this one\n  product = \"clustered\"\n  mgmt_token = \"sealctl:v1:age:BBBB\"  # sealed\n  [profile.tls]\n    ca = \"/ca.pem\"\n";
+        let copy = config_copy(
+            text,
+            "b",
+            &[("mgmt_token".into(), SecretString::from("T\\"))],
+        )
+        .unwrap();
+        assert_eq!(
+            copy.as_str(),
+            "[[profile]]\n  name = \"b\"   # this one\n  product = \"clustered\"\n  mgmt_token = 'T\\'  # sealed\n  [profile.tls]\n    ca = \"/ca.pem\"\n"
+        );
+        let inline = config_copy("profile = [{ name = \"a\", port = \"1\" }]\n", "a", &[]).unwrap();
+        assert_eq!(inline.as_str(), "[[profile]]\nname = \"a\"\nport = \"1\"\n");
+        assert!(matches!(
+            config_copy(text, "c", &[]),
+            Err(ExecError::UnknownProfile(_))
+        ));
+    }
+}

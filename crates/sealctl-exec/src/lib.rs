@@ -1,0 +1,27 @@
+//! Runs influxctl, or any other program, with the opened tokens of one profile, for the length of
+//! one command.
+//!
+//! - [`influxctl`] reads influxctl's own global flags from a command line (`--config`,
+//!   `--profile`) and builds the plaintext copy of the config that influxctl is given: the one
+//!   selected profile, its sealed values opened, sealctl's own table left out.
+//! - [`ConfigCopy`] is where that copy lives without touching a persistent disk: on Linux an
+//!   anonymous in-memory file, sealed against writes and inherited by the program as
+//!   `/proc/self/fd/N`; elsewhere (or when asked) a 0600 file in a 0700 private folder, removed as
+//!   soon as the program exits, also when sealctl is interrupted.
+//! - [`Launch`] starts the program: where nothing needs cleaning up afterwards it replaces sealctl
+//!   (`exec`), so the program's exit status and signals are its own with no process in between;
+//!   otherwise it waits for the program, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and
+//!   exits with its status (128+N for a program killed by signal N).
+//!
+//! Opening sealed values is `sealctl-seal`'s work; this crate receives them opened.
+
+#![warn(missing_docs)]
+
+mod copy;
+mod error;
+pub mod influxctl;
+mod launch;
+
+pub use copy::ConfigCopy;
+pub use error::ExecError;
+pub use launch::{Launch, exit_code};

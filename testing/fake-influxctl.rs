@@ -1,0 +1,169 @@
+//! A stand-in for influxctl in sealctl's tests (influxctl cannot be installed here). It does what
+//! influxctl does as far as a wrapper can tell: reads the global flags before the command
+//! (`--config`, `--profile`, also `=` and single-dash forms), reads the file with a strict TOML
+//! parser, picks the profile (`--profile`, else INFLUXCTL_PROFILE, else `default`) and fails
+//! clearly when it is missing. It reports what it received as SHA-256 digests, never a token.
+//!
+//! Commands:
+//! - `report`: one JSON line: the profile, how many profiles the file holds, whether it holds a
+//!   `[sealctl]` table, the digests of `mgmt_token` and `token`, `SEALCTL_PROFILE`, the config path;
+//! - `env-sha256 VAR`: the digest of an environment variable;
+//! - `exit N`: exit with status N;
+//! - `wait-signal`: say `ready PID`, wait for SIGINT, SIGTERM, SIGHUP or SIGQUIT, say which, exit 0;
+//! - `pipe`: copy standard input to standard output.
+//!
+//! Built only with the `test-fakes` feature, so `cargo install` never installs it.
+
+use std::io::{Read as _, Write as _};
+use std::process::ExitCode;
+
+use sha2::{Digest as _, Sha256};
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("Error: {message}");
+    ExitCode::from(1)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut config, mut profile) = (None, None);
+    let mut index = 0;
+    while index < args.len() {
+        let Some(flag) = args[index]
+            .strip_prefix("--")
+            .or_else(|| args[index].strip_prefix('-'))
+        else {
+            break;
+        };
+        let (name, inline) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (flag, None),
+        };
+        let value = match (name, inline) {
+            ("config" | "profile" | "timeout" | "account" | "cluster", Some(value)) => Some(value),
+            ("config" | "profile" | "timeout" | "account" | "cluster", None) => {
+                index += 1;
+                match args.get(index) {
+                    Some(value) => Some(value.clone()),
+                    None => return fail(&format!("flag needs an argument: -{name}")),
+                }
+            }
+            _ => None,
+        };
+        match name {
+            "config" => config = value,
+            "profile" => profile = value,
+            _ => {}
+        }
+        index += 1;
+    }
+    let command = args.get(index).map(String::as_str).unwrap_or("report");
+    let operands = &args[(index + 1).min(args.len())..];
+    match command {
+        "exit" => ExitCode::from(operands.first().and_then(|n| n.parse().ok()).unwrap_or(0)),
+        "env-sha256" => {
+            let var = operands.first().map(String::as_str).unwrap_or_default();
+            match std::env::var(var) {
+                Ok(value) => println!("{}", sha256(value.as_bytes())),
+                Err(_) => println!("unset"),
+            }
+            ExitCode::SUCCESS
+        }
+        "pipe" => {
+            let mut input = Vec::new();
+            std::io::stdin().read_to_end(&mut input).expect("stdin");
+            std::io::stdout().write_all(&input).expect("stdout");
+            ExitCode::SUCCESS
+        }
+        "wait-signal" => {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+            let mut signals =
+                signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+                    .expect("signals");
+            println!("ready {}", std::process::id());
+            std::io::stdout().flush().expect("stdout");
+            let name = match signals.forever().next() {
+                Some(SIGINT) => "SIGINT",
+                Some(SIGTERM) => "SIGTERM",
+                Some(SIGHUP) => "SIGHUP",
+                Some(SIGQUIT) => "SIGQUIT",
+                _ => "?",
+            };
+            println!("received {name}");
+            ExitCode::SUCCESS
+        }
+        "report" => report(config, profile),
+        other => fail(&format!("unknown command \"{other}\"")),
+    }
+}
+
+fn report(config: Option<String>, profile: Option<String>) -> ExitCode {
+    let path = match config {
+        Some(path) => std::path::PathBuf::from(path),
+        None => match sealctl_profile::paths::default_config_path() {
+            Some(path) => path,
+            None => return fail("no home folder"),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) => return fail(&format!("reading config {}: {error}", path.display())),
+    };
+    let document: toml_edit::DocumentMut = match text.parse() {
+        Ok(document) => document,
+        Err(error) => {
+            return fail(&format!(
+                "parsing config {}: {}",
+                path.display(),
+                error.message()
+            ));
+        }
+    };
+    let name = profile
+        .or_else(|| {
+            std::env::var("INFLUXCTL_PROFILE")
+                .ok()
+                .filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| "default".to_owned());
+    let Some(profiles) = document
+        .get("profile")
+        .and_then(toml_edit::Item::as_array_of_tables)
+    else {
+        return fail("no [[profile]] in config");
+    };
+    let Some(chosen) = profiles
+        .iter()
+        .find(|table| table.get("name").and_then(|n| n.as_str()) == Some(name.as_str()))
+    else {
+        return fail(&format!(
+            "profile \"{name}\" not found in {}",
+            path.display()
+        ));
+    };
+    let digest = |key: &str| {
+        chosen
+            .get(key)
+            .and_then(|value| value.as_str())
+            .map_or("null".to_owned(), |value| {
+                format!("\"{}\"", sha256(value.as_bytes()))
+            })
+    };
+    println!(
+        "{{\"profile\":\"{name}\",\"profiles_in_file\":{},\"has_sealctl_table\":{},\"mgmt_token_sha256\":{},\"token_sha256\":{},\"sealctl_profile_env\":\"{}\",\"config\":\"{}\"}}",
+        profiles.len(),
+        document.contains_key("sealctl"),
+        digest("mgmt_token"),
+        digest("token"),
+        std::env::var("SEALCTL_PROFILE").unwrap_or_default(),
+        path.display(),
+    );
+    ExitCode::SUCCESS
+}
