@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `sealctl exec`, whole-process, beside the alternatives in the same run (issue 5):
+#   `true` alone; `sealctl exec` (nothing to open, a token in the environment, the influxctl
+#   adapter's in-memory config); and what a user does by hand today:
+#   sh -c 'T=$(base64 -d < sealed | age -d -i key) true'.
+# Goal: sealctl adds under 2 ms to a child's start, and is faster than the hand-made pipeline.
+#
+#   bash benches/exec.sh      # needs hyperfine and age (Debian packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+benches="$PWD/benches"
+for tool in hyperfine age age-keygen; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install hyperfine age)" >&2; exit 2; }
+done
+cargo build --release --locked -q
+sealctl="$PWD/target/release/sealctl"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+machine="$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(rustc --version); $(age --version | head -1 | sed 's/^/age /')"
+cd "$work"
+export HOME="$work" XDG_CONFIG_HOME="$work/.config"
+mkdir -p .config/influxctl
+printf '[[profile]]\n  name = "default"\n  product = "clustered"\n  host = "h.example.com"\n  port = "443"\n' > .config/influxctl/config.toml
+"$sealctl" identity new >/dev/null 2>&1
+printf 'apiv3_%090d' 7 | "$sealctl" token set 2>/dev/null
+grep mgmt_token .config/influxctl/config.toml | cut -d'"' -f2 | cut -d: -f4 | cut -d';' -f1 > sealed.b64
+true_bin="$(command -v true)"
+
+echo "### Machine"
+echo
+echo "- $machine"
+echo
+hyperfine -N --style none --warmup 20 --min-runs 200 --export-json exec.json \
+  -n "true" "$true_bin" \
+  -n "sealctl exec -- true (nothing to open)" "$sealctl exec -- $true_bin" \
+  -n "sealctl exec --env T=mgmt_token -- true" "$sealctl exec --env T=mgmt_token -- $true_bin" \
+  -n "sealctl exec --adapter influxctl -- true (memfd config)" "$sealctl exec --adapter influxctl -- $true_bin" \
+  -n "sh -c 'T=\$(base64 -d < sealed | age -d -i key) true' (by hand)" \
+     "sh -c 'T=\$(base64 -d < sealed.b64 | age -d -i .config/sealctl/identity.txt) $true_bin'" >/dev/null
+python3 "$benches/table.py" exec.json 2
