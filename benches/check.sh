@@ -6,17 +6,7 @@
 #
 # Goals (issue 2): 1,000 files of 5 profiles in one invocation, and one file of 10,000 profiles,
 # each under 100 ms wall on a 2-core machine.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-benches="$PWD/benches"
-
-command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
-command -v check-toml >/dev/null || { echo "needs check-toml (pip install pre-commit-hooks)" >&2; exit 2; }
-
-cargo build --release --locked -q
-sealctl="$PWD/target/release/sealctl"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/setup.sh" hyperfine check-toml
 python3 benches/generate-profiles.py "$work/many" 1000 5
 python3 benches/generate-profiles.py "$work/one" 1 10000
 

@@ -6,16 +6,7 @@
 # Goal: sealctl adds under 2 ms to a child's start, and is faster than the hand-made pipeline.
 #
 #   bash benches/exec.sh      # needs hyperfine and age (Debian packages)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-benches="$PWD/benches"
-for tool in hyperfine age age-keygen; do
-  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install hyperfine age)" >&2; exit 2; }
-done
-cargo build --release --locked -q
-sealctl="$PWD/target/release/sealctl"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/setup.sh" hyperfine age age-keygen
 machine="$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(rustc --version); $(age --version | head -1 | sed 's/^/age /')"
 cd "$work"
 export HOME="$work" XDG_CONFIG_HOME="$work/.config"

@@ -6,17 +6,7 @@
 # The in-process time of one open is `cargo bench -p sealctl-seal --bench open`.
 #
 #   bash benches/seal.sh        # needs hyperfine and age (Debian packages)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-benches="$PWD/benches"
-for tool in hyperfine age age-keygen; do
-  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install hyperfine age)" >&2; exit 2; }
-done
-
-cargo build --release --locked -q
-sealctl="$PWD/target/release/sealctl"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/setup.sh" hyperfine age age-keygen
 cd "$work"
 age-keygen -o key.txt 2>/dev/null
 recipient="$(age-keygen -y key.txt)"
