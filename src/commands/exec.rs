@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use sealctl_exec::influxctl::{self, InfluxctlArgs};
 use sealctl_exec::{ConfigCopy, ExecError, Launch};
-use sealctl_profile::paths::{PROFILE_ENV, choose_profile, default_config_path};
+use sealctl_profile::ProfileDocument;
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
-use sealctl_profile::{ProfileDocument, ProfileError};
 use sealctl_seal::{Identities, Place};
 use secrecy::SecretString;
 
@@ -89,35 +88,19 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         },
     };
 
-    let path = match scanned
-        .config
-        .clone()
-        .map(PathBuf::from)
-        .or_else(|| global.config.clone())
-    {
-        Some(path) => path,
-        None => default_config_path().ok_or_else(|| {
-            CommandError::setup(
-                "cannot find influxctl's profile file: this system has no home folder",
-            )
-            .hint("name the file with --config FILE")
-        })?,
-    };
+    let path = target::existing_config(
+        scanned
+            .config
+            .clone()
+            .map(PathBuf::from)
+            .or_else(|| global.config.clone()),
+    )?;
     let document = ProfileDocument::load(&path)?;
-    let profile = choose_profile(
+    // influxctl's own --profile first, as influxctl would read it.
+    let profile = target::profile(
+        &document,
         scanned.profile.as_deref().or(global.profile.as_deref()),
-        std::env::var_os(PROFILE_ENV).as_deref(),
-    )
-    .name;
-    let known = document.profile_names();
-    if !known.contains(&profile) {
-        return Err(ProfileError::UnknownProfile {
-            path: path.clone(),
-            name: profile,
-            known,
-        }
-        .into());
-    }
+    )?;
 
     let mut opener = Opener::new(global);
     let mut env = vec![(

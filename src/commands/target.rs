@@ -23,8 +23,13 @@ pub struct ScopeArgs {
 
 /// The profile file: --config, else influxctl's default, which must exist.
 pub fn config_path(global: &GlobalArgs) -> Result<PathBuf, CommandError> {
-    let path = match &global.config {
-        Some(path) => path.clone(),
+    existing_config(global.config.clone())
+}
+
+/// The profile file named by `explicit`, else influxctl's default, which must exist.
+pub fn existing_config(explicit: Option<PathBuf>) -> Result<PathBuf, CommandError> {
+    let path = match explicit {
+        Some(path) => path,
         None => default_config_path().ok_or_else(|| {
             CommandError::setup(
                 "cannot find influxctl's profile file: this system has no home folder",
@@ -48,13 +53,19 @@ pub fn profiles(
     global: &GlobalArgs,
     all: bool,
 ) -> Result<Vec<String>, CommandError> {
-    let names = document.profile_names();
     if all {
-        return Ok(names);
+        return Ok(document.profile_names());
     }
-    let chosen = choose_profile_from_env(global.profile.as_deref()).name;
+    Ok(vec![profile(document, global.profile.as_deref())?])
+}
+
+/// The profile chosen as influxctl chooses it (`flag`, else INFLUXCTL_PROFILE, else `default`),
+/// which must exist in the file.
+pub fn profile(document: &ProfileDocument, flag: Option<&str>) -> Result<String, CommandError> {
+    let chosen = choose_profile_from_env(flag).name;
+    let names = document.profile_names();
     if names.contains(&chosen) {
-        Ok(vec![chosen])
+        Ok(chosen)
     } else {
         Err(ProfileError::UnknownProfile {
             path: document.path().to_owned(),

@@ -85,7 +85,7 @@ pub fn cmd_token(global: &GlobalArgs, args: TokenArgs) -> Result<Status, Command
 fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
     let path = target::config_path(global)?;
     let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
-    let profile = target::profiles(&document, global, false)?.remove(0);
+    let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
     let input = read_token(&place)?;
     let recipients = target::recipients(&mut document, global)?;
@@ -131,7 +131,7 @@ fn read_token(place: &Place) -> Result<TokenInput, CommandError> {
 fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
     let path = target::config_path(global)?;
     let document = ProfileDocument::load(&path)?;
-    let profile = target::profiles(&document, global, false)?.remove(0);
+    let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
     let value = document.get(&profile, args.key.name())?.ok_or_else(|| {
         CommandError::setup(format!("{place} is not set in {}", path.display())).hint(format!(
