@@ -26,6 +26,9 @@ pub enum ExecError {
     /// The file is not valid TOML (run `sealctl check`).
     #[error("the profile file is not valid TOML: {0}")]
     Syntax(String),
+    /// Forwarding signals to the program, or waiting for it, failed.
+    #[error("cannot watch over the program (its signals, or its end)")]
+    Supervise(#[source] std::io::Error),
     /// The in-memory or private copy could not be made.
     #[error("cannot make the private copy of the config")]
     Copy(#[source] std::io::Error),

@@ -69,7 +69,7 @@ impl Launch {
     fn spawn_and_wait(self) -> Result<u8, ExecError> {
         // Take the signals before the program starts, so none is lost between the two.
         let mut signals =
-            signal_hook::iterator::Signals::new(FORWARDED).map_err(ExecError::Copy)?;
+            signal_hook::iterator::Signals::new(FORWARDED).map_err(ExecError::Supervise)?;
         let handle = signals.handle();
         let mut child = self
             .command()
@@ -88,7 +88,7 @@ impl Launch {
         let _ = forwarder.join();
         // The copy (and its folder) is removed here, before sealctl exits.
         drop(self.copy);
-        status.map(exit_code).map_err(ExecError::Copy)
+        status.map(exit_code).map_err(ExecError::Supervise)
     }
 }
 
