@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
-use sealctl_profile::paths::default_config_path;
 
+use super::target;
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status, is_broken_pipe};
 use crate::report::{self, FileOutcome, Summary};
@@ -40,7 +40,9 @@ pub enum Format {
 
 pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, CommandError> {
     let paths = if args.files.is_empty() {
-        vec![default_file(global)?]
+        let path = target::existing_config(global.config.clone())
+            .map_err(|error| error.hint("or name the files to check: sealctl check FILE..."))?;
+        vec![path]
     } else {
         args.files
     };
@@ -77,23 +79,4 @@ pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, Command
         }
         _ => Ok(status),
     }
-}
-
-/// The file to check when none is named: --config, else influxctl's default, which must exist.
-fn default_file(global: &GlobalArgs) -> Result<PathBuf, CommandError> {
-    if let Some(path) = &global.config {
-        return Ok(path.clone());
-    }
-    let path = default_config_path().ok_or_else(|| {
-        CommandError::setup("cannot find influxctl's profile file: this system has no home folder")
-            .hint("name the file: sealctl check FILE")
-    })?;
-    if !path.exists() {
-        return Err(CommandError::setup(format!(
-            "there is no profile file at {}, influxctl's default",
-            path.display()
-        ))
-        .hint("name the file to check (sealctl check FILE), or create one with `influxctl init`"));
-    }
-    Ok(path)
 }

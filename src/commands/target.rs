@@ -1,4 +1,4 @@
-//! What a command that changes or opens tokens acts on: the profile file, the profiles in scope,
+//! What a command acts on: the profile file, the profiles in scope,
 //! their secret values, and the identities and recipients to open and seal them with.
 
 use std::path::PathBuf;
