@@ -46,6 +46,10 @@ pub struct GlobalArgs {
     #[arg(long, short = 'i', global = true, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
 
+    /// Say more: with -v, errors also show the raw error of the layer below (a keyring's own).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     /// When to colour the output; `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub color: ColorChoice,

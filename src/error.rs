@@ -33,6 +33,8 @@ pub struct CommandError {
     status: Status,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// What a lower layer said in its own words (a keyring's raw error), shown with -v.
+    detail: Option<String>,
     hints: Vec<String>,
 }
 
@@ -43,6 +45,7 @@ impl CommandError {
             status: Status::Setup,
             message: message.into(),
             source: None,
+            detail: None,
             hints: Vec::new(),
         }
     }
@@ -53,6 +56,7 @@ impl CommandError {
             status,
             message: message.into(),
             source: None,
+            detail: None,
             hints: Vec::new(),
         }
     }
@@ -72,14 +76,26 @@ impl CommandError {
         self
     }
 
-    /// Prints the error to stderr and returns its exit status.
-    pub fn report(self) -> ExitCode {
+    /// Adds what a lower layer said in its own words, shown only with -v.
+    pub fn detail(mut self, detail: impl Into<String>) -> CommandError {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Prints the error to stderr and returns its exit status. With `verbose`, also the lower
+    /// layer's own words.
+    pub fn report(self, verbose: bool) -> ExitCode {
         let mut text = format!("error: {}\n", self.message);
         let mut cause: Option<&(dyn std::error::Error + 'static)> =
             self.source.as_deref().map(|source| source as _);
         while let Some(error) = cause {
             text.push_str(&format!("  caused by: {error}\n"));
             cause = error.source();
+        }
+        match (&self.detail, verbose) {
+            (Some(detail), true) => text.push_str(&format!("  raw error: {detail}\n")),
+            (Some(_), false) => text.push_str("  (-v shows the raw error)\n"),
+            (None, _) => {}
         }
         for hint in &self.hints {
             text.push_str(&format!("hint: {hint}\n"));
@@ -128,7 +144,12 @@ impl From<sealctl_profile::ProfileError> for CommandError {
 impl From<sealctl_seal::OpenError> for CommandError {
     fn from(error: sealctl_seal::OpenError) -> CommandError {
         use sealctl_seal::OpenError as E;
+        if let E::Keyring(keyring) = error {
+            return keyring.into();
+        }
         let hint = match &error {
+            E::Keyring(_) => "",
+            E::OtherBackend(_) => "this is a bug in sealctl; please report it",
             E::NoIdentity => {
                 "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`"
             }
@@ -181,5 +202,54 @@ impl From<sealctl_seal::TokenError> for CommandError {
 impl From<sealctl_seal::RecipientError> for CommandError {
     fn from(error: sealctl_seal::RecipientError) -> CommandError {
         CommandError::setup(error.to_string())
+    }
+}
+
+impl From<sealctl_seal::keyring::KeyringError> for CommandError {
+    fn from(error: sealctl_seal::keyring::KeyringError) -> CommandError {
+        use sealctl_seal::keyring::KeyringError as E;
+        let elsewhere =
+            "or keep the token with age instead: `sealctl token move --to age` (docs/keyring.md)";
+        let hints: Vec<String> = match &error {
+            E::NoSession { .. } => vec![
+                "a headless machine has no session bus: use the age backend, or the kernel keyring (`--keyring-store keyutils`)".to_owned(),
+                "or start a session with a Secret Service: `dbus-run-session -- sh`, then `gnome-keyring-daemon --unlock --components=secrets` (docs/keyring.md)".to_owned(),
+            ],
+            E::NoProvider { .. } => vec![
+                "start one (`gnome-keyring-daemon --start --components=secrets`, KWallet or KeePassXC with its Secret Service enabled)".to_owned(),
+                elsewhere.to_owned(),
+            ],
+            E::Locked { .. } => vec![
+                "unlock it (log in to the desktop, open Seahorse, or `gnome-keyring-daemon --unlock` on a headless machine) and try again".to_owned(),
+            ],
+            E::Missing { .. } => vec![
+                "a token kept in a keyring stays on the machine where it was set; set it here with `sealctl token set --backend keyring` (or keep shared files sealed with age)".to_owned(),
+            ],
+            E::AccessDenied { store, .. } => vec![match store {
+                sealctl_profile::sealed::KeyringStore::Keyutils => {
+                    "the kernel keyring needs a session keyring: run inside a login session, or under `keyctl session -`".to_owned()
+                }
+                _ => "allow sealctl to use the entry in the keyring's prompt or settings, then try again".to_owned(),
+            }],
+            E::TimedOut { .. } => vec![
+                "is the keyring waiting on a prompt no one can see? Unlock it and try again".to_owned(),
+                format!("{} sets the limit in seconds", crate::commands::KEYRING_TIMEOUT_ENV),
+            ],
+            E::Unsupported(_) => vec![
+                "the token was set on another kind of machine; set it here with `sealctl token set --backend keyring`".to_owned(),
+            ],
+            E::Token(_) => vec![
+                "pipe in the bare token, or the whole output of `influxctl management create`".to_owned(),
+            ],
+            E::Failed { .. } => vec![elsewhere.to_owned()],
+        };
+        let mut command_error = CommandError::setup(error.to_string());
+        if let Some(detail) = error.detail() {
+            command_error = command_error.detail(detail);
+        }
+        for hint in hints {
+            command_error = command_error.hint(hint);
+        }
+        command_error
     }
 }

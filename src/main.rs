@@ -19,8 +19,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli.global.color.apply();
+    let verbose = cli.global.verbose > 0;
     match commands::run(cli) {
         Ok(status) => status.into(),
-        Err(error) => error.report(),
+        Err(error) => error.report(verbose),
     }
 }

@@ -9,21 +9,13 @@ use std::process::{Child, Command, Stdio};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::common::{TestEnv, leaks};
+use crate::common::{TestEnv, leaks, sha256};
 
 const DEFAULT_TOKEN: &str = "apiv3_Qm72Lz0pXwK8vR";
 const PROD_TOKEN: &str = "apiv3_Vn38Kd1sYtJ4hC";
 const DB_TOKEN: &str = "apiv3_Hj55Rb9eCuT2wN";
 
 const PROFILES: &str = "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n\n[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"prod.example.com\"\n  port = \"443\"\n";
-
-fn sha256(text: &str) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A scratch HOME with a default identity, influxctl's default config holding two profiles with
 /// sealed tokens, and the stand-in on PATH as `influxctl`.

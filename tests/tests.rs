@@ -5,6 +5,7 @@ mod common;
 mod check;
 #[cfg(feature = "test-fakes")]
 mod exec;
+mod keyring;
 mod precommit;
 mod seal;
 mod terminal;

@@ -9,7 +9,7 @@ use sealctl_exec::{ConfigCopy, ExecError, Launch};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
-use sealctl_seal::{Identities, Place};
+use sealctl_seal::Place;
 use secrecy::SecretString;
 
 use super::target;
@@ -102,7 +102,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         scanned.profile.as_deref().or(global.profile.as_deref()),
     )?;
 
-    let mut opener = Opener::new(global);
+    let mut opener = target::Opener::new(global);
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
         SecretString::from(profile.clone()),
@@ -113,9 +113,10 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
                 "profile `{profile}` has no `{key}` for --env {var}={key}"
             ))
         })?;
+        let place = Place::new(profile.clone(), key.clone());
         env.push((
             OsString::from(var),
-            opener.open(&value, &Place::new(profile.clone(), key.clone()))?,
+            open_or_stop(&mut opener, &value, &place)?,
         ));
     }
 
@@ -126,7 +127,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             for value in document.values(std::slice::from_ref(&profile), SECRET_KEYS)? {
                 if looks_sealed(&value.value) {
                     let place = Place::new(value.profile, value.key.clone());
-                    opened.push((value.key, opener.open(&value.value, &place)?));
+                    opened.push((value.key, open_or_stop(&mut opener, &value.value, &place)?));
                 }
             }
             let text = influxctl::config_copy(document.to_toml(), &profile, &opened)
@@ -167,30 +168,13 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
     }
 }
 
-/// Opens sealed values, loading the identities only when the first one needs them.
-struct Opener<'g> {
-    global: &'g GlobalArgs,
-    identities: Option<Identities>,
-}
-
-impl<'g> Opener<'g> {
-    fn new(global: &'g GlobalArgs) -> Opener<'g> {
-        Opener {
-            global,
-            identities: None,
-        }
-    }
-
-    fn open(&mut self, value: &str, place: &Place) -> Result<SecretString, CommandError> {
-        if !looks_sealed(value) {
-            return Ok(SecretString::from(value.to_owned()));
-        }
-        if self.identities.is_none() {
-            self.identities = Some(target::identities(self.global)?);
-        }
-        let identities = self.identities.as_ref().expect("just loaded");
-        sealctl_seal::open(value, place, identities).map_err(|error| {
-            CommandError::from(error).hint(format!("in {place}; the program was not started"))
-        })
-    }
+/// Opens a value for the program; failing, says the program was not started (fail closed).
+fn open_or_stop(
+    opener: &mut target::Opener<'_>,
+    value: &str,
+    place: &Place,
+) -> Result<SecretString, CommandError> {
+    opener
+        .open(value, place)
+        .map_err(|error| error.hint(format!("in {place}; the program was not started")))
 }

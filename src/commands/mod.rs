@@ -1,5 +1,6 @@
 //! One module per subcommand, each with its `clap::Args` and one `cmd_*` function.
 
+mod backend;
 pub mod check;
 pub mod exec;
 pub mod identity;
@@ -7,6 +8,8 @@ pub mod recipients;
 pub mod rekey;
 pub mod seal;
 mod target;
+
+pub use target::KEYRING_TIMEOUT_ENV;
 pub mod token;
 pub mod unseal;
 

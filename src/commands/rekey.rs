@@ -1,7 +1,7 @@
 //! `sealctl rekey`: re-seal values to the file's current recipients.
 
 use clap::Args;
-use sealctl_profile::sealed::SealedValue;
+use sealctl_profile::sealed::{Backend, SealedValue};
 
 use super::seal::plural;
 use super::target::{self, ScopeArgs};
@@ -25,7 +25,22 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     else {
         return Ok(Status::Success);
     };
-    let sealed = std::mem::take(&mut locked.values);
+    // Keyring values are not sealed to recipients: nothing to re-seal there.
+    let (sealed, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut locked.values)
+        .into_iter()
+        .partition(|secret| {
+            SealedValue::parse(&secret.value).map_or(true, |value| value.backend == Backend::Age)
+        });
+    if !kept.is_empty() {
+        eprintln!(
+            "{} in a keyring, not sealed to recipients, left as {}",
+            plural(kept.len(), "value"),
+            if kept.len() == 1 { "it is" } else { "they are" }
+        );
+    }
+    if sealed.is_empty() {
+        return Ok(Status::Success);
+    }
     let recipients = target::recipients(&mut locked.document, global)?;
     let identities = target::identities(global)?;
     let mut resealed = Vec::with_capacity(sealed.len());

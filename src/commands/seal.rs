@@ -1,8 +1,10 @@
 //! `sealctl seal`: seal every plaintext token in scope, in place.
 
 use clap::Args;
+use sealctl_profile::sealed::Backend;
 use secrecy::SecretString;
 
+use super::backend::{BackendArgs, Sealer};
 use super::target::{self, ScopeArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
@@ -10,15 +12,20 @@ use crate::error::{CommandError, Status};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     sealctl seal                 # the default profile (or --profile, INFLUXCTL_PROFILE)\n  \
-    sealctl seal --all           # every profile in the file\n\n\
+    sealctl seal --all           # every profile in the file\n  \
+    sealctl seal --backend keyring   # into the OS keyring, a reference left in the file\n\n\
 Seals to the file's [sealctl] recipients; a file with none is sealed to your identity's\n\
 recipient, which is recorded there. Sealing needs no identity.")]
 pub struct SealArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
+
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandError> {
+    args.backend.check()?;
     // Bound whole: the file stays locked until the command ends.
     let Some(mut locked) =
         target::locked_values(global, args.scope.all, target::Wanted::Plaintext, "seal")?
@@ -26,21 +33,24 @@ pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandEr
         return Ok(Status::Success);
     };
     let plaintext = std::mem::take(&mut locked.values);
-    let recipients = target::recipients(&mut locked.document, global)?;
+    let mut sealer = Sealer::new(
+        global,
+        &mut locked.document,
+        args.backend.backend_or(Backend::Age),
+        args.backend.store_or(None),
+    )?;
     let mut sealed = Vec::with_capacity(plaintext.len());
     for secret in &plaintext {
         let token = SecretString::from(secret.value.as_str());
-        let value = sealctl_seal::seal(&token, &secret.place, &recipients, None)
-            .map_err(|error| CommandError::from(error).hint(format!("in {}", secret.place)))?;
+        let value = sealer
+            .seal(&token, &secret.place, &locked.path, None)
+            .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
         sealed.push((secret.place.clone(), value));
     }
     target::write_values(&mut locked.document, sealed)?;
-    locked.document.save()?;
-    eprintln!(
-        "sealed {} in {}",
-        plural(plaintext.len(), "token"),
-        locked.path.display()
-    );
+    let done = sealer.done(&plural(plaintext.len(), "token"), &locked.path);
+    sealer.save(&mut locked.document)?;
+    eprintln!("{done}");
     Ok(Status::Success)
 }
 

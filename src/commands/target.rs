@@ -2,13 +2,16 @@
 //! their secret values, and the identities and recipients to open and seal them with.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
 use sealctl_profile::schema::SECRET_KEYS;
-use sealctl_profile::sealed::looks_sealed;
+use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
 use sealctl_profile::{FileLock, ProfileDocument, ProfileError, ProfileValue};
-use sealctl_seal::{Identities, IdentitySource, Place, Recipient};
+use sealctl_seal::keyring::{Keyring, KeyringRef};
+use sealctl_seal::{Identities, IdentitySource, OpenError, Place, Recipient};
+use secrecy::SecretString;
 
 use crate::cli::GlobalArgs;
 use crate::error::CommandError;
@@ -212,4 +215,73 @@ pub fn recipients(
     )?;
     eprintln!("recorded the recipients of {source} in [sealctl] recipients");
     Ok(recipients)
+}
+
+/// The variable that bounds each keyring call, in seconds (default 5).
+pub const KEYRING_TIMEOUT_ENV: &str = "SEALCTL_KEYRING_TIMEOUT";
+
+/// This machine's keyrings, each call bounded by SEALCTL_KEYRING_TIMEOUT. Making one connects
+/// to nothing.
+pub fn keyring() -> Result<Keyring, CommandError> {
+    let Some(text) = std::env::var_os(KEYRING_TIMEOUT_ENV) else {
+        return Ok(Keyring::default());
+    };
+    text.to_str()
+        .and_then(|text| text.parse::<f64>().ok())
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|timeout| !timeout.is_zero())
+        .map(|timeout| Keyring { timeout })
+        .ok_or_else(|| {
+            CommandError::setup(format!(
+                "{KEYRING_TIMEOUT_ENV} must be a positive number of seconds"
+            ))
+        })
+}
+
+/// The keyring entry a value refers to, if it is a `keyring` value.
+pub fn keyring_ref(value: &str) -> Option<KeyringRef> {
+    SealedValue::parse(value).ok()?.keyring_ref()
+}
+
+/// Opens values of any backend, reaching for the identities or the keyring only when the first
+/// value that needs them comes: opening age values never touches D-Bus, and opening keyring
+/// values needs no identity.
+pub struct Opener<'g> {
+    global: &'g GlobalArgs,
+    identities: Option<Identities>,
+    keyring: Option<Keyring>,
+}
+
+impl<'g> Opener<'g> {
+    pub fn new(global: &'g GlobalArgs) -> Opener<'g> {
+        Opener {
+            global,
+            identities: None,
+            keyring: None,
+        }
+    }
+
+    /// The secret of `value` at `place`: opened if sealed, as is if plaintext.
+    pub fn open(&mut self, value: &str, place: &Place) -> Result<SecretString, CommandError> {
+        if !looks_sealed(value) {
+            return Ok(SecretString::from(value.to_owned()));
+        }
+        let sealed = SealedValue::parse(value).map_err(OpenError::from)?;
+        match sealed.backend {
+            Backend::Age => {
+                if self.identities.is_none() {
+                    self.identities = Some(identities(self.global)?);
+                }
+                let identities = self.identities.as_ref().expect("just loaded");
+                Ok(sealctl_seal::open(value, place, identities)?)
+            }
+            Backend::Keyring => {
+                if self.keyring.is_none() {
+                    self.keyring = Some(keyring()?);
+                }
+                let keyring = self.keyring.as_ref().expect("just made");
+                Ok(keyring.open(&sealed, place)?)
+            }
+        }
+    }
 }

@@ -1,14 +1,16 @@
-//! `sealctl token set|get`: one token, sealed as it is set, opened for scripts.
+//! `sealctl token set|get|rm|move`: one token, sealed as it is set, opened for scripts, removed,
+//! or moved between age and the keyring.
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 
 use clap::{Args, Subcommand, ValueEnum};
 use sealctl_profile::ProfileDocument;
-use sealctl_profile::sealed::looks_sealed;
+use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
 use sealctl_seal::{Place, TokenInput, parse_token_input, prompt};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+use super::backend::{self, BackendArgs, BackendChoice, Sealer};
 use super::target;
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status, is_broken_pipe};
@@ -29,12 +31,24 @@ pub enum TokenCommand {
     #[command(after_help = "Examples:\n  \
         sealctl token set --profile prod                       # asks, hidden\n  \
         influxctl management create --description ci | sealctl token set --profile prod\n  \
-        sealctl token set --key token --expires-at 2027-01-31T00:00:00Z < token.txt")]
+        sealctl token set --key token --expires-at 2027-01-31T00:00:00Z < token.txt\n  \
+        sealctl token set --backend keyring                    # in the OS keyring instead\n\n\
+The backend is the one the value has now, else age. With --backend keyring the file holds only\n\
+a reference; the keyring holds the token (docs/keyring.md).")]
     Set(SetArgs),
     /// Print a token in plaintext on standard output, for scripts.
     #[command(after_help = "Example:\n  \
         export INFLUX_TOKEN=\"$(sealctl token get --key token --profile prod)\"")]
     Get(GetArgs),
+    /// Remove a token from a profile, and its keyring entry if it has one.
+    #[command(after_help = "Example:\n  \
+        sealctl token rm --profile old --key token")]
+    Rm(RmArgs),
+    /// Move a token between age and the OS keyring, or between keyrings.
+    #[command(after_help = "Examples:\n  \
+        sealctl token move --to keyring --profile prod      # out of the file, into the keyring\n  \
+        sealctl token move --to age --profile prod          # back, for a file shared in git")]
+    Move(MoveArgs),
 }
 
 /// Which secret key.
@@ -66,6 +80,9 @@ pub struct SetArgs {
     /// When the token expires (RFC 3339), if the input does not say; `check` warns 14 days before.
     #[arg(long, value_name = "TIME", value_parser = humantime::parse_rfc3339_weak)]
     pub expires_at: Option<std::time::SystemTime>,
+
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 #[derive(Debug, Args)]
@@ -75,29 +92,123 @@ pub struct GetArgs {
     pub key: Key,
 }
 
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The key to remove.
+    #[arg(long, value_enum, default_value = "mgmt_token")]
+    pub key: Key,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The key to move.
+    #[arg(long, value_enum, default_value = "mgmt_token")]
+    pub key: Key,
+
+    /// Where to: `age` (sealed in the file) or `keyring`.
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub to: BackendChoice,
+
+    /// Which keyring, with --to keyring (see `token set --help`).
+    #[arg(long, value_name = "STORE", value_parser = |name: &str| BackendArgs::parse_store(name))]
+    pub keyring_store: Option<sealctl_profile::sealed::KeyringStore>,
+}
+
 pub fn cmd_token(global: &GlobalArgs, args: TokenArgs) -> Result<Status, CommandError> {
     match args.command {
         TokenCommand::Set(args) => set(global, args),
         TokenCommand::Get(args) => get(global, args),
+        TokenCommand::Rm(args) => rm(global, args),
+        TokenCommand::Move(args) => move_token(global, args),
     }
 }
 
 fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
+    args.backend.check()?;
     let path = target::config_path(global)?;
     let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
+    let old = document.get(&profile, args.key.name())?;
+    let now = old
+        .as_deref()
+        .filter(|value| looks_sealed(value))
+        .and_then(|value| SealedValue::parse(value).ok());
+    let backend = args
+        .backend
+        .backend_or(now.as_ref().map_or(Backend::Age, |sealed| sealed.backend));
+    let store = args.backend.store_or(
+        now.as_ref()
+            .and_then(SealedValue::keyring_ref)
+            .map(|r| r.store),
+    );
     let input = read_token(&place)?;
-    let recipients = target::recipients(&mut document, global)?;
-    let sealed = sealctl_seal::seal(
+    let mut sealer = Sealer::new(global, &mut document, backend, store)?;
+    let sealed = sealer.seal(
         &input.token,
         &place,
-        &recipients,
+        &path,
         args.expires_at.or(input.expires_at),
     )?;
     document.set(&profile, args.key.name(), &sealed)?;
+    let done = sealer.done(&place.to_string(), &path);
+    sealer.save(&mut document)?;
+    eprintln!("{done}");
+    backend::forget_replaced(old.as_deref())?;
+    Ok(Status::Success)
+}
+
+fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
+    let path = target::config_path(global)?;
+    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let profile = target::profile(&document, global.profile.as_deref())?;
+    let place = Place::new(profile.clone(), args.key.name());
+    let Some(old) = document.get(&profile, args.key.name())? else {
+        eprintln!(
+            "nothing to remove: {place} is not set in {}",
+            path.display()
+        );
+        return Ok(Status::Success);
+    };
+    document.remove(&profile, args.key.name())?;
     document.save()?;
-    eprintln!("sealed {place} in {}", path.display());
+    eprintln!("removed {place} from {}", path.display());
+    backend::forget_replaced(Some(old.as_str()))?;
+    Ok(Status::Success)
+}
+
+fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandError> {
+    let path = target::config_path(global)?;
+    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let profile = target::profile(&document, global.profile.as_deref())?;
+    let place = Place::new(profile.clone(), args.key.name());
+    let old = document.get(&profile, args.key.name())?.ok_or_else(|| {
+        CommandError::setup(format!("{place} is not set in {}", path.display())).hint(format!(
+            "set it with `sealctl token set --profile {profile}`"
+        ))
+    })?;
+    let backend = Backend::from(args.to);
+    let store = args
+        .keyring_store
+        .unwrap_or_else(sealctl_seal::keyring::Keyring::default_store);
+    let now = SealedValue::parse(&old).ok();
+    let already = now.as_ref().is_some_and(|sealed| {
+        sealed.backend == backend
+            && (backend == Backend::Age || sealed.keyring_ref().map(|r| r.store) == Some(store))
+    });
+    if already {
+        eprintln!("nothing to move: {place} is there already");
+        return Ok(Status::Success);
+    }
+    let token = target::Opener::new(global).open(&old, &place)?;
+    let expires_at = now.as_ref().and_then(SealedValue::expires_at);
+    let mut sealer = Sealer::new(global, &mut document, backend, store)?;
+    let sealed = sealer.seal(&token, &place, &path, expires_at)?;
+    document.set(&profile, args.key.name(), &sealed)?;
+    let done = sealer.done(&place.to_string(), &path);
+    sealer.save(&mut document)?;
+    eprintln!("{done}");
+    backend::forget_replaced(Some(old.as_str()))?;
     Ok(Status::Success)
 }
 
@@ -138,12 +249,10 @@ fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
             "set it with `sealctl token set --profile {profile}`"
         ))
     })?;
-    let token = if looks_sealed(&value) {
-        sealctl_seal::open(&value, &place, &target::identities(global)?)?
-    } else {
+    if !looks_sealed(&value) {
         eprintln!("warning: {place} is in plaintext; seal it with `sealctl seal`");
-        value.into()
-    };
+    }
+    let token = target::Opener::new(global).open(&value, &place)?;
     let mut stdout = std::io::stdout().lock();
     let line = Zeroizing::new(format!("{}\n", token.expose_secret()));
     match stdout

@@ -4,6 +4,7 @@ use clap::Args;
 use sealctl_seal::prompt;
 use secrecy::ExposeSecret;
 
+use super::backend;
 use super::seal::plural;
 use super::target::{self, ScopeArgs};
 use crate::cli::GlobalArgs;
@@ -49,14 +50,12 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
             return Ok(Status::Success);
         }
     }
-    let identities = target::identities(global)?;
+    let mut opener = target::Opener::new(global);
     let mut plaintext = Vec::with_capacity(sealed.len());
     for secret in &sealed {
-        let token =
-            sealctl_seal::open(&secret.value, &secret.place, &identities).map_err(|error| {
-                CommandError::from(error)
-                    .hint(format!("in {}; the file is unchanged", secret.place))
-            })?;
+        let token = opener
+            .open(&secret.value, &secret.place)
+            .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
         plaintext.push((secret.place.clone(), token.expose_secret().to_owned()));
     }
     target::write_values(&mut locked.document, plaintext)?;
@@ -66,5 +65,7 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
         plural(sealed.len(), "token"),
         locked.path.display()
     );
+    // The file holds those tokens now; keyring entries that held them go.
+    backend::forget_replaced(sealed.iter().map(|secret| secret.value.as_str()))?;
     Ok(Status::Success)
 }

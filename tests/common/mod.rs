@@ -1,6 +1,8 @@
 //! A scratch environment for running the real binary: its own HOME and config folder, and only
 //! the variables a test sets, so a developer's own profiles and keys never leak in.
 
+pub mod secret_service;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -61,4 +63,13 @@ pub fn leaks(haystack: &str, secret: &str) -> bool {
     chars
         .windows(6.min(chars.len()))
         .any(|window| haystack.contains(&window.iter().collect::<String>()))
+}
+
+/// The SHA-256 of a text in hexadecimal: how the influxctl stand-in reports the tokens it got.
+pub fn sha256(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

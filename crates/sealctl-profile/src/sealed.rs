@@ -6,12 +6,14 @@
 //! sealctl:v1:<backend>:<payload>[;<name>=<value>]...
 //! ```
 //!
-//! `v1` is the format version, `<backend>` names who can open it (`age`), `<payload>` is the
-//! backend's ciphertext or reference, and the optional `;name=value` parameters carry non-secret
-//! metadata in clear: `r`, the [fingerprint](recipients_fingerprint) of the recipients it was
-//! sealed to, and `exp`, the token's expiry (RFC 3339, UTC). For `age`, the payload is a binary age
-//! file in standard base64 (with padding), so `base64 -d | age -d` opens it. Opening the payload is
-//! `sealctl-seal`'s work; this module reads only what `check` needs, without any key.
+//! `v1` is the format version, `<backend>` names who can open it (`age` or `keyring`), `<payload>`
+//! is the backend's ciphertext or reference, and the optional `;name=value` parameters carry
+//! non-secret metadata in clear: `r`, the [fingerprint](recipients_fingerprint) of the recipients
+//! it was sealed to, `exp`, the token's expiry (RFC 3339, UTC), and `host`, the machine whose
+//! keyring holds a `keyring` value. For `age`, the payload is a binary age file in standard base64
+//! (with padding), so `base64 -d | age -d` opens it. For `keyring`, it is a [reference](KeyringRef)
+//! to an entry of an OS keyring: `<store>/<entry id>`. Opening the payload is `sealctl-seal`'s
+//! work; this module reads only what `check` needs, without any key or keyring.
 //! `docs/sealed-values.md` specifies the whole format.
 
 use std::fmt;
@@ -36,6 +38,9 @@ pub const RECIPIENTS_PARAM: &str = "r";
 /// The parameter holding the token's expiry.
 pub const EXPIRY_PARAM: &str = "exp";
 
+/// The parameter naming the machine whose keyring holds a `keyring` value.
+pub const HOST_PARAM: &str = "host";
+
 /// The first line of every binary age file.
 const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
 
@@ -44,18 +49,113 @@ const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
 pub enum Backend {
     /// Encrypted with age to the file's recipients.
     Age,
+    /// Kept in an OS keyring; the file holds a reference.
+    Keyring,
 }
 
 impl Backend {
     /// Every backend this version knows.
-    pub const ALL: &'static [Backend] = &[Backend::Age];
+    pub const ALL: &'static [Backend] = &[Backend::Age, Backend::Keyring];
 
     /// The backend's name in the framing.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Age => "age",
+            Backend::Keyring => "keyring",
         }
     }
+}
+
+/// An OS keyring that can hold a `keyring` value. Every store is known on every platform, so
+/// that `check` reads a file written on another one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyringStore {
+    /// The freedesktop Secret Service (GNOME Keyring, KWallet, KeePassXC), over D-Bus.
+    SecretService,
+    /// The Linux kernel's key retention service (`keyctl`): in memory, gone at reboot.
+    Keyutils,
+    /// The macOS login keychain.
+    Keychain,
+    /// The Windows Credential Manager.
+    CredentialManager,
+}
+
+impl KeyringStore {
+    /// Every store this version knows.
+    pub const ALL: &'static [KeyringStore] = &[
+        KeyringStore::SecretService,
+        KeyringStore::Keyutils,
+        KeyringStore::Keychain,
+        KeyringStore::CredentialManager,
+    ];
+
+    /// The store's name in references and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyringStore::SecretService => "secret-service",
+            KeyringStore::Keyutils => "keyutils",
+            KeyringStore::Keychain => "keychain",
+            KeyringStore::CredentialManager => "credential-manager",
+        }
+    }
+
+    /// The store of that name.
+    pub fn from_name(name: &str) -> Option<KeyringStore> {
+        KeyringStore::ALL
+            .iter()
+            .copied()
+            .find(|store| store.name() == name)
+    }
+}
+
+impl fmt::Display for KeyringStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a `keyring` value lives: a store and the id of an entry in it. The id is random, made
+/// when the token is set, so that two files with a profile of the same name never share an entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeyringRef {
+    /// The keyring.
+    pub store: KeyringStore,
+    /// The entry's id: [`ENTRY_ID_LEN`] lower-case hexadecimal digits.
+    pub id: String,
+}
+
+/// The length of a keyring entry id (128 random bits in hexadecimal).
+pub const ENTRY_ID_LEN: usize = 32;
+
+impl KeyringRef {
+    /// Reads a `keyring` payload, `<store>/<entry id>`.
+    pub fn parse(payload: &str) -> Result<KeyringRef, FramingError> {
+        let (store, id) = payload
+            .split_once('/')
+            .ok_or(FramingError::BadKeyringReference)?;
+        let store = KeyringStore::from_name(store)
+            .ok_or_else(|| FramingError::UnknownKeyringStore(short(store)))?;
+        if !is_entry_id(id) {
+            return Err(FramingError::BadKeyringReference);
+        }
+        Ok(KeyringRef {
+            store,
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for KeyringRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.store, self.id)
+    }
+}
+
+fn is_entry_id(id: &str) -> bool {
+    id.len() == ENTRY_ID_LEN
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
 }
 
 /// A sealed value whose framing parsed. It holds only ciphertext or a reference, never a secret,
@@ -89,6 +189,10 @@ pub enum FramingError {
     NotBase64,
     /// An age payload that decodes, but not to an age file.
     NotAgeFile,
+    /// A keyring payload that is not `<store>/<entry id>`.
+    BadKeyringReference,
+    /// A keyring store this sealctl does not know.
+    UnknownKeyringStore(String),
 }
 
 impl fmt::Display for FramingError {
@@ -115,6 +219,18 @@ impl fmt::Display for FramingError {
             FramingError::NotBase64 => f.write_str("the age payload is not standard base64"),
             FramingError::NotAgeFile => {
                 f.write_str("the age payload does not decode to an age file")
+            }
+            FramingError::BadKeyringReference => write!(
+                f,
+                "the keyring reference is not `<store>/<entry id>` with a {ENTRY_ID_LEN}-digit hexadecimal id"
+            ),
+            FramingError::UnknownKeyringStore(name) => {
+                let known: Vec<_> = KeyringStore::ALL.iter().map(|s| s.name()).collect();
+                write!(
+                    f,
+                    "unknown keyring store `{name}` (this sealctl knows: {})",
+                    known.join(", ")
+                )
             }
         }
     }
@@ -158,6 +274,14 @@ impl SealedValue {
     /// The token's expiry, if recorded and readable.
     pub fn expires_at(&self) -> Option<SystemTime> {
         humantime::parse_rfc3339(self.param(EXPIRY_PARAM)?).ok()
+    }
+
+    /// The keyring entry of a `keyring` value.
+    pub fn keyring_ref(&self) -> Option<KeyringRef> {
+        match self.backend {
+            Backend::Keyring => KeyringRef::parse(&self.payload).ok(),
+            Backend::Age => None,
+        }
     }
 
     /// The value of a parameter, if present.
@@ -228,6 +352,7 @@ impl<'v> Framing<'v> {
         }
         match backend {
             Backend::Age => check_age_payload(payload)?,
+            Backend::Keyring => drop(KeyringRef::parse(payload)?),
         }
         Ok(framing)
     }
@@ -396,6 +521,43 @@ mod tests {
             fingerprint
         );
         assert_ne!(recipients_fingerprint(&[a]), fingerprint);
+    }
+
+    #[test]
+    fn keyring_references_parse_and_print_back() {
+        let value = "sealctl:v1:keyring:secret-service/0123456789abcdef0123456789abcdef;host=laptop;exp=2027-01-02T03:04:05Z";
+        let sealed = SealedValue::parse(value).unwrap();
+        assert_eq!(sealed.backend, Backend::Keyring);
+        let reference = sealed.keyring_ref().unwrap();
+        assert_eq!(reference.store, KeyringStore::SecretService);
+        assert_eq!(reference.id, "0123456789abcdef0123456789abcdef");
+        assert_eq!(sealed.param(HOST_PARAM), Some("laptop"));
+        assert_eq!(sealed.to_string(), value);
+        for store in KeyringStore::ALL {
+            let value = format!("sealctl:v1:keyring:{store}/{}", "a".repeat(ENTRY_ID_LEN));
+            assert_eq!(SealedValue::check(&value), Ok(()), "{value}");
+        }
+    }
+
+    #[test]
+    fn broken_keyring_references_are_named() {
+        let id = "0123456789abcdef0123456789abcdef";
+        for (payload, expected) in [
+            (id.to_owned(), FramingError::BadKeyringReference),
+            (
+                format!("vault/{id}"),
+                FramingError::UnknownKeyringStore("vault".into()),
+            ),
+            ("keyutils/abc".to_owned(), FramingError::BadKeyringReference),
+            (
+                format!("keyutils/{}", id.to_uppercase()),
+                FramingError::BadKeyringReference,
+            ),
+            (format!("keyutils/{id}0"), FramingError::BadKeyringReference),
+        ] {
+            let value = format!("sealctl:v1:keyring:{payload}");
+            assert_eq!(SealedValue::parse(&value), Err(expected), "{value}");
+        }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use sealctl_profile::sealed::FramingError;
+use sealctl_profile::sealed::{Backend, FramingError};
 
 use crate::envelope::Place;
+use crate::keyring::KeyringError;
 
 /// A token that cannot be sealed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,12 @@ pub enum OpenError {
     /// It decrypts, but not to a sealctl envelope.
     #[error("the sealed value does not hold a sealctl envelope")]
     NotAnEnvelope,
+    /// The value is of another backend than the one asked to open it.
+    #[error("this is a `{}` value, not an age one", .0.name())]
+    OtherBackend(Backend),
+    /// The keyring holding a `keyring` value could not be used.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
     /// The value was sealed for another profile or key: copied, not set.
     #[error("this value was sealed for {sealed_for}, but it is in {found_in}")]
     Misplaced {

@@ -1,11 +1,13 @@
-//! Seal influxctl tokens in place with age, and open them again.
+//! Seal influxctl tokens in place with age, or keep them in an OS keyring, and open them again.
 //!
 //! A sealed value replaces a secret in its profile file (the framing is read by
 //! `sealctl_profile::sealed`). What is encrypted is an [`Envelope`]: the secret together with the
 //! profile and key it belongs to, so that a value copied into another profile or key is refused
 //! when opened. Sealing needs only [`Recipient`]s, never an identity: a teammate or a CI job can
 //! set or rotate a token in a shared file without being able to read the others. Opening needs
-//! one of the [`Identities`] the value was sealed to.
+//! one of the [`Identities`] the value was sealed to. The [`keyring`] backend keeps the same
+//! envelope in an OS keyring (Secret Service, kernel keyring, macOS Keychain, Windows Credential
+//! Manager) and leaves a reference in the file.
 //!
 //! This crate does not read or write profile files (that is `sealctl-profile`) and knows nothing
 //! of the command line; prompting for a passphrase-protected identity is age's own (pinentry, or
@@ -16,6 +18,7 @@
 mod envelope;
 mod error;
 mod identity;
+pub mod keyring;
 pub mod prompt;
 mod recipient;
 mod seal;

@@ -91,6 +91,9 @@ pub fn open(
     identities: &Identities,
 ) -> Result<SecretString, OpenError> {
     let sealed = SealedValue::parse(value)?;
+    if sealed.backend != Backend::Age {
+        return Err(OpenError::OtherBackend(sealed.backend));
+    }
     if identities.is_empty() {
         return Err(OpenError::NoIdentity);
     }

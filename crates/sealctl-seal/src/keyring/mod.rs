@@ -1,0 +1,238 @@
+//! Tokens kept in an OS keyring, with only a reference left in the profile file.
+//!
+//! What the keyring holds is the same [`Envelope`] age encrypts (the secret with the profile and
+//! key it belongs to), so a reference moved to another profile is refused just as a moved age
+//! value is. Each entry has a random id, made when the token is set, and is found by the
+//! attributes `service = sealctl` and `username = <entry id>`; on the Secret Service it also
+//! carries a label a person can read, `sealctl: <profile> <key> (<config path>)`.
+//!
+//! A keyring is reached only by the calls of [`Keyring`], never when a value of another backend is
+//! opened, and every call is bounded by [`Keyring::timeout`]: a stalled D-Bus or a prompt no one
+//! can answer becomes an error, not a hang. Failures are [`KeyringError`]s that say which of the
+//! usual causes it is (no session bus, no Secret Service, a locked collection, a missing entry,
+//! access denied), with the store's own words kept aside in [`KeyringError::detail`].
+
+mod error;
+mod store;
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use sealctl_profile::sealed::{Backend, EXPIRY_PARAM, HOST_PARAM, SealedValue};
+pub use sealctl_profile::sealed::{ENTRY_ID_LEN, KeyringRef, KeyringStore};
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+pub use self::error::KeyringError;
+use crate::envelope::{Envelope, Place};
+use crate::error::OpenError;
+use crate::seal::{SEALED_VALUE_LIMIT, validate_token};
+
+/// The `service` attribute of every entry sealctl makes.
+pub const SERVICE: &str = "sealctl";
+
+/// How long one keyring call may take unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The keyrings of this machine, reached only when a call needs one.
+#[derive(Clone, Copy, Debug)]
+pub struct Keyring {
+    /// The longest any one call (connecting included) may take.
+    pub timeout: Duration,
+}
+
+impl Default for Keyring {
+    fn default() -> Keyring {
+        Keyring {
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// A token sealed into a keyring: the reference to write in the file, and the entry it names.
+#[derive(Debug)]
+pub struct KeyringSealed {
+    /// The sealed value for the file.
+    pub value: String,
+    /// The keyring entry now holding the token.
+    pub reference: KeyringRef,
+}
+
+impl Keyring {
+    /// The store used when none is named: the Secret Service on Linux and the BSDs, the login
+    /// keychain on macOS, the Credential Manager on Windows.
+    pub fn default_store() -> KeyringStore {
+        store::platform_default()
+    }
+
+    /// The stores this build can reach, the default first.
+    pub fn available_stores() -> &'static [KeyringStore] {
+        store::AVAILABLE
+    }
+
+    /// Stores `secret`, bound to `place`, in a new entry of `store`, and returns the reference to
+    /// write in its place. `config` names the file in the entry's label.
+    pub fn seal(
+        &self,
+        secret: &SecretString,
+        place: &Place,
+        keyring: KeyringStore,
+        config: &Path,
+        expires_at: Option<SystemTime>,
+    ) -> Result<KeyringSealed, KeyringError> {
+        validate_token(secret).map_err(KeyringError::Token)?;
+        let reference = KeyringRef {
+            store: keyring,
+            id: new_entry_id().map_err(|cause| KeyringError::Failed {
+                store: keyring,
+                detail: format!("cannot make a random entry id: {cause}"),
+            })?,
+        };
+        let label = format!(
+            "sealctl: {} {} ({})",
+            place.profile,
+            place.key,
+            config.display()
+        );
+        let envelope = Envelope {
+            place: place.clone(),
+            secret: secret.clone(),
+        }
+        .to_bytes();
+        let entry = reference.clone();
+        self.bounded(keyring, move || {
+            store::set(&entry, &label, &envelope)
+                .map_err(|cause| error::classify(entry.store, cause, Some(&entry)))
+        })?;
+
+        let mut params = Vec::new();
+        if let Some(host) = store::hostname() {
+            params.push((HOST_PARAM.to_owned(), host));
+        }
+        if let Some(expiry) = expires_at {
+            params.push((
+                EXPIRY_PARAM.to_owned(),
+                humantime::format_rfc3339_seconds(expiry).to_string(),
+            ));
+        }
+        let value = SealedValue {
+            backend: Backend::Keyring,
+            payload: reference.to_string(),
+            params,
+        }
+        .to_string();
+        Ok(KeyringSealed { value, reference })
+    }
+
+    /// Opens a `keyring` value found at `place`. Refuses an entry sealed for another place,
+    /// naming both.
+    pub fn open(&self, sealed: &SealedValue, place: &Place) -> Result<SecretString, OpenError> {
+        let reference = KeyringRef::parse(&sealed.payload)?;
+        let entry = reference.clone();
+        let bytes = self
+            .bounded(reference.store, move || {
+                store::get(&entry)
+                    .map_err(|cause| error::classify(entry.store, cause, Some(&entry)))
+            })
+            .map_err(|error| match error {
+                KeyringError::Missing { reference, .. } => KeyringError::Missing {
+                    reference,
+                    set_on: sealed.param(HOST_PARAM).map(str::to_owned),
+                },
+                other => other,
+            })?;
+        if bytes.len() > SEALED_VALUE_LIMIT {
+            return Err(OpenError::NotAnEnvelope);
+        }
+        let envelope = Envelope::from_bytes(&bytes).ok_or(OpenError::NotAnEnvelope)?;
+        if envelope.place != *place {
+            return Err(OpenError::Misplaced {
+                sealed_for: envelope.place,
+                found_in: place.clone(),
+            });
+        }
+        Ok(envelope.secret)
+    }
+
+    /// Deletes the entry a reference names. Returns whether there was one to delete.
+    pub fn delete(&self, reference: &KeyringRef) -> Result<bool, KeyringError> {
+        let entry = reference.clone();
+        match self.bounded(reference.store, move || {
+            store::delete(&entry).map_err(|cause| error::classify(entry.store, cause, Some(&entry)))
+        }) {
+            Ok(()) => Ok(true),
+            Err(KeyringError::Missing { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Runs one keyring call on its own thread and waits at most [`Keyring::timeout`] for it. A
+    /// call that does not answer is left behind; the process does not wait for it to exit.
+    fn bounded<T: Send + 'static>(
+        &self,
+        keyring: KeyringStore,
+        call: impl FnOnce() -> Result<T, KeyringError> + Send + 'static,
+    ) -> Result<T, KeyringError> {
+        let (sender, receiver) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("sealctl-keyring".to_owned())
+            .spawn(move || {
+                // The receiver is gone only if the wait timed out; nobody needs the answer then.
+                let _ = sender.send(call());
+            })
+            .map_err(|cause| KeyringError::Failed {
+                store: keyring,
+                detail: format!("cannot start a thread for the call: {cause}"),
+            })?;
+        match receiver.recv_timeout(self.timeout) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(KeyringError::TimedOut {
+                store: keyring,
+                after: self.timeout,
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(KeyringError::Failed {
+                store: keyring,
+                detail: "the keyring call ended without an answer".to_owned(),
+            }),
+        }
+    }
+}
+
+/// A new entry id: 128 random bits in lower-case hexadecimal.
+fn new_entry_id() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; ENTRY_ID_LEN / 2];
+    getrandom::getrandom(&mut bytes)?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// What the keyring returned, zeroed when dropped.
+type SecretBytes = Zeroizing<Vec<u8>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_are_well_formed_and_distinct() {
+        let a = new_entry_id().unwrap();
+        let b = new_entry_id().unwrap();
+        assert_ne!(a, b);
+        for id in [a, b] {
+            let reference = format!("keyutils/{id}");
+            assert_eq!(KeyringRef::parse(&reference).unwrap().id, id);
+        }
+    }
+
+    #[test]
+    fn a_call_that_does_not_answer_times_out() {
+        let keyring = Keyring {
+            timeout: Duration::from_millis(50),
+        };
+        let result: Result<(), _> = keyring.bounded(KeyringStore::SecretService, || {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(())
+        });
+        assert!(matches!(result, Err(KeyringError::TimedOut { .. })));
+    }
+}

@@ -1,0 +1,513 @@
+//! The keyring backend against real keyrings: a gnome-keyring Secret Service on a private D-Bus
+//! (tests/common/secret_service.rs), read and written across clients with `secret-tool`, and the
+//! Linux kernel keyring under `keyctl session -`. Every failure a user meets (no bus, no Secret
+//! Service, a locked collection, a missing entry, a bus that never answers) is its own message
+//! with exit status 2, and commands that need no keyring never touch D-Bus.
+
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::Output;
+
+use predicates::prelude::*;
+
+use crate::common::secret_service::SecretService;
+use crate::common::{TestEnv, leaks, sha256};
+
+const TOKEN: &str = "apiv3_KeyRg7Tq2Wz9Xc4Lp";
+const OTHER_TOKEN: &str = "apiv3_Mn5Bv8Hj3Gf1Ds6Qa";
+
+const PROFILES: &str = "# team profiles\n[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n\n[[profile]]\n  name = \"prod\"   # live\n  product = \"clustered\"\n  host = \"prod.example.com\"\n  port = \"443\"\n";
+
+/// A scratch HOME with influxctl's default profile file.
+struct Machine {
+    env: TestEnv,
+    config: PathBuf,
+}
+
+impl Machine {
+    fn new() -> Machine {
+        let env = TestEnv::new();
+        let config = env.write(".config/influxctl/config.toml", PROFILES);
+        Machine { env, config }
+    }
+
+    /// sealctl on this machine, talking to `bus` (if any).
+    fn sealctl(&self, bus: Option<&SecretService>) -> assert_cmd::Command {
+        let mut command = self.env.sealctl();
+        command.env("XDG_RUNTIME_DIR", self.runtime());
+        if let Some(bus) = bus {
+            command.env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+        }
+        command
+    }
+
+    /// An empty runtime folder: no `bus` socket in it, so no session bus unless a test names one.
+    fn runtime(&self) -> PathBuf {
+        let runtime = self.env.home().join("runtime");
+        std::fs::create_dir_all(&runtime).unwrap();
+        runtime
+    }
+
+    fn file(&self) -> String {
+        std::fs::read_to_string(&self.config).unwrap()
+    }
+
+    /// The value of `key` in the first profile that has one.
+    fn value(&self, key: &str) -> Option<String> {
+        let text = self.file();
+        let line = text
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{key} =")))?;
+        Some(line.split('"').nth(1).unwrap().to_owned())
+    }
+
+    /// The entry id of a keyring value.
+    fn entry_id(&self, key: &str) -> String {
+        let value = self.value(key).expect("a value");
+        let payload = value
+            .strip_prefix("sealctl:v1:keyring:")
+            .unwrap_or_else(|| panic!("not a keyring value: {value}"));
+        let (_, rest) = payload.split_once('/').unwrap();
+        rest.split(';').next().unwrap().to_owned()
+    }
+
+    fn set(&self, bus: &SecretService, args: &[&str], token: &str) {
+        self.sealctl(Some(bus))
+            .args(["token", "set", "--backend", "keyring"])
+            .args(args)
+            .write_stdin(token)
+            .assert()
+            .success();
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// What `secret-tool search --all service sealctl` shows of every sealctl entry (it prints
+/// labels and secrets on stdout, attributes on stderr).
+fn entries(bus: &SecretService) -> String {
+    let search = bus.secret_tool(&["search", "--all", "service", "sealctl"], "");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&search.stdout),
+        String::from_utf8_lossy(&search.stderr)
+    )
+}
+
+#[test]
+fn a_token_set_with_sealctl_is_read_back_by_secret_tool() {
+    let bus = SecretService::start();
+    let machine = Machine::new();
+    machine.set(&bus, &[], TOKEN);
+    let value = machine.value("mgmt_token").unwrap();
+    assert!(
+        value.starts_with("sealctl:v1:keyring:secret-service/"),
+        "{value}"
+    );
+    assert!(!leaks(&machine.file(), TOKEN));
+    assert!(machine.file().starts_with("# team profiles\n"));
+
+    let id = machine.entry_id("mgmt_token");
+    let lookup = bus.secret_tool(&["lookup", "service", "sealctl", "username", &id], "");
+    assert!(lookup.status.success(), "{}", stderr(&lookup));
+    let envelope: serde_json::Value = serde_json::from_slice(&lookup.stdout).unwrap();
+    assert_eq!(envelope["profile"], "default");
+    assert_eq!(envelope["key"], "mgmt_token");
+    assert_eq!(sha256(envelope["secret"].as_str().unwrap()), sha256(TOKEN));
+
+    let listing = entries(&bus);
+    let label = format!(
+        "label = sealctl: default mgmt_token ({})",
+        machine.config.display()
+    );
+    assert!(listing.contains(&label), "{label} not in the listing");
+    assert!(listing.contains(&format!("attribute.username = {id}")));
+
+    let got = machine
+        .sealctl(Some(&bus))
+        .args(["token", "get"])
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+    machine
+        .sealctl(None)
+        .args(["check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no problems found"));
+}
+
+#[test]
+fn a_token_stored_by_secret_tool_is_read_by_sealctl() {
+    let bus = SecretService::start();
+    let machine = Machine::new();
+    let id = "5eed0123456789abcdef0123456789ab";
+    let envelope =
+        format!(r#"{{"v":1,"profile":"prod","key":"mgmt_token","secret":"{OTHER_TOKEN}"}}"#);
+    let stored = bus.secret_tool(
+        &[
+            "store",
+            "--label=stored by hand",
+            "service",
+            "sealctl",
+            "username",
+            id,
+        ],
+        &envelope,
+    );
+    assert!(stored.status.success(), "{}", stderr(&stored));
+    let text = machine.file().replace(
+        "name = \"prod\"   # live\n",
+        &format!(
+            "name = \"prod\"   # live\n  mgmt_token = \"sealctl:v1:keyring:secret-service/{id}\"\n"
+        ),
+    );
+    std::fs::write(&machine.config, text).unwrap();
+    let got = machine
+        .sealctl(Some(&bus))
+        .args(["--profile", "prod", "token", "get"])
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), OTHER_TOKEN);
+
+    // The same reference in another profile is refused: the entry is bound to `prod`.
+    let moved = machine.file().replace(
+        "name = \"default\"\n",
+        &format!("name = \"default\"\n  mgmt_token = \"sealctl:v1:keyring:secret-service/{id}\"\n"),
+    );
+    std::fs::write(&machine.config, moved).unwrap();
+    let refused = machine
+        .sealctl(Some(&bus))
+        .args(["token", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains(
+        "this value was sealed for profile `prod` key `mgmt_token`, but it is in profile `default` key `mgmt_token`"
+    ));
+    assert!(!leaks(&stderr(&refused), OTHER_TOKEN));
+}
+
+#[test]
+fn token_rm_leaves_no_entry_behind() {
+    let bus = SecretService::start();
+    let machine = Machine::new();
+    machine.set(&bus, &[], TOKEN);
+    machine.set(&bus, &["--profile", "prod", "--key", "token"], OTHER_TOKEN);
+    let count = || entries(&bus).matches("attribute.service = sealctl").count();
+    assert_eq!(count(), 2);
+    // Setting a token again replaces its entry rather than leaving the old one.
+    machine.set(&bus, &[], OTHER_TOKEN);
+    assert_eq!(count(), 2);
+    machine
+        .sealctl(Some(&bus))
+        .args(["token", "rm"])
+        .assert()
+        .success();
+    machine
+        .sealctl(Some(&bus))
+        .args(["--profile", "prod", "token", "rm", "--key", "token"])
+        .assert()
+        .success();
+    assert_eq!(count(), 0);
+    assert_eq!(machine.file(), PROFILES);
+}
+
+#[test]
+fn tokens_move_between_age_and_the_keyring() {
+    let bus = SecretService::start();
+    let machine = Machine::new();
+    machine
+        .sealctl(None)
+        .args(["identity", "new"])
+        .assert()
+        .success();
+    // Plaintext values, sealed into the keyring all at once.
+    let plain = PROFILES.replace(
+        "port = \"443\"\n\n",
+        &format!("port = \"443\"\n  mgmt_token = \"{TOKEN}\"\n\n"),
+    );
+    std::fs::write(&machine.config, &plain).unwrap();
+    machine
+        .sealctl(Some(&bus))
+        .args(["seal", "--all", "--backend", "keyring"])
+        .assert()
+        .success();
+    assert!(
+        machine
+            .value("mgmt_token")
+            .unwrap()
+            .starts_with("sealctl:v1:keyring:")
+    );
+    assert!(!leaks(&machine.file(), TOKEN));
+
+    let get = |bus: Option<&SecretService>| {
+        let output = machine
+            .sealctl(bus)
+            .args(["token", "get"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        sha256(String::from_utf8_lossy(&output.stdout).trim())
+    };
+    assert_eq!(get(Some(&bus)), sha256(TOKEN));
+
+    machine
+        .sealctl(Some(&bus))
+        .args(["token", "move", "--to", "age"])
+        .assert()
+        .success();
+    assert!(
+        machine
+            .value("mgmt_token")
+            .unwrap()
+            .starts_with("sealctl:v1:age:")
+    );
+    assert!(
+        !entries(&bus).contains("sealctl"),
+        "the entry went with the move"
+    );
+    // An age value opens with no keyring around at all.
+    assert_eq!(get(None), sha256(TOKEN));
+
+    machine
+        .sealctl(Some(&bus))
+        .args(["token", "move", "--to", "keyring"])
+        .assert()
+        .success();
+    assert!(
+        machine
+            .value("mgmt_token")
+            .unwrap()
+            .starts_with("sealctl:v1:keyring:")
+    );
+    assert_eq!(get(Some(&bus)), sha256(TOKEN));
+
+    // Back to plaintext for leaving sealctl: the entry goes too.
+    machine
+        .sealctl(Some(&bus))
+        .args(["unseal", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(machine.value("mgmt_token").unwrap(), TOKEN);
+    assert!(
+        !entries(&bus).contains("sealctl"),
+        "the entry went with unseal"
+    );
+}
+
+#[cfg(feature = "test-fakes")]
+#[test]
+fn exec_delivers_a_keyring_token_to_influxctl() {
+    let bus = SecretService::start();
+    let machine = Machine::new();
+    machine.set(&bus, &["--profile", "prod"], TOKEN);
+    let bin = machine.env.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_fake-influxctl"), bin.join("influxctl"))
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = machine
+        .sealctl(Some(&bus))
+        .env("PATH", &path)
+        .args(["exec", "--", "influxctl", "--profile", "prod", "report"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["mgmt_token_sha256"], sha256(TOKEN));
+    assert_eq!(report["profiles_in_file"], 1);
+
+    // Fail closed: with the keyring locked, the program is not started.
+    bus.lock();
+    let locked = machine
+        .sealctl(Some(&bus))
+        .env("PATH", &path)
+        .args(["exec", "--", "influxctl", "--profile", "prod", "report"])
+        .output()
+        .unwrap();
+    assert_eq!(locked.status.code(), Some(2));
+    assert!(locked.stdout.is_empty(), "the program ran");
+    assert!(stderr(&locked).contains("the program was not started"));
+}
+
+/// Each way a keyring can be out of reach, with the advice sealctl gives for it.
+#[test]
+fn each_keyring_failure_has_its_own_message_and_exit_status_2() {
+    let machine = Machine::new();
+    let setup_bus = SecretService::start();
+    machine.set(&setup_bus, &[], TOKEN);
+    let before = machine.file();
+    drop(setup_bus);
+
+    let no_bus = machine
+        .sealctl(None)
+        .args(["-v", "token", "get"])
+        .output()
+        .unwrap();
+    let bus_alone = SecretService::bus_only();
+    let no_provider = machine
+        .sealctl(Some(&bus_alone))
+        .args(["token", "get"])
+        .output()
+        .unwrap();
+    let other_machine = SecretService::start();
+    let missing = machine
+        .sealctl(Some(&other_machine))
+        .args(["token", "get"])
+        .output()
+        .unwrap();
+    let locked_bus = SecretService::start();
+    locked_bus.lock();
+    let locked = machine
+        .sealctl(Some(&locked_bus))
+        .args(["--profile", "prod", "token", "set", "--backend", "keyring"])
+        .write_stdin(OTHER_TOKEN)
+        .output()
+        .unwrap();
+
+    for (case, output, message, advice) in [
+        (
+            "no bus",
+            &no_bus,
+            "there is no D-Bus session bus to reach the Secret Service on",
+            "use the age backend, or the kernel keyring",
+        ),
+        (
+            "no provider",
+            &no_provider,
+            "no Secret Service is running on the D-Bus session bus",
+            "gnome-keyring-daemon --start",
+        ),
+        (
+            "missing",
+            &missing,
+            "keyring of this machine has no entry",
+            "set it here with `sealctl token set --backend keyring`",
+        ),
+        (
+            "locked",
+            &locked,
+            "the secret-service keyring is locked, and it could not be unlocked",
+            "unlock it",
+        ),
+    ] {
+        let text = stderr(output);
+        assert_eq!(output.status.code(), Some(2), "{case}: {text}");
+        assert!(text.contains(message), "{case}: {text}");
+        assert!(text.contains(advice), "{case}: {text}");
+        assert!(output.stdout.is_empty(), "{case}");
+        assert!(!leaks(&text, TOKEN) && !leaks(&text, OTHER_TOKEN), "{case}");
+        assert_eq!(machine.file(), before, "{case}: the file changed");
+    }
+    // -v shows the bus's own words, which name the address it tried.
+    assert!(stderr(&no_bus).contains("raw error:"));
+    // The file names the machine the token was set on.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(stderr(&missing).contains(&format!("keyring of `{}`", host.trim())));
+}
+
+/// Commands that need no keyring never connect to D-Bus, even when the bus is there and hangs;
+/// commands that do need it give up after SEALCTL_KEYRING_TIMEOUT instead of hanging.
+#[test]
+fn commands_that_need_no_keyring_never_touch_dbus() {
+    let machine = Machine::new();
+    let identity = machine.env.home().join("key.txt");
+    machine
+        .sealctl(None)
+        .args(["identity", "new", "--out"])
+        .arg(&identity)
+        .assert()
+        .success();
+    machine
+        .sealctl(None)
+        .args(["--identity"])
+        .arg(&identity)
+        .args(["token", "set"])
+        .write_stdin(TOKEN)
+        .assert()
+        .success();
+    let with_keyring = SecretService::start();
+    machine.set(&with_keyring, &["--profile", "prod"], OTHER_TOKEN);
+    drop(with_keyring);
+
+    // A bus that accepts connections and never says a word.
+    let folder = tempfile::tempdir().unwrap();
+    let socket = folder.path().join("bus");
+    let listener = UnixListener::bind(&socket).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = format!("unix:path={}", socket.display());
+    let on_silent_bus = |args: &[&str]| {
+        machine
+            .sealctl(None)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("SEALCTL_KEYRING_TIMEOUT", "1")
+            .args(["--identity"])
+            .arg(&identity)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let check = on_silent_bus(&["check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    let get = on_silent_bus(&["token", "get"]);
+    assert!(get.status.success(), "{}", stderr(&get));
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), TOKEN);
+    let env = on_silent_bus(&["exec", "--env", "T=mgmt_token", "--", "true"]);
+    assert!(env.status.success(), "{}", stderr(&env));
+    assert!(
+        listener.accept().is_err(),
+        "a command that needs no keyring connected to D-Bus"
+    );
+
+    let stuck = on_silent_bus(&["--profile", "prod", "token", "get"]);
+    assert_eq!(stuck.status.code(), Some(2));
+    assert!(
+        stderr(&stuck).contains("the secret-service keyring did not answer within 1 s"),
+        "{}",
+        stderr(&stuck)
+    );
+    assert!(stderr(&stuck).contains("SEALCTL_KEYRING_TIMEOUT"));
+}
+
+/// The kernel keyring works inside a session keyring (`keyctl session -`), and says what to do
+/// outside one.
+#[test]
+fn the_kernel_keyring_holds_tokens_for_the_session() {
+    let machine = Machine::new();
+    let sealctl = env!("CARGO_BIN_EXE_sealctl");
+    let script = format!(
+        "set -e\n\
+         printf %s \"$1\" | {sealctl} token set --keyring-store keyutils\n\
+         {sealctl} token get | tr -d '\\n' | sha256sum\n\
+         keyctl show @s | grep -q 'user: sealctl:' && echo present\n\
+         {sealctl} token rm\n\
+         keyctl show @s | grep -q 'user: sealctl:' || echo absent\n"
+    );
+    let output = std::process::Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", &script, "sh", TOKEN])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", machine.env.home())
+        .env("XDG_CONFIG_HOME", machine.env.home().join(".config"))
+        .env("XDG_RUNTIME_DIR", machine.runtime())
+        .output()
+        .expect("keyctl runs (apt-get install keyutils)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with(&sha256(TOKEN)), "the token came back");
+    assert_eq!(lines[1], "present", "the entry while set");
+    assert_eq!(lines[2], "absent", "no entry after rm");
+    assert!(!leaks(&stderr(&output), TOKEN));
+    assert_eq!(machine.file(), PROFILES);
+}
