@@ -4,6 +4,8 @@
 #   adapter's in-memory config); and what a user does by hand today:
 #   sh -c 'T=$(base64 -d < sealed | age -d -i key) true'.
 # Goal: sealctl adds under 2 ms to a child's start, and is faster than the hand-made pipeline.
+# `sealctl` is the recommended build (static-pie on Linux with glibc, see setup.sh); the plain
+# dynamically linked release build is measured beside it.
 #
 #   bash benches/exec.sh      # needs hyperfine and age (Debian packages)
 . "$(dirname "$0")/setup.sh" hyperfine age age-keygen
@@ -24,8 +26,10 @@ echo
 hyperfine -N --style none --warmup 20 --min-runs 200 --export-json exec.json \
   -n "true" "$true_bin" \
   -n "sealctl exec -- true (nothing to open)" "$sealctl exec -- $true_bin" \
+  -n "sealctl exec -- true (nothing to open), dynamic build" "$sealctl_dynamic exec -- $true_bin" \
   -n "sealctl exec --env T=mgmt_token -- true" "$sealctl exec --env T=mgmt_token -- $true_bin" \
+  -n "sealctl exec --env T=mgmt_token -- true, dynamic build" "$sealctl_dynamic exec --env T=mgmt_token -- $true_bin" \
   -n "sealctl exec --adapter influxctl -- true (memfd config)" "$sealctl exec --adapter influxctl -- $true_bin" \
   -n "sh -c 'T=\$(base64 -d < sealed | age -d -i key) true' (by hand)" \
      "sh -c 'T=\$(base64 -d < sealed.b64 | age -d -i .config/sealctl/identity.txt) $true_bin'" >/dev/null
-python3 "$benches/table.py" exec.json 2
+python3 "$benches/table.py" exec.json 2 true
