@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::check::CheckArgs;
+use crate::commands::doctor::DoctorArgs;
 use crate::commands::exec::ExecArgs;
 use crate::commands::identity::IdentityArgs;
+use crate::commands::profile::ProfileArgs;
 use crate::commands::recipients::RecipientsArgs;
 use crate::commands::rekey::RekeyArgs;
 use crate::commands::seal::SealArgs;
@@ -105,4 +107,8 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Recipients(RecipientsArgs),
     /// Your age identity: make one, or show the recipients of those found.
     Identity(IdentityArgs),
+    /// The profiles of a file: list, show, remove, rename.
+    Profile(ProfileArgs),
+    /// Whether this machine is ready: the file, identities, tokens, keyring and influxctl.
+    Doctor(DoctorArgs),
 }

@@ -76,6 +76,11 @@ impl CommandError {
         self
     }
 
+    /// What the user can do about it, in order.
+    pub fn hints(&self) -> &[String] {
+        &self.hints
+    }
+
     /// Adds what a lower layer said in its own words, shown only with -v.
     pub fn detail(mut self, detail: impl Into<String>) -> CommandError {
         self.detail = Some(detail.into());
@@ -114,6 +119,19 @@ impl fmt::Display for CommandError {
 /// Writes to stdout that end early because the reader went away (`| head`) are not errors.
 pub fn is_broken_pipe(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Writes a command's output (`what`, for the message) to stdout; a reader that went away ends
+/// it quietly.
+pub fn write_stdout(bytes: &[u8], what: &str) -> Result<Status, CommandError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(error) if !is_broken_pipe(&error) => {
+            Err(CommandError::setup(format!("cannot write {what}")).source(error))
+        }
+        _ => Ok(Status::Success),
+    }
 }
 
 impl From<sealctl_profile::ProfileError> for CommandError {

@@ -10,7 +10,8 @@
 //! - `env-sha256 VAR`: the digest of an environment variable;
 //! - `exit N`: exit with status N;
 //! - `wait-signal`: say `ready PID`, wait for SIGINT, SIGTERM, SIGHUP or SIGQUIT, say which, exit 0;
-//! - `pipe`: copy standard input to standard output.
+//! - `pipe`: copy standard input to standard output;
+//! - `version`: say which influxctl it stands in for, as `influxctl version` does.
 //!
 //! Built only with the `test-fakes` feature, so `cargo install` never installs it.
 
@@ -100,6 +101,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "report" => report(config, profile),
+        "version" => {
+            println!("influxctl 2.10.3 (sealctl's test stand-in)");
+            ExitCode::SUCCESS
+        }
         other => fail(&format!("unknown command \"{other}\"")),
     }
 }

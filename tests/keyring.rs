@@ -218,6 +218,44 @@ fn token_rm_leaves_no_entry_behind() {
 }
 
 #[test]
+fn profile_rename_and_rm_carry_the_keyring_entries() {
+    let bus = SecretService::start();
+    let machine = Machine::new();
+    machine.set(&bus, &["--profile", "prod"], TOKEN);
+    let old_id = machine.entry_id("mgmt_token");
+    machine
+        .sealctl(Some(&bus))
+        .args(["profile", "rename", "prod", "live"])
+        .assert()
+        .success();
+    let new_id = machine.entry_id("mgmt_token");
+    assert_ne!(old_id, new_id, "a new entry, bound to the new name");
+    let listing = entries(&bus);
+    assert!(
+        listing.contains("label = sealctl: live mgmt_token"),
+        "{listing}"
+    );
+    assert!(!listing.contains(&old_id), "the old entry is gone");
+    let got = machine
+        .sealctl(Some(&bus))
+        .args(["--profile", "live", "token", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+
+    machine
+        .sealctl(Some(&bus))
+        .args(["profile", "rm", "live", "--yes"])
+        .assert()
+        .success();
+    assert!(
+        !entries(&bus).contains("sealctl"),
+        "profile rm left an entry"
+    );
+    assert!(!machine.file().contains("live"));
+}
+
+#[test]
 fn tokens_move_between_age_and_the_keyring() {
     let bus = SecretService::start();
     let machine = Machine::new();

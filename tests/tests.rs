@@ -3,10 +3,12 @@
 mod common;
 
 mod check;
+mod doctor;
 #[cfg(feature = "test-fakes")]
 mod exec;
 mod keyring;
 mod precommit;
+mod profile;
 mod seal;
 mod terminal;
 

@@ -150,9 +150,19 @@ impl Sealer {
 
     /// Saves the file; if that fails, the entries this sealer made, which nothing names, are
     /// deleted as it is dropped.
-    pub fn save(mut self, document: &mut ProfileDocument) -> Result<(), CommandError> {
+    pub fn save(self, document: &mut ProfileDocument) -> Result<(), CommandError> {
+        Sealer::save_all(vec![self], document)
+    }
+
+    /// Saves the file once for several sealers, as [`Sealer::save`] does for one.
+    pub fn save_all(
+        sealers: Vec<Sealer>,
+        document: &mut ProfileDocument,
+    ) -> Result<(), CommandError> {
         document.save()?;
-        self.made.clear();
+        for mut sealer in sealers {
+            sealer.made.clear();
+        }
         Ok(())
     }
 }

@@ -2,8 +2,10 @@
 
 mod backend;
 pub mod check;
+pub mod doctor;
 pub mod exec;
 pub mod identity;
+pub mod profile;
 pub mod recipients;
 pub mod rekey;
 pub mod seal;
@@ -27,5 +29,7 @@ pub fn run(cli: Cli) -> Result<Status, CommandError> {
         Command::Rekey(args) => rekey::cmd_rekey(&cli.global, args),
         Command::Recipients(args) => recipients::cmd_recipients(&cli.global, args),
         Command::Identity(args) => identity::cmd_identity(&cli.global, args),
+        Command::Profile(args) => profile::cmd_profile(&cli.global, args),
+        Command::Doctor(args) => doctor::cmd_doctor(&cli.global, args),
     }
 }

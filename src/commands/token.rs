@@ -1,7 +1,7 @@
 //! `sealctl token set|get|rm|move`: one token, sealed as it is set, opened for scripts, removed,
 //! or moved between age and the keyring.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Read as _};
 
 use clap::{Args, Subcommand, ValueEnum};
 use sealctl_profile::ProfileDocument;
@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::backend::{self, BackendArgs, BackendChoice, Sealer};
 use super::target;
 use crate::cli::GlobalArgs;
-use crate::error::{CommandError, Status, is_broken_pipe};
+use crate::error::{CommandError, Status, write_stdout};
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
@@ -253,15 +253,6 @@ fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
         eprintln!("warning: {place} is in plaintext; seal it with `sealctl seal`");
     }
     let token = target::Opener::new(global).open(&value, &place)?;
-    let mut stdout = std::io::stdout().lock();
     let line = Zeroizing::new(format!("{}\n", token.expose_secret()));
-    match stdout
-        .write_all(line.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if !is_broken_pipe(&error) => {
-            Err(CommandError::setup("cannot write the token").source(error))
-        }
-        _ => Ok(Status::Success),
-    }
+    write_stdout(line.as_bytes(), "the token")
 }

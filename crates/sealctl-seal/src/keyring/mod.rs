@@ -167,6 +167,22 @@ impl Keyring {
         }
     }
 
+    /// Whether `keyring` answers: looks up an entry that cannot exist. Creates nothing.
+    pub fn probe(&self, keyring: KeyringStore) -> Result<(), KeyringError> {
+        let reference = KeyringRef {
+            store: keyring,
+            id: "0".repeat(ENTRY_ID_LEN),
+        };
+        match self.bounded(keyring, move || {
+            store::get(&reference)
+                .map(drop)
+                .map_err(|cause| error::classify(reference.store, cause, Some(&reference)))
+        }) {
+            Ok(()) | Err(KeyringError::Missing { .. }) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
     /// Runs one keyring call on its own thread and waits at most [`Keyring::timeout`] for it. A
     /// call that does not answer is left behind; the process does not wait for it to exit.
     fn bounded<T: Send + 'static>(

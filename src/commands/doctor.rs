@@ -1,0 +1,442 @@
+//! `sealctl doctor`: whether this machine is ready, on one screen. Each line is ok, warn or
+//! fail, with the fix; any fail makes the exit status 1. It never shows a secret, and reaches a
+//! keyring only with a bounded probe or to open a value that lives there.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anstyle::{AnsiColor, Style};
+use clap::Args;
+use sealctl_profile::paths::default_config_path;
+use sealctl_profile::schema::SECRET_KEYS;
+use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
+use sealctl_profile::{Diagnostic, ProfileDocument, Rule, Severity};
+use sealctl_seal::keyring::Keyring;
+use sealctl_seal::{Identities, IdentitySource, Place};
+
+use super::target;
+use crate::cli::GlobalArgs;
+use crate::error::{CommandError, Status, is_broken_pipe};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  sealctl doctor\n\n\
+Exit status: 0 when nothing failed (warnings allowed); 1 when something did; 2 on a usage error.")]
+pub struct DoctorArgs {}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Line {
+    level: Level,
+    topic: &'static str,
+    text: String,
+    fix: Option<String>,
+}
+
+#[derive(Default)]
+struct Report {
+    lines: Vec<Line>,
+}
+
+impl Report {
+    fn ok(&mut self, topic: &'static str, text: impl Into<String>) {
+        self.push(Level::Ok, topic, text, None::<String>);
+    }
+
+    fn push(
+        &mut self,
+        level: Level,
+        topic: &'static str,
+        text: impl Into<String>,
+        fix: Option<impl Into<String>>,
+    ) {
+        self.lines.push(Line {
+            level,
+            topic,
+            text: text.into(),
+            fix: fix.map(Into::into),
+        });
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            let (label, colour) = match line.level {
+                Level::Ok => ("ok", AnsiColor::Green),
+                Level::Warn => ("warn", AnsiColor::Yellow),
+                Level::Fail => ("fail", AnsiColor::Red),
+            };
+            let style = Style::new().fg_color(Some(colour.into())).bold();
+            out.push_str(&format!(
+                "{style}{label:<4}{style:#}  {:<10}  {}\n",
+                line.topic, line.text
+            ));
+            if let Some(fix) = &line.fix {
+                out.push_str(&format!("                  fix: {fix}\n"));
+            }
+        }
+        let fails = self.count(Level::Fail);
+        let warns = self.count(Level::Warn);
+        out.push_str(&match (fails, warns) {
+            (0, 0) => "this machine is ready\n".to_owned(),
+            (0, warns) => format!("ready, with {warns} warning(s)\n"),
+            (fails, _) => format!("not ready: {fails} check(s) failed\n"),
+        });
+        out
+    }
+
+    fn count(&self, level: Level) -> usize {
+        self.lines.iter().filter(|line| line.level == level).count()
+    }
+}
+
+pub fn cmd_doctor(global: &GlobalArgs, _args: DoctorArgs) -> Result<Status, CommandError> {
+    let mut report = Report::default();
+    let document = config(global, &mut report);
+    let identities = identities(global, &mut report);
+    if let Some(document) = &document {
+        values(document, &identities, &mut report);
+    }
+    keyring(document.as_ref(), &mut report);
+    influxctl(&mut report);
+
+    let failed = report.count(Level::Fail) > 0;
+    // anstream drops the colour where it may not go (not a terminal, NO_COLOR, --color never).
+    let mut stdout = anstream::stdout().lock();
+    if let Err(error) = stdout
+        .write_all(report.render().as_bytes())
+        .and_then(|()| stdout.flush())
+        && !is_broken_pipe(&error)
+    {
+        return Err(CommandError::setup("cannot write the report").source(error));
+    }
+    Ok(if failed {
+        Status::Findings
+    } else {
+        Status::Success
+    })
+}
+
+/// The profile file: where, its permissions, and what `check` says of it.
+fn config(global: &GlobalArgs, report: &mut Report) -> Option<ProfileDocument> {
+    let Some(path) = global.config.clone().or_else(default_config_path) else {
+        report.push(
+            Level::Fail,
+            "config",
+            "cannot find influxctl's profile file: this system has no home folder",
+            Some("name the file with --config FILE"),
+        );
+        return None;
+    };
+    let Ok(metadata) = std::fs::metadata(&path) else {
+        report.push(
+            Level::Fail,
+            "config",
+            format!("there is no profile file at {}", path.display()),
+            Some("create one with `influxctl init`, or name it with --config FILE"),
+        );
+        return None;
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        report.push(
+            Level::Warn,
+            "config",
+            format!(
+                "{} can be read by group or others (mode {mode:03o})",
+                path.display()
+            ),
+            Some(format!("chmod 600 {}", path.display())),
+        );
+    } else {
+        report.ok("config", format!("{} (mode {mode:03o})", path.display()));
+    }
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            report.push(
+                Level::Fail,
+                "config",
+                format!("cannot read {}: {error}", path.display()),
+                None::<String>,
+            );
+            return None;
+        }
+    };
+    checked(&path, &sealctl_profile::check(&bytes).diagnostics, report);
+    ProfileDocument::load(&path).ok()
+}
+
+/// What `check` found, with the rules doctor tells on lines of their own taken apart.
+fn checked(path: &Path, diagnostics: &[Diagnostic], report: &mut Report) {
+    let own_line = |rule: Rule| {
+        matches!(
+            rule,
+            Rule::PlaintextSecret
+                | Rule::StaleRecipients
+                | Rule::TokenExpiring
+                | Rule::TokenExpired
+        )
+    };
+    let mut errors = 0;
+    let mut warnings = 0;
+    for diagnostic in diagnostics {
+        let place = format!(
+            "{}{}",
+            diagnostic
+                .profile
+                .as_deref()
+                .map(|name| format!("profile `{name}` "))
+                .unwrap_or_default(),
+            diagnostic
+                .key
+                .as_deref()
+                .map(|key| format!("key `{key}`"))
+                .unwrap_or_default()
+        );
+        match diagnostic.rule {
+            Rule::PlaintextSecret => report.push(
+                Level::Fail,
+                "plaintext",
+                format!("{} is in plaintext", place.trim()),
+                Some(format!("sealctl seal --all --config {}", path.display())),
+            ),
+            Rule::StaleRecipients => report.push(
+                Level::Warn,
+                "recipients",
+                format!(
+                    "{} is sealed to other recipients than the file lists now",
+                    place.trim()
+                ),
+                Some(format!("sealctl rekey --all --config {}", path.display())),
+            ),
+            Rule::TokenExpiring | Rule::TokenExpired => report.push(
+                if diagnostic.rule == Rule::TokenExpired {
+                    Level::Fail
+                } else {
+                    Level::Warn
+                },
+                "expiry",
+                diagnostic.message.clone(),
+                diagnostic.help.clone(),
+            ),
+            _ if diagnostic.severity == Severity::Error => errors += 1,
+            _ => warnings += 1,
+        }
+    }
+    let others = diagnostics.iter().filter(|d| !own_line(d.rule)).count();
+    let show = format!("`sealctl check {}` shows them", path.display());
+    match (errors, warnings) {
+        (0, 0) => report.ok(
+            "check",
+            if others == 0 && diagnostics.is_empty() {
+                "no problems found".to_owned()
+            } else {
+                "no other problems found".to_owned()
+            },
+        ),
+        (0, warnings) => report.push(
+            Level::Warn,
+            "check",
+            format!("{warnings} warning(s)"),
+            Some(show),
+        ),
+        (errors, _) => report.push(
+            Level::Fail,
+            "check",
+            format!("{errors} error(s), {warnings} warning(s)"),
+            Some(show),
+        ),
+    }
+}
+
+/// The identities that can be used, or why there are none.
+enum Found {
+    Usable(Identities),
+    /// Some were found, and each has its `fail` line.
+    Unusable,
+    None,
+}
+
+/// The identities found, each loaded on its own so that each problem has its line.
+fn identities(global: &GlobalArgs, report: &mut Report) -> Found {
+    let sources = IdentitySource::discover_from_env(&global.identity);
+    if sources.is_empty() {
+        report.push(
+            Level::Warn,
+            "identity",
+            "no age identity found (needed to open age values, not to seal)",
+            Some("sealctl identity new"),
+        );
+        return Found::None;
+    }
+    let mut usable = Vec::new();
+    for source in sources {
+        match Identities::load(vec![source.clone()]) {
+            Ok(_) => {
+                let mode = match &source {
+                    IdentitySource::File(path) => std::fs::metadata(path)
+                        .map(|m| format!(" (mode {:03o})", m.permissions().mode() & 0o777))
+                        .unwrap_or_default(),
+                    IdentitySource::Environment(_) => String::new(),
+                };
+                report.ok("identity", format!("{source}{mode}"));
+                usable.push(source);
+            }
+            Err(error) => {
+                let error = CommandError::from(error);
+                report.push(
+                    Level::Fail,
+                    "identity",
+                    error.to_string(),
+                    error.hints().first().cloned(),
+                );
+            }
+        }
+    }
+    match Identities::load(usable) {
+        Ok(identities) if !identities.is_empty() => Found::Usable(identities),
+        _ => Found::Unusable,
+    }
+}
+
+/// Whether each sealed value can be opened here.
+fn values(document: &ProfileDocument, identities: &Found, report: &mut Report) {
+    let Ok(found) = document.values(&document.profile_names(), SECRET_KEYS) else {
+        return;
+    };
+    let keyring = target::keyring().unwrap_or_default();
+    let mut opened = 0;
+    for value in found.iter().filter(|value| looks_sealed(&value.value)) {
+        let place = Place::new(value.profile.clone(), value.key.clone());
+        let Ok(sealed) = SealedValue::parse(&value.value) else {
+            continue; // `check` reported it
+        };
+        let result = match (sealed.backend, identities) {
+            (Backend::Age, Found::Usable(identities)) => {
+                sealctl_seal::open(&value.value, &place, identities).map(drop)
+            }
+            (Backend::Age, unusable) => {
+                let fix = match unusable {
+                    Found::Unusable => "fix the identity above",
+                    _ => "create one with `sealctl identity new`, or pass --identity FILE",
+                };
+                report.push(
+                    Level::Fail,
+                    "open",
+                    format!("{place}: no usable identity to open it with"),
+                    Some(fix),
+                );
+                continue;
+            }
+            (Backend::Keyring, _) => keyring.open(&sealed, &place).map(drop),
+        };
+        match result {
+            Ok(()) => opened += 1,
+            Err(error) => {
+                let error = CommandError::from(error);
+                report.push(
+                    Level::Fail,
+                    "open",
+                    format!("{place}: {error}"),
+                    error.hints().first().cloned(),
+                );
+            }
+        }
+    }
+    if opened > 0 {
+        report.ok(
+            "open",
+            format!("{} sealed value(s) open with what this machine has", opened),
+        );
+    }
+}
+
+/// Whether the platform's keyring answers, with a probe for an entry that cannot exist.
+fn keyring(document: Option<&ProfileDocument>, report: &mut Report) {
+    let store = Keyring::default_store();
+    let in_use = document.is_some_and(|document| {
+        document
+            .values(&document.profile_names(), SECRET_KEYS)
+            .is_ok_and(|values| {
+                values.iter().any(|value| {
+                    SealedValue::parse(&value.value).is_ok_and(|v| v.backend == Backend::Keyring)
+                })
+            })
+    });
+    let keyring = target::keyring().unwrap_or_default();
+    match keyring.probe(store) {
+        Ok(()) => report.ok("keyring", format!("the {store} keyring answers")),
+        Err(error) if in_use => {
+            let error = CommandError::from(error);
+            report.push(
+                Level::Fail,
+                "keyring",
+                error.to_string(),
+                error.hints().first().cloned(),
+            );
+        }
+        Err(error) => report.ok(
+            "keyring",
+            format!("{error}; not needed here: no token is kept in a keyring"),
+        ),
+    }
+}
+
+/// Whether influxctl is on PATH, and its version.
+fn influxctl(report: &mut Report) {
+    let Some(path) = on_path("influxctl") else {
+        report.push(
+            Level::Warn,
+            "influxctl",
+            "influxctl is not on PATH; `sealctl exec -- influxctl …` needs it",
+            Some("install it: https://docs.influxdata.com/influxdb3/clustered/reference/cli/influxctl/"),
+        );
+        return;
+    };
+    let version = version_of(&path).unwrap_or_else(|| "version unknown".to_owned());
+    report.ok("influxctl", format!("{} ({version})", path.display()));
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// The first line `influxctl version` prints, if it answers within two seconds.
+fn version_of(path: &Path) -> Option<String> {
+    let mut child = Command::new(path)
+        .arg("version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let output = child.wait_with_output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().next()?.trim();
+    (output.status.success() && !line.is_empty()).then(|| line.chars().take(80).collect())
+}
