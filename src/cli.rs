@@ -8,6 +8,7 @@ use crate::commands::check::CheckArgs;
 use crate::commands::doctor::DoctorArgs;
 use crate::commands::exec::ExecArgs;
 use crate::commands::identity::IdentityArgs;
+use crate::commands::init::InitArgs;
 use crate::commands::profile::ProfileArgs;
 use crate::commands::recipients::RecipientsArgs;
 use crate::commands::rekey::RekeyArgs;
@@ -82,6 +83,8 @@ impl ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set up this machine: a profile with its management token sealed, in one command.
+    Init(InitArgs),
     /// Validate profile files: syntax, schema, values, and plaintext secrets.
     ///
     /// Needs no key, identity or network, so it runs in any CI and as a pre-commit hook.
@@ -107,7 +110,7 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Recipients(RecipientsArgs),
     /// Your age identity: make one, or show the recipients of those found.
     Identity(IdentityArgs),
-    /// The profiles of a file: list, show, remove, rename.
+    /// The profiles of a file: list, show, add, remove, rename.
     Profile(ProfileArgs),
     /// Whether this machine is ready: the file, identities, tokens, keyring and influxctl.
     Doctor(DoctorArgs),

@@ -6,6 +6,7 @@ mod check;
 mod doctor;
 #[cfg(feature = "test-fakes")]
 mod exec;
+mod init;
 mod keyring;
 mod precommit;
 mod profile;

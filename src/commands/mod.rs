@@ -5,6 +5,7 @@ pub mod check;
 pub mod doctor;
 pub mod exec;
 pub mod identity;
+pub mod init;
 pub mod profile;
 pub mod recipients;
 pub mod rekey;
@@ -31,5 +32,6 @@ pub fn run(cli: Cli) -> Result<Status, CommandError> {
         Command::Identity(args) => identity::cmd_identity(&cli.global, args),
         Command::Profile(args) => profile::cmd_profile(&cli.global, args),
         Command::Doctor(args) => doctor::cmd_doctor(&cli.global, args),
+        Command::Init(args) => init::cmd_init(&cli.global, args),
     }
 }

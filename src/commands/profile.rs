@@ -33,6 +33,11 @@ pub enum ProfileCommand {
     /// One profile's settings; for its tokens, only where they are kept and when they expire.
     #[command(after_help = "Example:\n  sealctl profile show prod")]
     Show(ShowArgs),
+    /// Add a profile from flags: `sealctl init` without questions (the token is optional).
+    #[command(after_help = "Examples:\n  \
+        sealctl profile add --name prod --product clustered --host prod.example.com\n  \
+        sealctl profile add --name ci --product dedicated --account-id … --cluster-id … --token-stdin < token")]
+    Add(super::init::NewProfileArgs),
     /// Remove a profile, and the keyring entries of its tokens.
     #[command(after_help = "Example:\n  sealctl profile rm staging --yes\n\n\
 Asks first on a terminal; elsewhere it refuses without --yes.")]
@@ -88,6 +93,7 @@ pub fn cmd_profile(global: &GlobalArgs, args: ProfileArgs) -> Result<Status, Com
     match args.command {
         ProfileCommand::List(args) => list(global, args),
         ProfileCommand::Show(args) => show(global, args),
+        ProfileCommand::Add(args) => super::init::add(global, args),
         ProfileCommand::Rm(args) => rm(global, args),
         ProfileCommand::Rename(args) => rename(global, args),
     }

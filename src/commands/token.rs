@@ -221,6 +221,11 @@ fn read_token(place: &Place) -> Result<TokenInput, CommandError> {
             })?;
         return Ok(parse_token_input(token.expose_secret())?);
     }
+    read_stdin_token()
+}
+
+/// The token from standard input: the bare token, or the output of `influxctl management create`.
+pub fn read_stdin_token() -> Result<TokenInput, CommandError> {
     let mut input = Zeroizing::new(Vec::with_capacity(64 * 1024 + 1));
     std::io::stdin()
         .lock()

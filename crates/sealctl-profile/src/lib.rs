@@ -40,4 +40,4 @@ pub use diagnostic::{Diagnostic, Rule, Severity};
 pub use document::{FileLock, ProfileDocument, ProfileValue};
 pub use error::ProfileError;
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};
-pub use validate::{CheckedFile, EXPIRY_WARNING, check, check_at};
+pub use validate::{CheckedFile, EXPIRY_WARNING, check, check_at, setting_problem};

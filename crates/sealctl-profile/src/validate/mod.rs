@@ -3,6 +3,8 @@
 mod toml10;
 mod values;
 
+pub use values::setting_problem;
+
 use std::collections::HashMap;
 use std::ops::Range;
 use std::time::{Duration, SystemTime};

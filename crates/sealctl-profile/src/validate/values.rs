@@ -230,3 +230,57 @@ mod tests {
         assert_eq!(nearest("zzz", ["clustered", "dedicated"]), None);
     }
 }
+
+/// Why a profile setting typed by a person (at `sealctl init`, or as a flag) would not pass
+/// `check`, by the same rules; `None` if it would. Knows `name`, `product`, `host`, `port`,
+/// `account_id` and `cluster_id`; any other key passes.
+pub fn setting_problem(key: &str, value: &str) -> Option<String> {
+    match key {
+        "name" if value.trim().is_empty() => {
+            Some("a profile's name cannot be empty: influxctl could never select it".to_owned())
+        }
+        "product" if !crate::schema::Product::NAMES.contains(&value) => Some(format!(
+            "the product must be one of: {}",
+            crate::schema::Product::NAMES.join(", ")
+        )),
+        "host" => host_problem(value).map(|problem| match problem.meant {
+            Some((host, Some(port))) => format!(
+                "the host {}: write `{host}` (and the port {port} on its own)",
+                problem.reason
+            ),
+            Some((host, None)) => format!("the host {}: write `{host}`", problem.reason),
+            None => format!("the host {}", problem.reason),
+        }),
+        "port" => port_problem(value).map(|reason| format!("the port {reason}")),
+        "account_id" | "cluster_id" if !is_uuid(value) => Some(format!(
+            "the {} must be a UUID, as influxctl prints them (8-4-4-4-12 hexadecimal digits)",
+            key.replace('_', " ")
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod setting_tests {
+    use super::setting_problem;
+
+    #[test]
+    fn typed_settings_are_judged_as_check_judges_them() {
+        assert_eq!(setting_problem("host", "h.example.com"), None);
+        assert_eq!(
+            setting_problem("host", "https://h.example.com:8443/x").as_deref(),
+            Some("the host holds a scheme: write `h.example.com` (and the port 8443 on its own)")
+        );
+        assert_eq!(
+            setting_problem("port", "70000").as_deref(),
+            Some("the port is outside 1-65535")
+        );
+        assert!(setting_problem("product", "serverless").is_some());
+        assert!(setting_problem("cluster_id", "abc").is_some());
+        assert_eq!(
+            setting_problem("account_id", "11111111-2222-3333-4444-555555555555"),
+            None
+        );
+        assert!(setting_problem("name", " ").is_some());
+    }
+}

@@ -1,0 +1,475 @@
+//! `sealctl init` and `sealctl profile add`: a new profile with its token sealed, in one command.
+//! On a terminal `init` asks for what the flags do not give, checking each answer by the rules of
+//! `check`; without one (or with `--no-input`) everything comes from flags and nothing is asked.
+
+use std::path::Path;
+
+use clap::Args;
+use dialoguer::{Input, Select};
+use sealctl_profile::paths::default_config_path;
+use sealctl_profile::sealed::{Backend, KeyringStore};
+use sealctl_profile::{ProfileDocument, Severity, setting_problem};
+use sealctl_seal::keyring::Keyring;
+use sealctl_seal::{
+    IdentitySource, Place, Recipient, TokenInput, default_identity_path, new_identity_file,
+    parse_token_input, prompt,
+};
+use secrecy::ExposeSecret as _;
+
+use super::backend::{self, BackendArgs, BackendChoice, Sealer};
+use super::token::read_stdin_token;
+use crate::cli::GlobalArgs;
+use crate::error::{CommandError, Status};
+
+/// What a new profile is made of: the flags of `init` and `profile add`.
+#[derive(Debug, Args)]
+pub struct NewProfileArgs {
+    /// The profile's name (default: `default`, the one influxctl uses when none is named).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// `clustered` (InfluxDB 3 Clustered) or `dedicated` (InfluxDB 3 Cloud Dedicated).
+    #[arg(long, value_name = "PRODUCT", value_parser = ["clustered", "dedicated"])]
+    pub product: Option<String>,
+
+    /// The cluster's host name, without scheme or port (Clustered; optional for Dedicated).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// The port (Clustered; default 443).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// The account id (Dedicated).
+    #[arg(long, value_name = "UUID")]
+    pub account_id: Option<String>,
+
+    /// The cluster id (Dedicated).
+    #[arg(long, value_name = "UUID")]
+    pub cluster_id: Option<String>,
+
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// A recipient to seal the file's tokens to, besides any it lists (age1…, ssh-ed25519 …,
+    /// ssh-rsa …); repeatable. Default: your own identity's, made if there is none.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub recipient: Vec<String>,
+
+    /// Read the management token from standard input: the bare token, or the whole output of
+    /// `influxctl management create`.
+    #[arg(long)]
+    pub token_stdin: bool,
+
+    /// Replace a profile of the same name.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealctl init                                   # asks, on a terminal\n  \
+    sealctl init --no-input --product clustered --host cluster.example.com --token-stdin < token\n  \
+    influxctl management create --description laptop | \\\n    \
+    sealctl init --no-input --product dedicated --account-id … --cluster-id … --token-stdin\n\n\
+Makes the age identity if there is none, the profile file at influxctl's default path (or --config)\n\
+with folder 0700 and file 0600, adds the profile without disturbing the rest of the file, seals\n\
+the token, and checks the result. An existing profile is replaced only with --force.")]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub profile: NewProfileArgs,
+
+    /// Never ask: everything comes from flags (also when there is no terminal).
+    #[arg(long)]
+    pub no_input: bool,
+}
+
+pub fn cmd_init(global: &GlobalArgs, args: InitArgs) -> Result<Status, CommandError> {
+    let ask = !args.no_input && prompt::can_prompt();
+    create(global, args.profile, ask, true)
+}
+
+/// `profile add`: `init` without questions, and without requiring a token.
+pub fn add(global: &GlobalArgs, args: NewProfileArgs) -> Result<Status, CommandError> {
+    create(global, args, false, false)
+}
+
+/// The keys a replaced profile loses unless the new settings give them.
+const REPLACED_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "account_id",
+    "cluster_id",
+    "mgmt_token",
+    "token",
+];
+
+/// The settings of the new profile, checked.
+struct Settings {
+    name: String,
+    fields: Vec<(&'static str, String)>,
+    backend: Backend,
+    store: KeyringStore,
+}
+
+fn create(
+    global: &GlobalArgs,
+    args: NewProfileArgs,
+    ask: bool,
+    token_required: bool,
+) -> Result<Status, CommandError> {
+    args.backend.check()?;
+    let path = match global.config.clone().or_else(default_config_path) {
+        Some(path) => path,
+        None => {
+            return Err(CommandError::setup(
+                "cannot find influxctl's profile file: this system has no home folder",
+            )
+            .hint("name the file with --config FILE"));
+        }
+    };
+    let settings = if ask {
+        ask_settings(&args)?
+    } else {
+        flag_settings(&args)?
+    };
+    let token = if ask && !args.token_stdin {
+        Some(ask_token(&settings.name)?)
+    } else if args.token_stdin {
+        Some(read_stdin_token()?)
+    } else if token_required {
+        return Err(CommandError::setup("no management token given")
+            .hint("pipe it in with --token-stdin (the bare token, or the output of `influxctl management create`)"));
+    } else {
+        None
+    };
+
+    // An existing file is locked while it changes; a new one is written (mode 0600) only once
+    // everything else has worked.
+    let new_file = !path.exists();
+    let (mut document, _lock) = if new_file {
+        make_private_folder(path.parent().unwrap_or(Path::new(".")))?;
+        (ProfileDocument::parse(path.clone(), "")?, None)
+    } else {
+        let (document, lock) = ProfileDocument::load_locked(&path)?;
+        (document, Some(lock))
+    };
+    let mut replaced = Vec::new();
+    if document.profile_names().contains(&settings.name) {
+        let replace = args.force
+            || (ask
+                && prompt::confirm(&format!(
+                    "{} has a profile `{}` already. Replace it?",
+                    path.display(),
+                    settings.name
+                ))
+                .map_err(|error| CommandError::setup("cannot ask").source(error))?);
+        if !replace {
+            return Err(CommandError::setup(format!(
+                "{} has a profile `{}` already",
+                path.display(),
+                settings.name
+            ))
+            .hint("pass --force to replace it, or --name to add another"));
+        }
+        // Replaced in place, so that its comments and position stay: the connection settings
+        // and tokens are the new ones; other settings (database, tls, auth) are kept.
+        replaced = document
+            .values(
+                std::slice::from_ref(&settings.name),
+                sealctl_profile::schema::SECRET_KEYS,
+            )?
+            .into_iter()
+            .map(|found| found.value)
+            .collect();
+        for key in REPLACED_KEYS {
+            if !settings.fields.iter().any(|(field, _)| field == key) {
+                document.remove(&settings.name, key)?;
+            }
+        }
+        for (key, value) in &settings.fields {
+            document.set(&settings.name, key, value)?;
+        }
+    } else {
+        let fields: Vec<(&str, &str)> = settings
+            .fields
+            .iter()
+            .map(|(key, value)| (*key, value.as_str()))
+            .collect();
+        document.add_profile(&settings.name, &fields)?;
+    }
+
+    let mut sealer = None;
+    if let Some(token) = &token {
+        if settings.backend == Backend::Age {
+            prepare_recipients(&mut document, global, &args.recipient)?;
+        }
+        let mut made = Sealer::new(global, &mut document, settings.backend, settings.store)?;
+        let place = Place::new(settings.name.clone(), "mgmt_token");
+        let value = made.seal(&token.token, &place, &path, token.expires_at)?;
+        document.set(&settings.name, "mgmt_token", &value)?;
+        sealer = Some(made);
+    }
+    match sealer {
+        Some(sealer) => sealer.save(&mut document)?,
+        None => document.save()?,
+    }
+    backend::forget_replaced(replaced.iter().map(String::as_str))?;
+
+    eprintln!(
+        "{} profile `{}` to {}{}",
+        if replaced.is_empty() {
+            "added"
+        } else {
+            "replaced"
+        },
+        settings.name,
+        path.display(),
+        if new_file {
+            " (a new file, mode 0600)"
+        } else {
+            ""
+        }
+    );
+    report_check(&path)?;
+    let profile_flag = if settings.name == "default" {
+        String::new()
+    } else {
+        format!(" --profile {}", settings.name)
+    };
+    if token.is_none() {
+        eprintln!("next: set its management token with `sealctl token set{profile_flag}`");
+    } else {
+        eprintln!("next: sealctl exec -- influxctl{profile_flag} database list");
+    }
+    Ok(Status::Success)
+}
+
+/// The settings from flags alone; a missing one is an error that names its flag.
+fn flag_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
+    let missing = |flag: &str, what: &str| {
+        CommandError::setup(format!("{what} is missing: pass {flag}")).hint(
+            "without a terminal (or with --no-input) nothing is asked; see `sealctl init --help`",
+        )
+    };
+    let name = args.name.clone().unwrap_or_else(|| "default".to_owned());
+    let product = args
+        .product
+        .clone()
+        .ok_or_else(|| missing("--product clustered|dedicated", "the product"))?;
+    let mut fields = vec![("product", product.clone())];
+    if product == "clustered" {
+        let host = args
+            .host
+            .clone()
+            .ok_or_else(|| missing("--host HOST", "the cluster's host"))?;
+        fields.push(("host", host));
+        fields.push((
+            "port",
+            args.port.clone().unwrap_or_else(|| "443".to_owned()),
+        ));
+    } else {
+        let account = args
+            .account_id
+            .clone()
+            .ok_or_else(|| missing("--account-id UUID", "the account id"))?;
+        let cluster = args
+            .cluster_id
+            .clone()
+            .ok_or_else(|| missing("--cluster-id UUID", "the cluster id"))?;
+        fields.push(("account_id", account));
+        fields.push(("cluster_id", cluster));
+        if let Some(host) = &args.host {
+            fields.push(("host", host.clone()));
+        }
+        if let Some(port) = &args.port {
+            fields.push(("port", port.clone()));
+        }
+    }
+    for (key, value) in std::iter::once(("name", &name)).chain(fields.iter().map(|(k, v)| (*k, v)))
+    {
+        if let Some(problem) = setting_problem(key, value) {
+            return Err(CommandError::setup(format!(
+                "--{} {value:?}: {problem}",
+                key.replace('_', "-")
+            )));
+        }
+    }
+    Ok(Settings {
+        name,
+        fields,
+        backend: args.backend.backend_or(Backend::Age),
+        store: args.backend.store_or(None),
+    })
+}
+
+/// The settings asked on the terminal, with the flags' values as the defaults.
+fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
+    let asked = |error: dialoguer::Error| CommandError::setup("cannot ask").source(error);
+    let text = |label: &str, key: &'static str, default: Option<String>| {
+        let mut input =
+            Input::<String>::new()
+                .with_prompt(label)
+                .validate_with(move |value: &String| match setting_problem(key, value) {
+                    Some(problem) => Err(problem),
+                    None => Ok(()),
+                });
+        if let Some(default) = default {
+            input = input.default(default);
+        }
+        input.interact_text().map_err(asked)
+    };
+    let name = text(
+        "Profile name",
+        "name",
+        Some(args.name.clone().unwrap_or_else(|| "default".to_owned())),
+    )?;
+    let products = ["clustered", "dedicated"];
+    let product = match &args.product {
+        Some(product) => product.clone(),
+        None => {
+            let chosen = Select::new()
+                .with_prompt("Product")
+                .items([
+                    "clustered (InfluxDB 3 Clustered)",
+                    "dedicated (InfluxDB 3 Cloud Dedicated)",
+                ])
+                .default(0)
+                .interact()
+                .map_err(asked)?;
+            products[chosen].to_owned()
+        }
+    };
+    let mut fields = vec![("product", product.clone())];
+    if product == "clustered" {
+        fields.push(("host", text("Host", "host", args.host.clone())?));
+        fields.push((
+            "port",
+            text(
+                "Port",
+                "port",
+                Some(args.port.clone().unwrap_or_else(|| "443".to_owned())),
+            )?,
+        ));
+    } else {
+        fields.push((
+            "account_id",
+            text("Account id", "account_id", args.account_id.clone())?,
+        ));
+        fields.push((
+            "cluster_id",
+            text("Cluster id", "cluster_id", args.cluster_id.clone())?,
+        ));
+    }
+    let backend = match args.backend.backend {
+        Some(choice) => Backend::from(choice),
+        None if Keyring::available_stores().is_empty() => Backend::Age,
+        None => {
+            let store = args.backend.store_or(None);
+            let chosen = Select::new()
+                .with_prompt("Keep the token")
+                .items([
+                    "sealed with age, in the file (shareable; needs your identity to open)"
+                        .to_owned(),
+                    format!("in the OS keyring ({store}), with a reference in the file"),
+                ])
+                .default(0)
+                .interact()
+                .map_err(asked)?;
+            if chosen == 0 {
+                Backend::Age
+            } else {
+                BackendChoice::Keyring.into()
+            }
+        }
+    };
+    Ok(Settings {
+        name,
+        fields,
+        backend,
+        store: args.backend.store_or(None),
+    })
+}
+
+/// The management token, asked without echo; the bare token, or a pasted line of
+/// `influxctl management create` output.
+fn ask_token(name: &str) -> Result<TokenInput, CommandError> {
+    let token = prompt::hidden(&format!(
+        "Management token for profile `{name}` (input hidden): "
+    ))
+    .map_err(|error| {
+        CommandError::setup("cannot read the token from the terminal").source(error)
+    })?;
+    Ok(parse_token_input(token.expose_secret())?)
+}
+
+/// Makes sure the file will have recipients for age: the ones given, added to those it lists;
+/// with none at all, your identity's, made first if you have none.
+fn prepare_recipients(
+    document: &mut ProfileDocument,
+    global: &GlobalArgs,
+    given: &[String],
+) -> Result<(), CommandError> {
+    let mut recipients = document.recipients();
+    for text in given {
+        let recipient: Recipient = text.parse()?;
+        let canonical = recipient.to_string();
+        if !recipients.contains(&canonical) {
+            recipients.push(canonical);
+        }
+    }
+    if recipients.is_empty() && IdentitySource::discover_from_env(&global.identity).is_empty() {
+        let path = default_identity_path().ok_or_else(|| {
+            CommandError::setup("this system has no home folder for the default identity")
+                .hint("make one with `sealctl identity new --out FILE` and pass --identity FILE")
+        })?;
+        let recipient = new_identity_file(&path)?;
+        eprintln!(
+            "made your age identity: {} (recipient {recipient})\n\
+             back it up: values sealed only to it cannot be opened without it",
+            path.display()
+        );
+    }
+    if !recipients.is_empty() && recipients != document.recipients() {
+        document.set_recipients(&recipients)?;
+    }
+    Ok(())
+}
+
+/// Runs `check` on the new file and says what it found.
+fn report_check(path: &Path) -> Result<(), CommandError> {
+    let bytes = std::fs::read(path).map_err(|error| {
+        CommandError::setup(format!("cannot read {}", path.display())).source(error)
+    })?;
+    let checked = sealctl_profile::check(&bytes);
+    let errors = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = checked.diagnostics.len() - errors;
+    if errors + warnings == 0 {
+        eprintln!("checked {}: no problems found", path.display());
+    } else {
+        eprintln!(
+            "checked {}: {errors} error(s), {warnings} warning(s); `sealctl check` shows them",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Creates a folder (and its parents) with mode 0700, as influxctl's own config folder is.
+fn make_private_folder(folder: &Path) -> Result<(), CommandError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if folder.as_os_str().is_empty() || folder.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+        .map_err(|error| {
+            CommandError::setup(format!("cannot create {}", folder.display())).source(error)
+        })
+}

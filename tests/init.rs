@@ -1,0 +1,331 @@
+//! `sealctl init` and `profile add`: asked through a real pseudo-terminal (the token typed
+//! hidden), and from flags alone, where every missing value is an error naming its flag and an
+//! existing file keeps every byte it had.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::Command;
+
+use predicates::prelude::*;
+use rexpect::session::spawn_command;
+
+use crate::common::{TestEnv, leaks};
+
+const TOKEN: &str = "apiv3_InIt7Kw2Qz9Lx4Vb";
+const ACCOUNT: &str = "11111111-2222-3333-4444-555555555555";
+const CLUSTER: &str = "66666666-7777-8888-9999-000000000000";
+
+fn config(env: &TestEnv) -> std::path::PathBuf {
+    env.home().join(".config/influxctl/config.toml")
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn init_asks_on_a_terminal_and_hides_the_token() {
+    let env = TestEnv::new();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sealctl"));
+    command
+        .arg("init")
+        .env_clear()
+        .env("PATH", "")
+        .env("HOME", env.home())
+        .env("XDG_CONFIG_HOME", env.home().join(".config"))
+        .env("XDG_RUNTIME_DIR", env.home())
+        .env("TERM", "xterm")
+        .current_dir(env.home());
+    let mut session = spawn_command(command, Some(20_000)).expect("a pseudo-terminal");
+    session.exp_string("Profile name").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("Product").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("Host").unwrap();
+    // A wrong answer is refused by the rules of `check`, and asked again.
+    session.send_line("https://cluster.example.com").unwrap();
+    session.exp_string("holds a scheme").unwrap();
+    session.send_line("cluster.example.com").unwrap();
+    session.exp_string("Port").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("Keep the token").unwrap();
+    session.send_line("").unwrap();
+    session
+        .exp_string("Management token for profile `default` (input hidden): ")
+        .unwrap();
+    session.send_line(TOKEN).unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert!(!leaks(&screen, TOKEN), "the token was echoed");
+    assert!(screen.contains("made your age identity"), "{screen}");
+    assert!(screen.contains("no problems found"), "{screen}");
+    assert!(
+        screen.contains("next: sealctl exec -- influxctl database list"),
+        "{screen}"
+    );
+
+    let file = config(&env);
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("host = \"cluster.example.com\"\n  port = \"443\"\n"));
+    assert!(!leaks(&text, TOKEN));
+    env.sealctl().args(["check"]).assert().success();
+    let got = env.sealctl().args(["token", "get"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+    #[cfg(feature = "test-fakes")]
+    {
+        let bin = env.home().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_fake-influxctl"), bin.join("influxctl"))
+            .unwrap();
+        let output = env
+            .sealctl()
+            .env("PATH", &bin)
+            .args(["exec", "--", "influxctl", "report"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["mgmt_token_sha256"], crate::common::sha256(TOKEN));
+    }
+}
+
+#[test]
+fn init_from_flags_uses_every_flag() {
+    let env = TestEnv::new();
+    let other = env.home().join("teammate.txt");
+    let teammate = env
+        .sealctl()
+        .args(["identity", "new", "--out"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    let teammate = String::from_utf8(teammate.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let file = env.home().join("team/influxctl.toml");
+    env.sealctl()
+        .args(["--config"])
+        .arg(&file)
+        .args([
+            "init",
+            "--no-input",
+            "--name",
+            "prod",
+            "--product",
+            "clustered",
+            "--host",
+            "prod.example.com",
+            "--port",
+            "8443",
+            "--backend",
+            "age",
+            "--recipient",
+            &teammate,
+            "--token-stdin",
+        ])
+        .write_stdin(format!("{TOKEN}\n"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "next: sealctl exec -- influxctl --profile prod database list",
+        ));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("name = \"prod\"\n  product = \"clustered\"\n  host = \"prod.example.com\"\n  port = \"8443\"\n"));
+    assert!(text.contains(&teammate), "the recipient is listed");
+    assert_eq!(mode(&file), 0o600);
+    // The teammate alone can open it: it was sealed to the recipient given.
+    let got = env
+        .sealctl()
+        .args(["--config"])
+        .arg(&file)
+        .args(["--identity"])
+        .arg(&other)
+        .args(["--profile", "prod", "token", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+
+    // Dedicated, into the same file.
+    env.sealctl()
+        .args(["--config"])
+        .arg(&file)
+        .args([
+            "init",
+            "--no-input",
+            "--name",
+            "cloud",
+            "--product",
+            "dedicated",
+            "--account-id",
+            ACCOUNT,
+            "--cluster-id",
+            CLUSTER,
+            "--token-stdin",
+        ])
+        .write_stdin(TOKEN)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&format!(
+        "name = \"cloud\"\n  product = \"dedicated\"\n  account_id = \"{ACCOUNT}\"\n  cluster_id = \"{CLUSTER}\"\n"
+    )));
+    env.sealctl().arg("check").arg(&file).assert().success();
+}
+
+#[test]
+fn each_missing_or_wrong_value_names_its_flag() {
+    let env = TestEnv::new();
+    for (args, message) in [
+        (vec!["--token-stdin"], "pass --product clustered|dedicated"),
+        (
+            vec!["--product", "clustered", "--token-stdin"],
+            "pass --host HOST",
+        ),
+        (
+            vec![
+                "--product",
+                "dedicated",
+                "--cluster-id",
+                CLUSTER,
+                "--token-stdin",
+            ],
+            "pass --account-id UUID",
+        ),
+        (
+            vec![
+                "--product",
+                "dedicated",
+                "--account-id",
+                ACCOUNT,
+                "--token-stdin",
+            ],
+            "pass --cluster-id UUID",
+        ),
+        (
+            vec!["--product", "clustered", "--host", "h.example.com"],
+            "--token-stdin",
+        ),
+        (
+            vec![
+                "--product",
+                "clustered",
+                "--host",
+                "h.example.com",
+                "--port",
+                "99999",
+                "--token-stdin",
+            ],
+            "--port \"99999\": the port is outside 1-65535",
+        ),
+        (
+            vec![
+                "--product",
+                "dedicated",
+                "--account-id",
+                "nope",
+                "--cluster-id",
+                CLUSTER,
+                "--token-stdin",
+            ],
+            "--account-id \"nope\": the account id must be a UUID",
+        ),
+        (
+            vec![
+                "--product",
+                "clustered",
+                "--host",
+                "h.example.com",
+                "--backend",
+                "age",
+                "--keyring-store",
+                "keyutils",
+                "--token-stdin",
+            ],
+            "--keyring-store goes with --backend keyring",
+        ),
+    ] {
+        env.sealctl()
+            .args(["init", "--no-input"])
+            .args(&args)
+            .write_stdin(TOKEN)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+        assert!(!config(&env).exists(), "{args:?} left a file");
+    }
+    assert!(
+        !env.home().join(".config/sealctl/identity.txt").exists(),
+        "a refused init made an identity"
+    );
+}
+
+#[test]
+fn an_existing_file_keeps_its_bytes_and_its_profiles_unless_forced() {
+    let env = TestEnv::new();
+    let original = "# our clusters\r\n[[profile]]\r\n    name = \"default\"   # the old one\r\n    product = \"clustered\"\r\n    host = \"old.example.com\"\r\n    port = \"443\"\r\n";
+    let file = env.write(".config/influxctl/config.toml", original);
+    let init = |extra: &[&str]| {
+        let mut command = env.sealctl();
+        command
+            .args([
+                "init",
+                "--no-input",
+                "--product",
+                "clustered",
+                "--host",
+                "new.example.com",
+                "--token-stdin",
+            ])
+            .args(extra)
+            .write_stdin(TOKEN);
+        command.output().unwrap()
+    };
+    let refused = init(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --force to replace it"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+
+    let added = init(&["--name", "new"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with(original), "the file's bytes changed");
+    assert!(
+        text[original.len()..].contains("\r\n    name = \"new\"\r\n"),
+        "formatted like the file"
+    );
+
+    let forced = init(&["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("# our clusters\r\n"));
+    assert!(!text.contains("old.example.com"));
+    assert_eq!(text.matches("name = \"default\"").count(), 1);
+    env.sealctl().arg("check").assert().success();
+
+    // profile add: the same without questions, and the token optional.
+    env.sealctl()
+        .args([
+            "profile",
+            "add",
+            "--name",
+            "bare",
+            "--product",
+            "clustered",
+            "--host",
+            "bare.example.com",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("sealctl token set --profile bare"));
+    let listed = env.sealctl().args(["profile", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("bare"));
+}
