@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::check::CheckArgs;
+use crate::commands::completions::CompletionsArgs;
 use crate::commands::doctor::DoctorArgs;
 use crate::commands::exec::ExecArgs;
 use crate::commands::identity::IdentityArgs;
 use crate::commands::init::InitArgs;
+use crate::commands::man::ManArgs;
 use crate::commands::profile::ProfileArgs;
 use crate::commands::recipients::RecipientsArgs;
 use crate::commands::rekey::RekeyArgs;
@@ -40,7 +42,12 @@ pub struct GlobalArgs {
 
     /// Profile to use, for commands that act on one profile; else INFLUXCTL_PROFILE, else
     /// `default`. (`check` checks every profile.)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        add = clap_complete::ArgValueCompleter::new(crate::commands::completions::profile_names)
+    )]
     pub profile: Option<String>,
 
     /// Identity file to open sealed values with (age identities, passphrase-protected ones, or
@@ -114,4 +121,8 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Profile(ProfileArgs),
     /// Whether this machine is ready: the file, identities, tokens, keyring and influxctl.
     Doctor(DoctorArgs),
+    /// Print the script that makes a shell complete sealctl (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Write the manual pages, one per subcommand.
+    Man(ManArgs),
 }

@@ -17,6 +17,10 @@ use clap::Parser as _;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // A completion request from the script of `sealctl completions` answers and exits here.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .var(commands::completions::COMPLETE_ENV)
+        .complete();
     let cli = cli::Cli::parse();
     cli.global.color.apply();
     let verbose = cli.global.verbose > 0;

@@ -3,6 +3,7 @@
 mod common;
 
 mod check;
+mod completions;
 mod doctor;
 #[cfg(feature = "test-fakes")]
 mod exec;

@@ -2,10 +2,12 @@
 
 mod backend;
 pub mod check;
+pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod identity;
 pub mod init;
+pub mod man;
 pub mod profile;
 pub mod recipients;
 pub mod rekey;
@@ -33,5 +35,7 @@ pub fn run(cli: Cli) -> Result<Status, CommandError> {
         Command::Profile(args) => profile::cmd_profile(&cli.global, args),
         Command::Doctor(args) => doctor::cmd_doctor(&cli.global, args),
         Command::Init(args) => init::cmd_init(&cli.global, args),
+        Command::Completions(args) => completions::cmd_completions(args),
+        Command::Man(args) => man::cmd_man(args),
     }
 }

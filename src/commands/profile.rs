@@ -68,12 +68,14 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The profile.
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// The profile.
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     pub name: String,
 
     /// Remove without asking.
@@ -84,6 +86,7 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 pub struct RenameArgs {
     /// The profile's name now.
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
     pub old: String,
     /// Its new name.
     pub new: String,
