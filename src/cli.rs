@@ -21,10 +21,14 @@ use crate::commands::unseal::UnsealArgs;
 /// Seal, check and use the connection profiles and management tokens of influxctl.
 #[derive(Debug, Parser)]
 #[command(name = "sealctl", version, propagate_version = true)]
-#[command(
-    after_help = "Exit status: 0 ok; 1 findings (check); 2 usage or setup error.\n\
-Documentation: https://github.com/sealctl/sealctl/tree/main/docs"
-)]
+#[command(after_help = "Examples:\n  \
+    sealctl init                          # set up this machine\n  \
+    sealctl exec -- influxctl database list\n  \
+    alias influxctl='sealctl exec -- influxctl'\n  \
+    sealctl check                         # in CI and pre-commit; needs no key\n  \
+    sealctl doctor                        # is this machine ready?\n\n\
+Exit status: 0 ok; 1 findings (check, doctor); 2 usage or setup error; with exec, the program's.\n\
+Documentation: https://github.com/sealctl/sealctl/tree/main/docs")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -57,8 +61,12 @@ pub struct GlobalArgs {
     pub identity: Vec<PathBuf>,
 
     /// Say more: with -v, errors also show the raw error of the layer below (a keyring's own).
-    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+
+    /// Say less: no notes of what was done, only warnings, errors and the output asked for.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
     /// When to colour the output; `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]

@@ -2,6 +2,9 @@
 //!
 //! The binary only parses the command line and calls the libraries in `crates/`.
 
+#[macro_use]
+mod ui;
+
 mod cli;
 mod commands;
 mod error;
@@ -23,6 +26,7 @@ fn main() -> ExitCode {
         .complete();
     let cli = cli::Cli::parse();
     cli.global.color.apply();
+    ui::set_quiet(cli.global.quiet);
     let verbose = cli.global.verbose > 0;
     match commands::run(cli) {
         Ok(status) => status.into(),

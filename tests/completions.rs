@@ -137,3 +137,26 @@ fn every_manual_page_renders_without_warnings() {
         );
     }
 }
+
+#[test]
+fn every_subcommand_has_an_example_in_its_help() {
+    let env = TestEnv::new();
+    let out = env.home().join("man");
+    env.sealctl()
+        .args(["man", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let path: Vec<&str> = name.trim_end_matches(".1").split('-').skip(1).collect();
+        let output = env.sealctl().args(&path).arg("--help").output().unwrap();
+        assert!(output.status.success(), "{path:?}");
+        if !String::from_utf8_lossy(&output.stdout).contains("Example") {
+            missing.push(path.join(" "));
+        }
+    }
+    missing.sort();
+    assert!(missing.is_empty(), "no example in the help of: {missing:?}");
+}

@@ -329,3 +329,34 @@ fn an_existing_file_keeps_its_bytes_and_its_profiles_unless_forced() {
     let listed = env.sealctl().args(["profile", "list"]).output().unwrap();
     assert!(String::from_utf8_lossy(&listed.stdout).contains("bare"));
 }
+
+#[test]
+fn quiet_leaves_only_errors_and_what_was_asked_for() {
+    let env = TestEnv::new();
+    env.sealctl().args(["identity", "new"]).assert().success();
+    let init = env
+        .sealctl()
+        .args([
+            "-q",
+            "init",
+            "--no-input",
+            "--product",
+            "clustered",
+            "--host",
+            "h.example.com",
+            "--token-stdin",
+        ])
+        .write_stdin(TOKEN)
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    assert_eq!(String::from_utf8_lossy(&init.stderr), "");
+    let got = env.sealctl().args(["-q", "token", "get"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+    assert_eq!(String::from_utf8_lossy(&got.stderr), "");
+    env.sealctl()
+        .args(["-q", "--profile", "nope", "token", "get"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with("error: "));
+}

@@ -9,6 +9,9 @@ use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealctl identity new        # then back up ~/.config/sealctl/identity.txt\n  \
+    sealctl identity show       # the recipients to give your team")]
 pub struct IdentityArgs {
     #[command(subcommand)]
     pub command: IdentityCommand,
@@ -27,6 +30,8 @@ Back the file up: values sealed only to it cannot be opened without it.")]
     },
     /// Print the recipients of the identities sealctl finds (--identity, the environment, the
     /// default file).
+    #[command(after_help = "Example:\n  \
+        sealctl identity show       # give these to whoever seals tokens for you")]
     Show,
 }
 
@@ -39,7 +44,7 @@ pub fn cmd_identity(global: &GlobalArgs, args: IdentityArgs) -> Result<Status, C
             })?;
             let recipient = new_identity_file(&path)?;
             println!("{recipient}");
-            eprintln!(
+            note!(
                 "created {}; back it up: values sealed only to it cannot be opened without it",
                 path.display()
             );

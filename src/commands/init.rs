@@ -216,7 +216,7 @@ fn create(
     }
     backend::forget_replaced(replaced.iter().map(String::as_str))?;
 
-    eprintln!(
+    note!(
         "{} profile `{}` to {}{}",
         if replaced.is_empty() {
             "added"
@@ -238,9 +238,9 @@ fn create(
         format!(" --profile {}", settings.name)
     };
     if token.is_none() {
-        eprintln!("next: set its management token with `sealctl token set{profile_flag}`");
+        note!("next: set its management token with `sealctl token set{profile_flag}`");
     } else {
-        eprintln!("next: sealctl exec -- influxctl{profile_flag} database list");
+        note!("next: sealctl exec -- influxctl{profile_flag} database list");
     }
     Ok(Status::Success)
 }
@@ -424,6 +424,7 @@ fn prepare_recipients(
                 .hint("make one with `sealctl identity new --out FILE` and pass --identity FILE")
         })?;
         let recipient = new_identity_file(&path)?;
+        // Said even with -q: losing this file loses every value sealed only to it.
         eprintln!(
             "made your age identity: {} (recipient {recipient})\n\
              back it up: values sealed only to it cannot be opened without it",
@@ -449,9 +450,9 @@ fn report_check(path: &Path) -> Result<(), CommandError> {
         .count();
     let warnings = checked.diagnostics.len() - errors;
     if errors + warnings == 0 {
-        eprintln!("checked {}: no problems found", path.display());
+        note!("checked {}: no problems found", path.display());
     } else {
-        eprintln!(
+        note!(
             "checked {}: {errors} error(s), {warnings} warning(s); `sealctl check` shows them",
             path.display()
         );

@@ -26,6 +26,6 @@ pub fn cmd_man(args: ManArgs) -> Result<Status, CommandError> {
     };
     std::fs::create_dir_all(&args.out).map_err(cannot)?;
     clap_mangen::generate_to(Cli::command(), &args.out).map_err(cannot)?;
-    eprintln!("wrote the manual pages to {}", args.out.display());
+    note!("wrote the manual pages to {}", args.out.display());
     Ok(Status::Success)
 }

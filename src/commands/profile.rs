@@ -17,6 +17,9 @@ use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status, write_stdout};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealctl profile list\n  \
+    sealctl profile rename default prod")]
 pub struct ProfileArgs {
     #[command(subcommand)]
     pub command: ProfileCommand,
@@ -203,7 +206,7 @@ fn list(global: &GlobalArgs, args: ListArgs) -> Result<Status, CommandError> {
             serde_json::to_string_pretty(&listing).expect("plain data serializes") + "\n"
         }
         ListFormat::Human if profiles.is_empty() => {
-            eprintln!("{} holds no profiles", path.display());
+            note!("{} holds no profiles", path.display());
             return Ok(Status::Success);
         }
         ListFormat::Human => {
@@ -296,7 +299,7 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
         if !prompt::confirm(&question)
             .map_err(|error| CommandError::setup("cannot ask").source(error))?
         {
-            eprintln!("nothing changed");
+            note!("nothing changed");
             return Ok(Status::Success);
         }
     }
@@ -307,7 +310,7 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
         .collect();
     document.remove_profile(&name)?;
     document.save()?;
-    eprintln!("removed profile `{name}` from {}", path.display());
+    note!("removed profile `{name}` from {}", path.display());
     backend::forget_replaced(values.iter().map(String::as_str))?;
     Ok(Status::Success)
 }
@@ -359,7 +362,7 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
         replaced.push(old_value.clone());
     }
     Sealer::save_all(sealers, &mut document)?;
-    eprintln!(
+    note!(
         "renamed profile `{old}` to `{}` in {}{}",
         args.new,
         path.display(),

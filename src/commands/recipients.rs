@@ -11,6 +11,9 @@ use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealctl recipients list\n  \
+    sealctl recipients add ~/.ssh/id_ed25519.pub && sealctl rekey --all")]
 pub struct RecipientsArgs {
     #[command(subcommand)]
     pub command: RecipientsCommand,
@@ -19,6 +22,7 @@ pub struct RecipientsArgs {
 #[derive(Debug, Subcommand)]
 pub enum RecipientsCommand {
     /// List the recipients in the file's [sealctl] table.
+    #[command(after_help = "Example:\n  sealctl recipients list --config team/influxctl.toml")]
     List,
     /// Add recipients: an age recipient (age1…), an OpenSSH public key, or a file of them
     /// (a `.pub` file, or an age recipients file).
@@ -33,6 +37,9 @@ Then `sealctl rekey --all` so that existing values are sealed to them too.")]
         recipients: Vec<String>,
     },
     /// Remove recipients, then `sealctl rekey --all` so that they can no longer open the values.
+    #[command(after_help = "Example:\n  \
+        sealctl recipients rm ssh-ed25519 AAAAC3Nz… && sealctl rekey --all\n\n\
+A removed recipient can still open what it could before: rotate the tokens too.")]
     Rm {
         /// Recipients, or files of them.
         #[arg(required = true, value_name = "RECIPIENT|FILE")]
@@ -95,13 +102,13 @@ fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Statu
         });
     }
     if listed.len() == before && add {
-        eprintln!("nothing changed: every recipient is listed already");
+        note!("nothing changed: every recipient is listed already");
         return Ok(Status::Success);
     }
     document.set_recipients(&listed)?;
     document.save()?;
     let changed = listed.len().abs_diff(before);
-    eprintln!(
+    note!(
         "{} {}; run `sealctl rekey --all` to re-seal existing values",
         if add { "added" } else { "removed" },
         plural(changed, "recipient")

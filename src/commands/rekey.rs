@@ -32,7 +32,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
             SealedValue::parse(&secret.value).map_or(true, |value| value.backend == Backend::Age)
         });
     if !kept.is_empty() {
-        eprintln!(
+        note!(
             "{} in a keyring, not sealed to recipients, left as {}",
             plural(kept.len(), "value"),
             if kept.len() == 1 { "it is" } else { "they are" }
@@ -58,7 +58,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     }
     target::write_values(&mut locked.document, resealed)?;
     locked.document.save()?;
-    eprintln!(
+    note!(
         "re-sealed {} to {} in {}",
         plural(sealed.len(), "value"),
         plural(recipients.len(), "recipient"),

@@ -50,7 +50,7 @@ pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandEr
     target::write_values(&mut locked.document, sealed)?;
     let done = sealer.done(&plural(plaintext.len(), "token"), &locked.path);
     sealer.save(&mut locked.document)?;
-    eprintln!("{done}");
+    note!("{done}");
     Ok(Status::Success)
 }
 

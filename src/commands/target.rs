@@ -142,7 +142,7 @@ pub fn locked_values(
         } else {
             "plaintext"
         };
-        eprintln!(
+        note!(
             "nothing to {verb}: no {kind} token in {}",
             profiles.join(", ")
         );
@@ -213,7 +213,7 @@ pub fn recipients(
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
     )?;
-    eprintln!("recorded the recipients of {source} in [sealctl] recipients");
+    note!("recorded the recipients of {source} in [sealctl] recipients");
     Ok(recipients)
 }
 

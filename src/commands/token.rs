@@ -16,6 +16,9 @@ use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status, write_stdout};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    influxctl management create --description laptop | sealctl token set --profile prod\n  \
+    sealctl token get --profile prod --key token")]
 pub struct TokenArgs {
     #[command(subcommand)]
     pub command: TokenCommand,
@@ -153,7 +156,7 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
     document.set(&profile, args.key.name(), &sealed)?;
     let done = sealer.done(&place.to_string(), &path);
     sealer.save(&mut document)?;
-    eprintln!("{done}");
+    note!("{done}");
     backend::forget_replaced(old.as_deref())?;
     Ok(Status::Success)
 }
@@ -164,7 +167,7 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
     let Some(old) = document.get(&profile, args.key.name())? else {
-        eprintln!(
+        note!(
             "nothing to remove: {place} is not set in {}",
             path.display()
         );
@@ -172,7 +175,7 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
     };
     document.remove(&profile, args.key.name())?;
     document.save()?;
-    eprintln!("removed {place} from {}", path.display());
+    note!("removed {place} from {}", path.display());
     backend::forget_replaced(Some(old.as_str()))?;
     Ok(Status::Success)
 }
@@ -197,7 +200,7 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
             && (backend == Backend::Age || sealed.keyring_ref().map(|r| r.store) == Some(store))
     });
     if already {
-        eprintln!("nothing to move: {place} is there already");
+        note!("nothing to move: {place} is there already");
         return Ok(Status::Success);
     }
     let token = target::Opener::new(global).open(&old, &place)?;
@@ -207,7 +210,7 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
     document.set(&profile, args.key.name(), &sealed)?;
     let done = sealer.done(&place.to_string(), &path);
     sealer.save(&mut document)?;
-    eprintln!("{done}");
+    note!("{done}");
     backend::forget_replaced(Some(old.as_str()))?;
     Ok(Status::Success)
 }

@@ -46,7 +46,7 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
         if !prompt::confirm(&question)
             .map_err(|error| CommandError::setup("cannot ask").source(error))?
         {
-            eprintln!("nothing changed");
+            note!("nothing changed");
             return Ok(Status::Success);
         }
     }
@@ -60,7 +60,7 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
     }
     target::write_values(&mut locked.document, plaintext)?;
     locked.document.save()?;
-    eprintln!(
+    note!(
         "unsealed {} in {}",
         plural(sealed.len(), "token"),
         locked.path.display()
