@@ -256,6 +256,46 @@ fn profile_rename_and_rm_carry_the_keyring_entries() {
 }
 
 #[test]
+fn init_keeps_the_token_in_the_keyring_when_asked() {
+    let bus = SecretService::start();
+    let env = TestEnv::new();
+    let output = env
+        .sealctl()
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .args([
+            "init",
+            "--no-input",
+            "--product",
+            "clustered",
+            "--host",
+            "h.example.com",
+            "--backend",
+            "keyring",
+            "--keyring-store",
+            "secret-service",
+            "--token-stdin",
+        ])
+        .write_stdin(TOKEN)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !env.home().join(".config/sealctl/identity.txt").exists(),
+        "the keyring needs no age identity"
+    );
+    let file = std::fs::read_to_string(env.home().join(".config/influxctl/config.toml")).unwrap();
+    assert!(file.contains("mgmt_token = \"sealctl:v1:keyring:secret-service/"));
+    assert!(entries(&bus).contains("label = sealctl: default mgmt_token"));
+    let got = env
+        .sealctl()
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .args(["token", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+}
+
+#[test]
 fn tokens_move_between_age_and_the_keyring() {
     let bus = SecretService::start();
     let machine = Machine::new();

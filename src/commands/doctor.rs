@@ -103,6 +103,7 @@ pub fn cmd_doctor(global: &GlobalArgs, _args: DoctorArgs) -> Result<Status, Comm
     let identities = identities(global, &mut report);
     if let Some(document) = &document {
         values(document, &identities, &mut report);
+        recipients(document, &mut report);
     }
     keyring(document.as_ref(), &mut report);
     influxctl(&mut report);
@@ -355,6 +356,18 @@ fn values(document: &ProfileDocument, identities: &Found, report: &mut Report) {
         report.ok(
             "open",
             format!("{} sealed value(s) open with what this machine has", opened),
+        );
+    }
+}
+
+/// An `ok` for the recipients when no value was sealed to another set (those have `warn` lines).
+fn recipients(document: &ProfileDocument, report: &mut Report) {
+    let listed = document.recipients().len();
+    let stale = report.lines.iter().any(|line| line.topic == "recipients");
+    if listed > 0 && !stale {
+        report.ok(
+            "recipients",
+            format!("every age value is sealed to the file's {listed} recipient(s)"),
         );
     }
 }
