@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, command, succeeded};
 
 const PROFILES: &str = "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n\n[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"p.example.com\"\n  port = \"443\"\n\n[[profile]]\n  name = \"preview\"\n  product = \"clustered\"\n  host = \"v.example.com\"\n  port = \"443\"\n";
 
@@ -26,19 +26,12 @@ fn complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let output = Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", &script])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("XDG_CONFIG_HOME", env.home().join(".config"))
-        .env("SEALCTL", env!("CARGO_BIN_EXE_sealctl"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeeded(
+        command("bash")
+            .args(["--norc", "--noprofile", "-c", &script])
+            .env("HOME", env.home())
+            .env("XDG_CONFIG_HOME", env.home().join(".config"))
+            .env("SEALCTL", env!("CARGO_BIN_EXE_sealctl")),
     );
     String::from_utf8(output.stdout)
         .unwrap()
@@ -89,9 +82,8 @@ fn every_shell_gets_a_script() {
     env.sealctl().args(["completions", "tcsh"]).assert().code(2);
 }
 
-#[test]
-fn every_manual_page_renders_without_warnings() {
-    let env = TestEnv::new();
+/// The manual pages `sealctl man` writes, sorted.
+fn manual_pages(env: &TestEnv) -> Vec<std::path::PathBuf> {
     let out = env.home().join("man");
     env.sealctl()
         .args(["man", "--out"])
@@ -103,6 +95,13 @@ fn every_manual_page_renders_without_warnings() {
         .map(|entry| entry.unwrap().path())
         .collect();
     pages.sort();
+    pages
+}
+
+#[test]
+fn every_manual_page_renders_without_warnings() {
+    let env = TestEnv::new();
+    let pages = manual_pages(&env);
     let names: Vec<String> = pages
         .iter()
         .map(|page| page.file_name().unwrap().to_string_lossy().into_owned())
@@ -141,15 +140,9 @@ fn every_manual_page_renders_without_warnings() {
 #[test]
 fn every_subcommand_has_an_example_in_its_help() {
     let env = TestEnv::new();
-    let out = env.home().join("man");
-    env.sealctl()
-        .args(["man", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
     let mut missing = Vec::new();
-    for entry in std::fs::read_dir(&out).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+    for page in manual_pages(&env) {
+        let name = page.file_name().unwrap().to_string_lossy().into_owned();
         let path: Vec<&str> = name.trim_end_matches(".1").split('-').skip(1).collect();
         let output = env.sealctl().args(&path).arg("--help").output().unwrap();
         assert!(output.status.success(), "{path:?}");

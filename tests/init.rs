@@ -36,19 +36,18 @@ fn init_asks_on_a_terminal_and_hides_the_token() {
         .env("TERM", "xterm")
         .current_dir(env.home());
     let mut session = spawn_command(command, Some(20_000)).expect("a pseudo-terminal");
-    session.exp_string("Profile name").unwrap();
-    session.send_line("").unwrap();
-    session.exp_string("Product").unwrap();
-    session.send_line("").unwrap();
-    session.exp_string("Host").unwrap();
-    // A wrong answer is refused by the rules of `check`, and asked again.
-    session.send_line("https://cluster.example.com").unwrap();
-    session.exp_string("holds a scheme").unwrap();
-    session.send_line("cluster.example.com").unwrap();
-    session.exp_string("Port").unwrap();
-    session.send_line("").unwrap();
-    session.exp_string("Keep the token").unwrap();
-    session.send_line("").unwrap();
+    // Enter takes the default; a wrong host is refused by the rules of `check`, and asked again.
+    for (question, answer) in [
+        ("Profile name", ""),
+        ("Product", ""),
+        ("Host", "https://cluster.example.com"),
+        ("holds a scheme", "cluster.example.com"),
+        ("Port", ""),
+        ("Keep the token", ""),
+    ] {
+        session.exp_string(question).unwrap();
+        session.send_line(answer).unwrap();
+    }
     session
         .exp_string("Management token for profile `default` (input hidden): ")
         .unwrap();

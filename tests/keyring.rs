@@ -61,6 +61,15 @@ impl Machine {
         Some(line.split('"').nth(1).unwrap().to_owned())
     }
 
+    /// The backend `key`'s value is kept with (`age`, `keyring`), or `plaintext`.
+    fn kept_in(&self, key: &str) -> String {
+        let value = self.value(key).expect("a value");
+        match value.strip_prefix("sealctl:v1:") {
+            Some(rest) => rest.split(':').next().unwrap().to_owned(),
+            None => "plaintext".to_owned(),
+        }
+    }
+
     /// The entry id of a keyring value.
     fn entry_id(&self, key: &str) -> String {
         let value = self.value(key).expect("a value");
@@ -315,12 +324,7 @@ fn tokens_move_between_age_and_the_keyring() {
         .args(["seal", "--all", "--backend", "keyring"])
         .assert()
         .success();
-    assert!(
-        machine
-            .value("mgmt_token")
-            .unwrap()
-            .starts_with("sealctl:v1:keyring:")
-    );
+    assert_eq!(machine.kept_in("mgmt_token"), "keyring");
     assert!(!leaks(&machine.file(), TOKEN));
 
     let get = |bus: Option<&SecretService>| {
@@ -339,12 +343,7 @@ fn tokens_move_between_age_and_the_keyring() {
         .args(["token", "move", "--to", "age"])
         .assert()
         .success();
-    assert!(
-        machine
-            .value("mgmt_token")
-            .unwrap()
-            .starts_with("sealctl:v1:age:")
-    );
+    assert_eq!(machine.kept_in("mgmt_token"), "age");
     assert!(
         !entries(&bus).contains("sealctl"),
         "the entry went with the move"
@@ -357,12 +356,7 @@ fn tokens_move_between_age_and_the_keyring() {
         .args(["token", "move", "--to", "keyring"])
         .assert()
         .success();
-    assert!(
-        machine
-            .value("mgmt_token")
-            .unwrap()
-            .starts_with("sealctl:v1:keyring:")
-    );
+    assert_eq!(machine.kept_in("mgmt_token"), "keyring");
     assert_eq!(get(Some(&bus)), sha256(TOKEN));
 
     // Back to plaintext for leaving sealctl: the entry goes too.

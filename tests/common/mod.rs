@@ -49,6 +49,27 @@ impl TestEnv {
     }
 }
 
+/// A program with an empty environment but for PATH, so that nothing of the developer's own
+/// session reaches it.
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+/// Runs a command that must succeed; if it does not, the test fails with its stderr.
+pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {
+    let output = command.output().expect("the command starts");
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// A file under `examples/`.
 pub fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -58,10 +58,8 @@ impl SecretService {
         require("gnome-keyring-daemon", "gnome-keyring");
         let data = service.folder.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
-        let mut keyring = Command::new("gnome-keyring-daemon")
+        let mut keyring = super::command("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", service.folder.path())
             .env("XDG_DATA_HOME", &data)
             .env("XDG_RUNTIME_DIR", service.folder.path())
@@ -93,11 +91,9 @@ impl SecretService {
         let folder = tempfile::tempdir().unwrap();
         let config = folder.path().join("bus.conf");
         std::fs::write(&config, bus_config(folder.path())).unwrap();
-        let mut bus = Command::new("dbus-daemon")
+        let mut bus = super::command("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--print-address=1"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -141,11 +137,8 @@ impl SecretService {
 
     /// A program run on this bus, with an otherwise empty environment.
     pub fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(program);
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address);
+        let mut command = super::command(program);
+        command.env("DBUS_SESSION_BUS_ADDRESS", &self.address);
         command
     }
 
@@ -170,23 +163,14 @@ impl SecretService {
 
     /// Locks the login collection, as a screen lock would.
     pub fn lock(&self) {
-        let output = self
-            .command("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.secrets",
-                "/org/freedesktop/secrets",
-                "org.freedesktop.Secret.Service.Lock",
-                "array:objpath:/org/freedesktop/secrets/collection/login",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        super::succeeded(self.command("dbus-send").args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ]));
     }
 }
 

@@ -138,13 +138,11 @@ pub(super) fn classify(
     let detail = describe(&error);
     if let Some(kind) = secret_service::kind(&error) {
         return match kind {
-            secret_service::Kind::NoProvider => KeyringError::NoProvider { detail },
-            secret_service::Kind::Unreachable if connecting => KeyringError::NoSession { detail },
-            secret_service::Kind::Locked => KeyringError::Locked { store, detail },
-            secret_service::Kind::AccessDenied => KeyringError::AccessDenied { store, detail },
-            secret_service::Kind::Unreachable | secret_service::Kind::Other => {
-                KeyringError::Failed { store, detail }
-            }
+            SsKind::NoProvider => KeyringError::NoProvider { detail },
+            SsKind::Unreachable if connecting => KeyringError::NoSession { detail },
+            SsKind::Locked => KeyringError::Locked { store, detail },
+            SsKind::AccessDenied => KeyringError::AccessDenied { store, detail },
+            SsKind::Unreachable | SsKind::Other => KeyringError::Failed { store, detail },
         };
     }
     match error {
@@ -174,6 +172,24 @@ fn describe(error: &keyring_core::Error) -> String {
     }
 }
 
+/// What a Secret Service error means for a user.
+#[cfg_attr(
+    not(all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    )),
+    allow(dead_code, reason = "read only where there is a Secret Service")
+)]
+enum SsKind {
+    /// The bus could not be reached.
+    Unreachable,
+    /// The bus answered, but nobody there provides org.freedesktop.secrets.
+    NoProvider,
+    Locked,
+    AccessDenied,
+    Other,
+}
+
 /// The Secret Service's errors, read from inside the store's.
 #[cfg(all(
     unix,
@@ -182,15 +198,7 @@ fn describe(error: &keyring_core::Error) -> String {
 mod secret_service {
     use secret_service::Error as Ss;
 
-    pub enum Kind {
-        /// The bus could not be reached.
-        Unreachable,
-        /// The bus answered, but nobody there provides org.freedesktop.secrets.
-        NoProvider,
-        Locked,
-        AccessDenied,
-        Other,
-    }
+    use super::SsKind as Kind;
 
     pub fn kind(error: &keyring_core::Error) -> Option<Kind> {
         use keyring_core::Error as E;
@@ -229,20 +237,13 @@ mod secret_service {
     }
 }
 
+/// Where there is no Secret Service, no error is one of its.
 #[cfg(not(all(
     unix,
     not(any(target_os = "macos", target_os = "ios", target_os = "android"))
 )))]
 mod secret_service {
-    pub enum Kind {
-        Unreachable,
-        NoProvider,
-        Locked,
-        AccessDenied,
-        Other,
-    }
-
-    pub fn kind(_: &keyring_core::Error) -> Option<Kind> {
+    pub fn kind(_: &keyring_core::Error) -> Option<super::SsKind> {
         None
     }
 }
