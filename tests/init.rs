@@ -133,17 +133,21 @@ fn init_from_flags_uses_every_flag() {
     assert!(text.contains("name = \"prod\"\n  product = \"clustered\"\n  host = \"prod.example.com\"\n  port = \"8443\"\n"));
     assert!(text.contains(&teammate), "the recipient is listed");
     assert_eq!(mode(&file), 0o600);
-    // The teammate alone can open it: it was sealed to the recipient given.
-    let got = env
-        .sealctl()
-        .args(["--config"])
-        .arg(&file)
-        .args(["--identity"])
-        .arg(&other)
-        .args(["--profile", "prod", "token", "get"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+    // Sealed to the recipient given and to your own identity, made for the occasion: each opens it.
+    let own = env.home().join(".config/sealctl/identity.txt");
+    assert!(own.exists(), "your identity was made");
+    for identity in [&other, &own] {
+        let got = env
+            .sealctl()
+            .args(["--config"])
+            .arg(&file)
+            .args(["--identity"])
+            .arg(identity)
+            .args(["--profile", "prod", "token", "get"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+    }
 
     // Dedicated, into the same file.
     env.sealctl()

@@ -403,14 +403,35 @@ fn ask_token(name: &str) -> Result<TokenInput, CommandError> {
     Ok(parse_token_input(token.expose_secret())?)
 }
 
-/// Makes sure the file will have recipients for age: the ones given, added to those it lists;
-/// with none at all, your identity's, made first if you have none.
+/// Makes sure the file will have recipients for age. A file that lists none gets yours (your
+/// identity is made first if you have none) and the ones given; a file that lists some keeps
+/// them and gets the ones given.
 fn prepare_recipients(
     document: &mut ProfileDocument,
     global: &GlobalArgs,
     given: &[String],
 ) -> Result<(), CommandError> {
     let mut recipients = document.recipients();
+    if recipients.is_empty() {
+        let mut sources = IdentitySource::discover_from_env(&global.identity);
+        if sources.is_empty() {
+            let path = default_identity_path().ok_or_else(|| {
+                CommandError::setup("this system has no home folder for the default identity").hint(
+                    "make one with `sealctl identity new --out FILE` and pass --identity FILE",
+                )
+            })?;
+            let recipient = new_identity_file(&path)?;
+            // Said even with -q: losing this file loses every value sealed only to it.
+            eprintln!(
+                "made your age identity: {} (recipient {recipient})\n\
+                 back it up: values sealed only to it cannot be opened without it",
+                path.display()
+            );
+            sources.push(IdentitySource::File(path));
+        }
+        let own = sources.swap_remove(0).recipients()?;
+        recipients.extend(own.iter().map(ToString::to_string));
+    }
     for text in given {
         let recipient: Recipient = text.parse()?;
         let canonical = recipient.to_string();
@@ -418,20 +439,7 @@ fn prepare_recipients(
             recipients.push(canonical);
         }
     }
-    if recipients.is_empty() && IdentitySource::discover_from_env(&global.identity).is_empty() {
-        let path = default_identity_path().ok_or_else(|| {
-            CommandError::setup("this system has no home folder for the default identity")
-                .hint("make one with `sealctl identity new --out FILE` and pass --identity FILE")
-        })?;
-        let recipient = new_identity_file(&path)?;
-        // Said even with -q: losing this file loses every value sealed only to it.
-        eprintln!(
-            "made your age identity: {} (recipient {recipient})\n\
-             back it up: values sealed only to it cannot be opened without it",
-            path.display()
-        );
-    }
-    if !recipients.is_empty() && recipients != document.recipients() {
+    if recipients != document.recipients() {
         document.set_recipients(&recipients)?;
     }
     Ok(())
