@@ -60,6 +60,45 @@ fn a_token_typed_at_the_prompt_is_not_echoed() {
 }
 
 #[test]
+fn a_pasted_management_create_output_is_read_whole_and_not_echoed() {
+    let (env, config) = setup();
+    let mut session = on_terminal(&env, &["token", "set"]);
+    session
+        .exp_string("Token for profile `default` key `mgmt_token` (input hidden): ")
+        .unwrap();
+    // A paste arrives in one burst: every line is read, none is echoed or left for the shell.
+    let pasted = format!(
+        "+--------------------------------------+-------------+----------------------+\n\
+         | ID                                   | DESCRIPTION | EXPIRES AT           |\n\
+         +--------------------------------------+-------------+----------------------+\n\
+         | 6b4d4a39-8a28-4f0d-9a0e-8f6f0a1b2c3d | laptop      | 2031-02-01T00:00:00Z |\n\
+         +--------------------------------------+-------------+----------------------+\n\
+         Warning: the token is shown once; store it in a secure place.\n\
+         \n\
+         {TOKEN}\n"
+    );
+    session.send(&pasted).unwrap();
+    session.flush().unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert!(!leaks(&screen, TOKEN), "the token was echoed");
+    assert!(
+        !screen.contains("6b4d4a39"),
+        "the table was echoed: {screen}"
+    );
+    assert!(screen.contains("sealed profile"), "{screen}");
+    let file = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        file.contains(";exp=2031-02-01T00:00:00Z"),
+        "the expiry was read"
+    );
+    env.sealctl()
+        .args(["token", "get"])
+        .assert()
+        .success()
+        .stdout(format!("{TOKEN}\n"));
+}
+
+#[test]
 fn unseal_asks_before_writing_plaintext() {
     let (env, config) = setup();
     env.sealctl()

@@ -391,10 +391,11 @@ fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
     })
 }
 
-/// The management token, asked without echo; the bare token, or a pasted line of
-/// `influxctl management create` output.
+/// The management token, asked without echo: the bare token, or the whole output of
+/// `influxctl management create`, pasted.
 fn ask_token(name: &str) -> Result<TokenInput, CommandError> {
-    let token = prompt::hidden(&format!(
+    note!("Paste the token, or the whole output of `influxctl management create`.");
+    let token = prompt::hidden_paste(&format!(
         "Management token for profile `{name}` (input hidden): "
     ))
     .map_err(|error| {

@@ -218,10 +218,9 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
 /// The token from a hidden prompt on a terminal, else from standard input.
 fn read_token(place: &Place) -> Result<TokenInput, CommandError> {
     if std::io::stdin().is_terminal() {
-        let token =
-            prompt::hidden(&format!("Token for {place} (input hidden): ")).map_err(|error| {
-                CommandError::setup("cannot read the token from the terminal").source(error)
-            })?;
+        let token = prompt::hidden_paste(&format!("Token for {place} (input hidden): ")).map_err(
+            |error| CommandError::setup("cannot read the token from the terminal").source(error),
+        )?;
         return Ok(parse_token_input(token.expose_secret())?);
     }
     read_stdin_token()

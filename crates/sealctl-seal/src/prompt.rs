@@ -14,6 +14,68 @@ pub fn hidden(prompt: &str) -> io::Result<SecretString> {
     rpassword::prompt_password(prompt).map(SecretString::from)
 }
 
+/// The most a pasted answer may hold: far more than the output of `influxctl management create`.
+const PASTE_LIMIT: usize = 64 * 1024;
+
+/// How long after a line more lines may still be arriving from the same paste.
+const PASTE_GAP: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Asks for a secret without echoing it, and takes a whole paste: one typed line, or every line
+/// of a pasted block (the output of `influxctl management create`), which arrive together. Echo is
+/// off for the whole of it, and no pasted line is left behind for the shell to run.
+pub fn hidden_paste(prompt: &str) -> io::Result<SecretString> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+
+    let stdin = io::stdin();
+    let saved = tcgetattr(&stdin)?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    let mut stderr = io::stderr();
+    write!(stderr, "{prompt}")?;
+    stderr.flush()?;
+    tcsetattr(&stdin, OptionalActions::Now, &quiet)?;
+    let text = read_paste(&stdin);
+    // Restored whatever happened, before anything else is said.
+    let restored = tcsetattr(&stdin, OptionalActions::Now, &saved);
+    writeln!(stderr)?;
+    restored?;
+    let text = text?;
+    let text = std::str::from_utf8(&text)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the input is not UTF-8 text"))?;
+    Ok(SecretString::from(text.trim_end_matches(['\r', '\n'])))
+}
+
+/// Reads the first line, then whatever else arrives within [`PASTE_GAP`] of the last byte.
+fn read_paste(stdin: &io::Stdin) -> io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+
+    let mut text = zeroize::Zeroizing::new(Vec::with_capacity(PASTE_LIMIT + 4096));
+    let mut chunk = zeroize::Zeroizing::new([0u8; 4096]);
+    let gap = Timespec {
+        tv_sec: 0,
+        tv_nsec: PASTE_GAP.as_nanos() as _,
+    };
+    loop {
+        // Until the first line is complete, wait as long as the person types.
+        let timeout = text.contains(&b'\n').then_some(&gap);
+        let mut fds = [PollFd::new(stdin, PollFlags::IN)];
+        if poll(&mut fds, timeout)? == 0 {
+            return Ok(text);
+        }
+        let read = rustix::io::read(stdin, &mut chunk[..])?;
+        if read == 0 {
+            return Ok(text);
+        }
+        if text.len() + read > PASTE_LIMIT {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the input is over 64 KiB: that is not a token",
+            ));
+        }
+        text.extend_from_slice(&chunk[..read]);
+    }
+}
+
 /// Asks a yes/no question; anything but `y` or `yes` is no.
 pub fn confirm(question: &str) -> io::Result<bool> {
     let mut stderr = io::stderr();
