@@ -8,6 +8,7 @@ mod ui;
 mod cli;
 mod commands;
 mod error;
+mod harden;
 mod report;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ use clap::Parser as _;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // First of all: no core dump may hold a token this process opens.
+    harden::forbid_core_dumps();
     // A completion request from the script of `sealctl completions` answers and exits here.
     clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
         .var(commands::completions::COMPLETE_ENV)

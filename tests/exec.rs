@@ -470,3 +470,38 @@ fn exec_inside_exec_works() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["mgmt_token_sha256"], sha256(PROD_TOKEN));
 }
+
+#[test]
+fn sealctl_dumps_no_core_but_the_program_keeps_its_limit() {
+    let setup = Setup::new();
+    // Started with a core size limit of 1 MiB, sealctl runs with 0; the program gets 1 MiB back.
+    // (--private-file keeps sealctl alive beside the program, so that its limits can be read.)
+    let script = format!(
+        "ulimit -c 1024 || exit 77\n\
+         exec {} exec --private-file --env T=mgmt_token -- sh -c \
+           'grep \"Max core file size\" /proc/$PPID/limits; ulimit -c'",
+        env!("CARGO_BIN_EXE_sealctl")
+    );
+    let output = crate::common::command("sh")
+        .args(["-c", &script])
+        .env("PATH", setup.path())
+        .env("HOME", setup.env.home())
+        .env("XDG_CONFIG_HOME", setup.env.home().join(".config"))
+        .env("XDG_RUNTIME_DIR", &setup.runtime)
+        .output()
+        .unwrap();
+    if output.status.code() == Some(77) {
+        eprintln!("skipped: the hard core size limit is 0 here");
+        return;
+    }
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let sealctl_limit: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(sealctl_limit[4], "0", "sealctl's own soft limit: {text}");
+    assert_eq!(lines[1], "1024", "the program's limit: {text}");
+}

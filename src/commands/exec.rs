@@ -155,6 +155,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         env,
         copy,
     };
+    crate::harden::core_limit_for_the_program();
     match launch.run() {
         Ok(code) => Ok(Status::Child(code)),
         Err(error @ (ExecError::NotFound(_) | ExecError::CannotRun { .. })) => {
