@@ -94,7 +94,11 @@ impl CommandError {
         let mut cause: Option<&(dyn std::error::Error + 'static)> =
             self.source.as_deref().map(|source| source as _);
         while let Some(error) = cause {
-            text.push_str(&format!("  caused by: {error}\n"));
+            // An error given as its own source (a library error wrapped whole) is said once.
+            let said = error.to_string();
+            if said != self.message {
+                text.push_str(&format!("  caused by: {said}\n"));
+            }
             cause = error.source();
         }
         match (&self.detail, verbose) {
@@ -145,6 +149,18 @@ impl From<sealctl_profile::ProfileError> for CommandError {
             E::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Some("name the file with --config FILE".to_owned())
             }
+            E::Write { source, .. } => match source.kind() {
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                    Some("free some space on that file system, then run it again".to_owned())
+                }
+                std::io::ErrorKind::ReadOnlyFilesystem => Some(
+                    "the file system is read-only: remount it read-write, or work on a copy with --config".to_owned(),
+                ),
+                std::io::ErrorKind::PermissionDenied => {
+                    Some("you may not write in that folder: sealctl writes the new file beside the old one".to_owned())
+                }
+                _ => None,
+            },
             _ => None,
         };
         let message = error.to_string();

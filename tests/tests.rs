@@ -7,6 +7,7 @@ mod completions;
 mod doctor;
 #[cfg(feature = "test-fakes")]
 mod exec;
+mod faults;
 mod init;
 mod keyring;
 mod precommit;

@@ -571,12 +571,16 @@ impl ProfileDocument {
     ) -> Result<(ProfileDocument, FileLock), ProfileError> {
         let path = path.into();
         let lock = FileLock::acquire(&path)?;
+        remove_leftovers(&path);
         Ok((ProfileDocument::load(path)?, lock))
     }
 
-    /// Writes the document back to its file atomically: a temporary file in the same folder is
-    /// written, flushed to disk and renamed over the original, which keeps its permissions
-    /// (a new file is made readable by its owner only). A failure leaves the original untouched.
+    /// Writes the document back to its file atomically: the new text is written to a file in the
+    /// same folder, flushed to disk and renamed over the original, which keeps its permissions and
+    /// owner (a new file is made readable by its owner only). A failure leaves the original
+    /// untouched. On Linux the new text is written to an anonymous file that gets a name only for
+    /// the rename, so a process killed while writing leaves nothing behind; a name left by a kill
+    /// between those two steps is removed by the next [`ProfileDocument::load_locked`].
     pub fn save(&self) -> Result<(), ProfileError> {
         let write_error = |source| ProfileError::Write {
             path: self.path.clone(),
@@ -586,23 +590,32 @@ impl ProfileDocument {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
+        let original = fs::metadata(&self.path).ok();
+        let prepare = |file: &mut fs::File| -> std::io::Result<()> {
+            file.write_all(self.text.as_bytes())?;
+            match &original {
+                Some(metadata) => {
+                    file.set_permissions(metadata.permissions())?;
+                    keep_owner(file, metadata)?;
+                }
+                None => file.set_permissions(owner_only())?,
+            }
+            file.sync_all()
+        };
+        #[cfg(target_os = "linux")]
+        if let Some(mut file) = anonymous_file(folder).map_err(write_error)? {
+            prepare(&mut file).map_err(write_error)?;
+            if let Some(()) = rename_anonymous(&file, folder, &self.path).map_err(write_error)? {
+                sync_folder(folder);
+                return Ok(());
+            }
+        }
         let mut temporary = tempfile::Builder::new()
-            .prefix(".sealctl-")
-            .suffix(".tmp")
+            .prefix(&temporary_prefix(&self.path))
+            .suffix(TEMPORARY_SUFFIX)
             .tempfile_in(folder)
             .map_err(write_error)?;
-        temporary
-            .write_all(self.text.as_bytes())
-            .and_then(|()| temporary.as_file().sync_all())
-            .map_err(write_error)?;
-        match fs::metadata(&self.path) {
-            Ok(metadata) => {
-                fs::set_permissions(temporary.path(), metadata.permissions())
-                    .map_err(write_error)?;
-                keep_owner(temporary.as_file(), &metadata).map_err(write_error)?;
-            }
-            Err(_) => fs::set_permissions(temporary.path(), owner_only()).map_err(write_error)?,
-        }
+        prepare(temporary.as_file_mut()).map_err(write_error)?;
         temporary
             .persist(&self.path)
             .map_err(|error| write_error(error.error))?;
@@ -993,6 +1006,86 @@ fn owner_only() -> fs::Permissions {
         .and_then(|file| file.metadata())
         .map(|metadata| metadata.permissions())
         .expect("a temporary file can be made")
+}
+
+/// Temporary files are named `.<file name>.sealctl-<random>.tmp`, beside the file they replace.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+fn temporary_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.sealctl-")
+}
+
+/// Removes the temporary files a killed sealctl left beside `path`. Called with the file locked,
+/// so no other sealctl is writing one for it.
+fn remove_leftovers(path: &Path) {
+    let prefix = temporary_prefix(path);
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(TEMPORARY_SUFFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A file with no name in `folder` (`O_TMPFILE`), or `None` where the file system cannot make one.
+#[cfg(target_os = "linux")]
+fn anonymous_file(folder: &Path) -> std::io::Result<Option<fs::File>> {
+    use rustix::fs::{Mode, OFlags};
+    match rustix::fs::open(
+        folder,
+        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    ) {
+        Ok(fd) => Ok(Some(fs::File::from(fd))),
+        Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::ISDIR | rustix::io::Errno::INVAL) => {
+            Ok(None)
+        }
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+/// Gives an anonymous file a temporary name beside `path` and renames it over `path`. `None`
+/// where it cannot be given a name (no `/proc`), so that the caller writes a named file instead.
+#[cfg(target_os = "linux")]
+fn rename_anonymous(file: &fs::File, folder: &Path, path: &Path) -> std::io::Result<Option<()>> {
+    use std::os::fd::AsRawFd as _;
+    let unique = format!(
+        "{}{}-{}{TEMPORARY_SUFFIX}",
+        temporary_prefix(path),
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_nanos())
+            .unwrap_or_default()
+    );
+    let name = folder.join(unique);
+    let linked = rustix::fs::linkat(
+        rustix::fs::CWD,
+        format!("/proc/self/fd/{}", file.as_raw_fd()),
+        rustix::fs::CWD,
+        &name,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    );
+    if linked.is_err() {
+        return Ok(None);
+    }
+    if let Err(error) = fs::rename(&name, path) {
+        let _ = fs::remove_file(&name);
+        return Err(error);
+    }
+    Ok(Some(()))
 }
 
 /// Makes the rename durable. Best effort: not every platform or file system can sync a folder.
