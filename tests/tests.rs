@@ -10,6 +10,7 @@ mod exec;
 mod faults;
 mod init;
 mod keyring;
+mod leaks;
 mod precommit;
 mod profile;
 mod seal;
