@@ -1,0 +1,172 @@
+//! Properties over generated profile files: an edit changes only the bytes of the value it edits,
+//! whatever the file's quoting, spacing, comments and line endings; and `check` finds no error in
+//! any profile built by the schema's rules.
+
+use proptest::prelude::*;
+use sealctl_profile::{ProfileDocument, Severity, check};
+
+/// How one key-value line is written: the key's quoting, the spaces around `=`, the string's
+/// quoting, and a trailing comment.
+#[derive(Clone, Debug)]
+struct Style {
+    quoted_key: bool,
+    before_eq: &'static str,
+    after_eq: &'static str,
+    literal: bool,
+    comment: Option<String>,
+}
+
+fn style() -> impl Strategy<Value = Style> {
+    (
+        any::<bool>(),
+        prop::sample::select(vec!["", " ", "\t", "  "]),
+        prop::sample::select(vec!["", " ", "   "]),
+        any::<bool>(),
+        prop::option::of("[ a-z#=\"']{0,12}"),
+    )
+        .prop_map(
+            |(quoted_key, before_eq, after_eq, literal, comment)| Style {
+                quoted_key,
+                before_eq,
+                after_eq,
+                literal,
+                comment,
+            },
+        )
+}
+
+/// A string value as TOML writes it: literal ('…') when it holds no `'`, else basic ("…").
+fn encode(value: &str, literal: bool) -> String {
+    if literal && !value.contains('\'') {
+        format!("'{value}'")
+    } else {
+        let escaped: String = value
+            .chars()
+            .map(|c| match c {
+                '"' => "\\\"".to_owned(),
+                '\\' => "\\\\".to_owned(),
+                c => c.to_string(),
+            })
+            .collect();
+        format!("\"{escaped}\"")
+    }
+}
+
+/// A generated file and where each profile's `host` value lies in it.
+#[derive(Debug)]
+struct File {
+    text: String,
+    names: Vec<String>,
+    hosts: Vec<std::ops::Range<usize>>,
+}
+
+fn file() -> impl Strategy<Value = File> {
+    (
+        prop::collection::vec(("[a-z][a-z0-9_-]{0,8}", style(), style()), 1..6),
+        any::<bool>(),
+        prop::option::of("[ a-z]{0,20}"),
+    )
+        .prop_map(|(profiles, crlf, header)| {
+            let newline = if crlf { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            if let Some(header) = header {
+                text.push_str(&format!("#{header}{newline}"));
+            }
+            let mut names = Vec::new();
+            let mut hosts = Vec::new();
+            for (index, (name, name_style, host_style)) in profiles.into_iter().enumerate() {
+                let name = format!("{name}{index}");
+                text.push_str(&format!("{newline}[[profile]]{newline}"));
+                for (key, value, style) in [
+                    ("name", name.clone(), &name_style),
+                    ("product", "clustered".to_owned(), &name_style),
+                    ("host", format!("h{index}.example.com"), &host_style),
+                ] {
+                    let key_text = if style.quoted_key {
+                        format!("\"{key}\"")
+                    } else {
+                        key.to_owned()
+                    };
+                    text.push_str(&format!(
+                        "  {key_text}{}={}",
+                        style.before_eq, style.after_eq
+                    ));
+                    let start = text.len();
+                    text.push_str(&encode(&value, style.literal));
+                    if key == "host" {
+                        hosts.push(start..text.len());
+                    }
+                    if let Some(comment) = &style.comment {
+                        text.push_str(&format!(" #{comment}"));
+                    }
+                    text.push_str(newline);
+                }
+                names.push(name);
+            }
+            File { text, names, hosts }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn an_edit_changes_only_the_bytes_of_its_value(
+        file in file(),
+        pick in any::<prop::sample::Index>(),
+        value in "[ -~]{0,30}",
+    ) {
+        let mut document = ProfileDocument::parse("generated.toml", &file.text).unwrap();
+        let index = pick.index(file.names.len());
+        let name = &file.names[index];
+        document.set(name, "host", &value).unwrap();
+        let new = document.to_toml();
+        let span = &file.hosts[index];
+        // Everything before and after the old value is as it was, byte for byte.
+        prop_assert!(new.starts_with(&file.text[..span.start]));
+        prop_assert!(new.ends_with(&file.text[span.end..]));
+        // And what replaced it reads back as the new value.
+        let again = ProfileDocument::parse("generated.toml", new).unwrap();
+        prop_assert_eq!(again.get(name, "host").unwrap(), Some(value));
+        for other in file.names.iter().filter(|other| *other != name) {
+            prop_assert_eq!(again.get(other, "name").unwrap(), Some(other.clone()));
+        }
+    }
+
+    #[test]
+    fn check_finds_no_error_in_profiles_built_by_the_rules(
+        profiles in prop::collection::vec(
+            (
+                "[a-z][a-z0-9_-]{0,10}",
+                prop::sample::select(vec!["clustered", "dedicated"]),
+                "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,10}){1,3}",
+                1u32..=65535,
+                "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            ),
+            1..8,
+        ),
+    ) {
+        let mut text = String::new();
+        for (index, (name, product, host, port, account, cluster)) in profiles.iter().enumerate() {
+            // The first is `default`, which influxctl uses when none is named; names are unique.
+            let name = if index == 0 { "default".to_owned() } else { format!("{name}-{index}") };
+            text.push_str(&format!(
+                "[[profile]]\n  name = \"{name}\"\n  product = \"{product}\"\n  host = \"{host}\"\n  port = \"{port}\"\n"
+            ));
+            if *product == "dedicated" {
+                text.push_str(&format!(
+                    "  account_id = \"{account}\"\n  cluster_id = \"{cluster}\"\n"
+                ));
+            }
+            text.push('\n');
+        }
+        let errors: Vec<String> = check(text.as_bytes())
+            .diagnostics
+            .into_iter()
+            .filter(|diagnostic| diagnostic.severity == Severity::Error)
+            .map(|diagnostic| format!("{} {}", diagnostic.rule.id(), diagnostic.message))
+            .collect();
+        prop_assert!(errors.is_empty(), "{errors:?}\n{text}");
+    }
+}
