@@ -1,0 +1,7 @@
+//! The profile loader, validator and editor (fuzz/targets.rs).
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::profile(data));
