@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{TestEnv, command};
+use crate::common::{TestEnv, command, start_with_input};
 
 fn profiles(count: usize, token: impl Fn(usize) -> Option<String>) -> String {
     let mut text = String::from("# team profiles\n");
@@ -47,21 +47,12 @@ fn twenty_writers_at_once_all_land() {
         .success();
     let children: Vec<_> = (0..20)
         .map(|index| {
-            let mut child = env
-                .sealctl_process()
-                .args(["--profile", &format!("p{index}"), "token", "set"])
-                .stdin(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(token(index).as_bytes())
-                .unwrap();
-            child
+            start_with_input(
+                env.sealctl_process()
+                    .args(["--profile", &format!("p{index}"), "token", "set"])
+                    .stderr(Stdio::piped()),
+                &token(index),
+            )
         })
         .collect();
     for child in children {
@@ -185,37 +176,21 @@ fn a_write_killed_at_any_moment_leaves_the_old_file_or_the_new_one() {
         // How long the command takes unharmed: kills land anywhere within it.
         std::fs::write(&file, &case.before).unwrap();
         let started = Instant::now();
-        let mut whole = env.sealctl_process();
-        whole.args(&case.args).stdin(Stdio::piped());
-        let mut child = whole.spawn().unwrap();
-        if let Some(input) = &case.stdin {
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
+        let input = case.stdin.as_deref().unwrap_or_default();
+        let mut child = start_with_input(env.sealctl_process().args(&case.args), input);
         assert!(child.wait().unwrap().success(), "{}", case.name);
         let span = started.elapsed().as_micros() as u64 * 5 / 4;
 
         let (mut old, mut new) = (0, 0);
         for _ in 0..50 {
             std::fs::write(&file, &case.before).unwrap();
-            let mut process = env.sealctl_process();
-            process
-                .args(&case.args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let mut child = process.spawn().unwrap();
-            if let Some(input) = &case.stdin {
-                use std::io::Write as _;
-                let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-            }
-            drop(child.stdin.take());
+            let mut child = start_with_input(
+                env.sealctl_process()
+                    .args(&case.args)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+                input,
+            );
             std::thread::sleep(Duration::from_micros(random.below(span)));
             let _ = child.kill();
             let _ = child.wait();

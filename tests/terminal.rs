@@ -37,37 +37,41 @@ fn setup() -> (TestEnv, std::path::PathBuf) {
     (env, config)
 }
 
-#[test]
-fn a_token_typed_at_the_prompt_is_not_echoed() {
+/// `token set` on a terminal, given `input` at its hidden prompt. Returns the screen and the file
+/// after checking that neither shows the token and that `token get` gives it back.
+fn token_set_on_terminal(input: &str) -> (String, String) {
     let (env, config) = setup();
     let mut session = on_terminal(&env, &["token", "set"]);
     session
         .exp_string("Token for profile `default` key `mgmt_token` (input hidden): ")
         .unwrap();
-    session.send_line(TOKEN).unwrap();
+    session.send(input).unwrap();
+    session.flush().unwrap();
     let screen = session.exp_eof().unwrap();
     assert!(
         screen.contains("sealed profile `default` key `mgmt_token`"),
         "{screen}"
     );
     assert!(!leaks(&screen, TOKEN), "the token was echoed");
-    assert!(!leaks(&std::fs::read_to_string(&config).unwrap(), TOKEN));
+    let file = std::fs::read_to_string(&config).unwrap();
+    assert!(!leaks(&file, TOKEN));
     env.sealctl()
         .args(["token", "get"])
         .assert()
         .success()
         .stdout(format!("{TOKEN}\n"));
+    (screen, file)
+}
+
+#[test]
+fn a_token_typed_at_the_prompt_is_not_echoed() {
+    token_set_on_terminal(&format!("{TOKEN}\n"));
 }
 
 #[test]
 fn a_pasted_management_create_output_is_read_whole_and_not_echoed() {
-    let (env, config) = setup();
-    let mut session = on_terminal(&env, &["token", "set"]);
-    session
-        .exp_string("Token for profile `default` key `mgmt_token` (input hidden): ")
-        .unwrap();
     // A paste arrives in one burst: every line is read, none is echoed or left for the shell.
-    let pasted = format!(
+    let (screen, file) = token_set_on_terminal(&format!(
         "+--------------------------------------+-------------+----------------------+\n\
          | ID                                   | DESCRIPTION | EXPIRES AT           |\n\
          +--------------------------------------+-------------+----------------------+\n\
@@ -76,26 +80,15 @@ fn a_pasted_management_create_output_is_read_whole_and_not_echoed() {
          Warning: the token is shown once; store it in a secure place.\n\
          \n\
          {TOKEN}\n"
-    );
-    session.send(&pasted).unwrap();
-    session.flush().unwrap();
-    let screen = session.exp_eof().unwrap();
-    assert!(!leaks(&screen, TOKEN), "the token was echoed");
+    ));
     assert!(
         !screen.contains("6b4d4a39"),
         "the table was echoed: {screen}"
     );
-    assert!(screen.contains("sealed profile"), "{screen}");
-    let file = std::fs::read_to_string(&config).unwrap();
     assert!(
         file.contains(";exp=2031-02-01T00:00:00Z"),
         "the expiry was read"
     );
-    env.sealctl()
-        .args(["token", "get"])
-        .assert()
-        .success()
-        .stdout(format!("{TOKEN}\n"));
 }
 
 #[test]

@@ -59,6 +59,22 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
     command
 }
 
+/// Starts a command with `input` on its standard input, which is then closed. A child that
+/// exits before reading it all is not an error (the tests kill some on purpose).
+pub fn start_with_input(command: &mut std::process::Command, input: &str) -> std::process::Child {
+    use std::io::Write as _;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes());
+    child
+}
+
 /// Runs a command that must succeed; if it does not, the test fails with its stderr.
 pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {
     let output = command.output().expect("the command starts");

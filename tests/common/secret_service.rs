@@ -144,21 +144,15 @@ impl SecretService {
 
     /// `secret-tool ARGS`, with `input` on its standard input.
     pub fn secret_tool(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .command("secret-tool")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        super::start_with_input(
+            self.command("secret-tool")
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            input,
+        )
+        .wait_with_output()
+        .unwrap()
     }
 
     /// Locks the login collection, as a screen lock would.
