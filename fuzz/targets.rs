@@ -6,18 +6,33 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt as _;
 
 use sealctl_profile::sealed::SealedValue;
-use sealctl_profile::{ProfileDocument, check};
+use std::time::{Duration, SystemTime};
+
+use sealctl_profile::{ProfileDocument, check_at, check_in_parts_at, check_whole_at};
 
 /// The profile loader, validator and editor: any bytes in, diagnostics out, never a panic; every
-/// diagnostic points inside the input; edits of what loads either apply or are refused, and
+/// diagnostic points inside the input; checking in parts finds what checking the whole file
+/// finds, whatever the size of the parts; edits of what loads either apply or are refused, and
 /// leave text that still loads.
 pub fn profile(data: &[u8]) {
-    let checked = check(data);
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_456_000);
+    let checked = check_whole_at(data, now);
     for diagnostic in &checked.diagnostics {
         assert!(diagnostic.span.start <= diagnostic.span.end);
         assert!(diagnostic.span.end <= data.len());
         assert!(diagnostic.line >= 1 && diagnostic.column >= 1);
     }
+    // Part sizes from the input's own last byte, so the fuzzer varies them too.
+    let size = 1 + usize::from(data.last().copied().unwrap_or(0));
+    for size in [size, 4096] {
+        if let Some(parts) = check_in_parts_at(data, now, size) {
+            assert_eq!(
+                parts.diagnostics, checked.diagnostics,
+                "read {size} at a time"
+            );
+        }
+    }
+    assert_eq!(check_at(data, now).diagnostics, checked.diagnostics);
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

@@ -1,12 +1,12 @@
 //! rustc-style diagnostics: `error[rule]: message`, `--> file:line:col`, the line, a caret, help.
 //!
-//! Lines come from `SourceText::display_line`, so secrets are shown as `[redacted]` and control
+//! Lines are each diagnostic's `source_line`, in which secrets are shown as `[redacted]` and control
 //! characters cannot reach the terminal.
 
 use std::io::{self, Write};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use sealctl_profile::{Diagnostic, Severity, SourceText};
+use sealctl_profile::{Diagnostic, Severity};
 
 use super::{FileOutcome, Summary};
 
@@ -18,15 +18,15 @@ pub fn write(out: &mut impl Write, outcomes: &[FileOutcome], summary: &Summary) 
         };
         let path = outcome.display_path();
         for diagnostic in &checked.diagnostics {
-            let rendered = render(&renderer, &path, &checked.source, diagnostic);
+            let rendered = render(&renderer, &path, diagnostic);
             writeln!(out, "{rendered}\n")?;
         }
     }
     writeln!(out, "{}", summary_line(summary))
 }
 
-fn render(renderer: &Renderer, path: &str, source: &SourceText, diagnostic: &Diagnostic) -> String {
-    let line = source.display_line(diagnostic.span.clone());
+fn render(renderer: &Renderer, path: &str, diagnostic: &Diagnostic) -> String {
+    let line = &diagnostic.source_line;
     let level = match diagnostic.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,

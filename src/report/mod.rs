@@ -23,7 +23,7 @@ pub struct FileOutcome {
 impl FileOutcome {
     /// Reads and checks one file; a file that cannot be read is an outcome too, not a failure.
     pub fn check(path: PathBuf) -> FileOutcome {
-        let result = read(&path).map(|bytes| sealctl_profile::check(&bytes));
+        let result = read_and_check(&path);
         FileOutcome { path, result }
     }
 
@@ -77,7 +77,9 @@ impl Summary {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
+/// Checks a regular file a part at a time (`check_reader`), so that memory stays small;
+/// standard input, pipes and devices are read whole first.
+fn read_and_check(path: &Path) -> Result<CheckedFile, String> {
     let too_large = |size: u64| {
         format!(
             "it is {:.1} MiB, too large to be a profile file (sealctl checks files up to {} MiB)",
@@ -93,13 +95,16 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
             .read_to_end(&mut bytes)
             .map_err(|error| describe(&error))?;
     } else {
-        let file = std::fs::File::open(path).map_err(|error| describe(&error))?;
+        let mut file = std::fs::File::open(path).map_err(|error| describe(&error))?;
         let metadata = file.metadata().map_err(|error| describe(&error))?;
         if metadata.is_dir() {
             return Err("it is a directory; name the profile files inside it".to_owned());
         }
         if metadata.len() > MAX_FILE_BYTES {
             return Err(too_large(metadata.len()));
+        }
+        if metadata.is_file() {
+            return sealctl_profile::check_reader(&mut file).map_err(|error| describe(&error));
         }
         file.take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -108,7 +113,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(bytes.len() as u64));
     }
-    Ok(bytes)
+    Ok(sealctl_profile::check(&bytes))
 }
 
 fn describe(error: &std::io::Error) -> String {

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::source::DisplayLine;
+
 /// How serious a finding is: errors fail `check`, warnings fail it only with `--deny-warnings`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -137,4 +139,7 @@ pub struct Diagnostic {
     pub profile: Option<String>,
     /// The dotted key inside the profile (`tls.cert`), or at top level (`account_id`).
     pub key: Option<String>,
+    /// The line `span` starts on, safe to show: secrets redacted, control characters made
+    /// visible.
+    pub source_line: DisplayLine,
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`check`] validates the bytes of a file against influxctl's schema and reports
 //!   [`Diagnostic`]s with stable [`Rule`] ids, line and column. It needs no key and no network,
-//!   and no diagnostic ever holds a secret.
+//!   and no diagnostic ever holds a secret. [`check_reader`] does the same a part at a time, in
+//!   a few MiB however large the file.
 //! - [`ProfileDocument`] loads a file for editing and saves it back changing only the bytes of
 //!   the edited values: comments, order and formatting survive.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
@@ -40,4 +41,7 @@ pub use diagnostic::{Diagnostic, Rule, Severity};
 pub use document::{FileLock, ProfileDocument, ProfileValue};
 pub use error::ProfileError;
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};
-pub use validate::{CheckedFile, EXPIRY_WARNING, check, check_at, setting_problem};
+pub use validate::{
+    CheckedFile, EXPIRY_WARNING, check, check_at, check_in_parts_at, check_reader, check_whole_at,
+    setting_problem,
+};

@@ -5,13 +5,20 @@ use std::ops::Range;
 /// What a redacted secret is shown as in a source line.
 pub const REDACTED: &str = "[redacted]";
 
-/// The text of a file as `check` saw it, with the byte ranges that hold secrets.
+/// The text of a file as `check` saw it, or of one part of it, with the byte ranges that hold
+/// secrets.
 ///
+/// Offsets and line numbers are always the file's: a part knows where in the file it starts.
 /// Invalid UTF-8 is replaced (U+FFFD) so that positions before the first bad byte stay exact.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SourceText {
     text: String,
+    /// The file offset of `text`'s first byte.
+    base: usize,
+    /// The 0-based line of the file that `text` starts on (at the start of that line).
+    first_line: usize,
     line_starts: Vec<usize>,
+    /// File offsets.
     secrets: Vec<Range<usize>>,
 }
 
@@ -26,7 +33,7 @@ impl std::fmt::Debug for SourceText {
 }
 
 /// One line prepared for display: secrets replaced, control characters made visible.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DisplayLine {
     /// The line as it may be shown, without its line ending.
     pub text: String,
@@ -41,19 +48,42 @@ pub struct DisplayLine {
 impl SourceText {
     /// Wraps the text of a file.
     pub fn new(text: String) -> SourceText {
+        SourceText::part(text, 0, 0)
+    }
+
+    /// Wraps one part of a file: `text` starts at file offset `base`, at the start of the
+    /// 0-based line `first_line`.
+    pub(crate) fn part(text: String, base: usize, first_line: usize) -> SourceText {
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|at| at + 1))
             .collect();
         SourceText {
             text,
+            base,
+            first_line,
             line_starts,
             secrets: Vec::new(),
         }
     }
 
-    /// The whole text. It may hold plaintext secrets: display it only through [`SourceText::display_line`].
+    /// The text. It may hold plaintext secrets: display it only through [`SourceText::display_line`].
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The file offset just past the text.
+    pub(crate) fn end(&self) -> usize {
+        self.base + self.text.len()
+    }
+
+    /// The number of line breaks in the text.
+    pub(crate) fn line_breaks(&self) -> usize {
+        self.line_starts.len() - 1
+    }
+
+    /// A file offset as an offset into the text (clamped to it).
+    fn relative(&self, offset: usize) -> usize {
+        offset.saturating_sub(self.base).min(self.text.len())
     }
 
     /// Marks a byte range as secret, so that [`SourceText::display_line`] never shows it.
@@ -61,17 +91,17 @@ impl SourceText {
         self.secrets.push(range);
     }
 
-    /// The byte ranges marked secret.
+    /// The byte ranges marked secret, as file offsets.
     pub fn secrets(&self) -> &[Range<usize>] {
         &self.secrets
     }
 
-    /// 1-based line and column (in Unicode scalar values) of a byte offset.
+    /// 1-based line and column (in Unicode scalar values) of a file offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let offset = self.floor_char_boundary(offset.min(self.text.len()));
+        let offset = self.floor_char_boundary(self.relative(offset));
         let index = self.line_index(offset);
         let column = self.text[self.line_starts[index]..offset].chars().count() + 1;
-        (index + 1, column)
+        (self.first_line + index + 1, column)
     }
 
     fn line_index(&self, offset: usize) -> usize {
@@ -103,12 +133,13 @@ impl SourceText {
     /// [`REDACTED`] and every control character by a visible symbol, so that neither a token nor
     /// a terminal escape sequence from the file ever reaches the screen.
     pub fn display_line(&self, span: Range<usize>) -> DisplayLine {
-        let start = self.floor_char_boundary(span.start.min(self.text.len()));
+        let start = self.floor_char_boundary(self.relative(span.start));
         let index = self.line_index(start);
         let line = self.line_range(index);
         let mut secrets: Vec<Range<usize>> = self
             .secrets
             .iter()
+            .map(|secret| self.relative(secret.start)..self.relative(secret.end))
             .filter(|secret| secret.start < line.end && secret.end > line.start)
             .map(|secret| secret.start.max(line.start)..secret.end.min(line.end))
             .collect();
@@ -125,7 +156,8 @@ impl SourceText {
         let mut display_start = None;
         let mut display_end = None;
         let mut at = line.start;
-        let span_end = span.end.clamp(start, line.end);
+        // Not `clamp`: a span may start on the `\n` of a CRLF line, past the line's end.
+        let span_end = self.relative(span.end).max(start).min(line.end);
         let mut secrets = secrets.into_iter().peekable();
         while at < line.end {
             if at == start && display_start.is_none() {
@@ -149,7 +181,7 @@ impl SourceText {
         let start = display_start.unwrap_or(end_of_text);
         DisplayLine {
             text,
-            number: index + 1,
+            number: self.first_line + index + 1,
             start,
             end: display_end.unwrap_or(end_of_text).max(start),
         }
@@ -238,6 +270,13 @@ mod tests {
         let line = source.display_line(13..13);
         assert_eq!(line.text, "token = [redacted]");
         assert!(!line.text.contains("abc"));
+    }
+
+    #[test]
+    fn display_line_of_a_span_on_a_crlf_line_break() {
+        let source = SourceText::new("a = \"x\r\nb = 1\r\n".to_owned());
+        let line = source.display_line(7..8);
+        assert_eq!((line.text.as_str(), line.number), ("a = \"x", 1));
     }
 
     #[test]

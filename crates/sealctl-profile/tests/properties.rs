@@ -1,9 +1,12 @@
 //! Properties over generated profile files: an edit changes only the bytes of the value it edits,
-//! whatever the file's quoting, spacing, comments and line endings; and `check` finds no error in
-//! any profile built by the schema's rules.
+//! whatever the file's quoting, spacing, comments and line endings; checking such a file in
+//! parts finds what checking it whole finds; and `check` finds no error in any profile built by
+//! the schema's rules.
+
+use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
-use sealctl_profile::{ProfileDocument, Severity, check};
+use sealctl_profile::{ProfileDocument, Severity, check, check_in_parts_at, check_whole_at};
 
 /// How one key-value line is written: the key's quoting, the spaces around `=`, the string's
 /// quoting, and a trailing comment.
@@ -131,6 +134,21 @@ proptest! {
         for other in file.names.iter().filter(|other| *other != name) {
             prop_assert_eq!(again.get(other, "name").unwrap(), Some(other.clone()));
         }
+    }
+
+    #[test]
+    fn checking_in_parts_finds_what_the_whole_file_finds(
+        file in file(),
+        tail in prop::option::of("\\[sealctl\\]\n(recipients = \\[\"age1[a-z]{3}\"\\]\n)?"),
+        read_bytes in 1usize..200,
+    ) {
+        let text = file.text + tail.as_deref().unwrap_or("");
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_456_000);
+        let whole = check_whole_at(text.as_bytes(), now).diagnostics;
+        let parts = check_in_parts_at(text.as_bytes(), now, read_bytes);
+        // Generated files have the usual shape: they are always checked in parts.
+        prop_assert!(parts.is_some());
+        prop_assert_eq!(parts.unwrap().diagnostics, whole);
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! `check`: every rule, applied to the bytes of one file.
+//!
+//! A file is checked in parts ([`parts`]): the text before the first `[[profile]]`, each
+//! profile, and the tables after the last one, each parsed on its own and walked by the same
+//! rules ([`Walk`]), so that memory stays small however large the file is. A file that cannot be
+//! split that way (a parse error, tables out of the usual order) is parsed in one piece; both
+//! ways find the same diagnostics, which the tests and the fuzz target compare.
 
+mod parts;
 mod toml10;
 mod values;
 
 pub use values::setting_problem;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Seek};
 use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
@@ -23,18 +31,13 @@ use crate::source::{SourceText, is_secret_key};
 /// The name influxctl uses when no profile is named.
 const DEFAULT_PROFILE: &str = "default";
 
-/// From this size on, the TOML 1.0 scan runs beside the parser rather than after it.
-const PARALLEL_SCAN_BYTES: usize = 256 * 1024;
-
 /// Top-level keys of an influxctl 1.x file.
 const LEGACY_KEYS: &[&str] = &["account_id", "cluster_id"];
 
-/// A file after `check`: its text (for showing lines) and what was found, in file order.
+/// What `check` found in one file, in file order.
 #[derive(Debug)]
 pub struct CheckedFile {
-    /// The text as checked, with its secrets marked.
-    pub source: SourceText,
-    /// Every finding, ordered by position.
+    /// Every finding, ordered by position, each with its line ready to show.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -48,23 +51,49 @@ pub fn check(bytes: &[u8]) -> CheckedFile {
 
 /// [`check`], judging token expiry as of `now`.
 pub fn check_at(bytes: &[u8], now: SystemTime) -> CheckedFile {
-    match std::str::from_utf8(bytes) {
+    match parts::check(&mut &*bytes, now, parts::READ_BYTES) {
+        Ok(parts::Checked::Found(diagnostics)) => finish(diagnostics),
+        // Reading from memory cannot fail.
+        Ok(parts::Checked::NeedsWhole(_)) | Err(_) => check_whole_at(bytes, now),
+    }
+}
+
+/// [`check`] of a file read from `reader`, a part at a time: memory stays small however large
+/// the file is. A file that must be parsed in one piece is read again from its start.
+pub fn check_reader(reader: &mut (impl Read + Seek)) -> io::Result<CheckedFile> {
+    let now = SystemTime::now();
+    match parts::check(reader, now, parts::READ_BYTES)? {
+        parts::Checked::Found(diagnostics) => Ok(finish(diagnostics)),
+        parts::Checked::NeedsWhole(Some(bytes)) => Ok(check_whole_at(&bytes, now)),
+        parts::Checked::NeedsWhole(None) => {
+            reader.rewind()?;
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes)?;
+            Ok(check_whole_at(&bytes, now))
+        }
+    }
+}
+
+/// [`check_at`] with the file parsed in one piece. For the tests that compare the two ways.
+#[doc(hidden)]
+pub fn check_whole_at(bytes: &[u8], now: SystemTime) -> CheckedFile {
+    let (source, diagnostics) = match std::str::from_utf8(bytes) {
         Ok(text) => {
             let mut source = SourceText::new(text.to_owned());
             let (diagnostics, secrets) = {
-                let mut walk = Walk::new(&source, now);
+                let mut walk = Walk::new(&source, now, 0);
                 walk.text();
                 (walk.found, walk.secrets)
             };
             for secret in secrets {
                 source.add_secret(secret);
             }
-            finish(source, diagnostics)
+            (source, diagnostics)
         }
         Err(error) => {
             let source = SourceText::new(String::from_utf8_lossy(bytes).into_owned());
             let at = error.valid_up_to();
-            let mut walk = Walk::new(&source, now);
+            let mut walk = Walk::new(&source, now, 0);
             walk.report(
                 Rule::TomlSyntax,
                 at..at,
@@ -75,17 +104,33 @@ pub fn check_at(bytes: &[u8], now: SystemTime) -> CheckedFile {
                 Some("a TOML file must be UTF-8 encoded; is this the right file?".to_owned()),
             );
             let found = walk.found;
-            finish(source, found)
+            (source, found)
         }
+    };
+    finish(show_lines(&source, diagnostics))
+}
+
+/// [`check_at`] in parts of about `read_bytes` each, or `None` where the file must be parsed
+/// in one piece. For the tests that compare the two ways.
+#[doc(hidden)]
+pub fn check_in_parts_at(bytes: &[u8], now: SystemTime, read_bytes: usize) -> Option<CheckedFile> {
+    match parts::check(&mut &*bytes, now, read_bytes) {
+        Ok(parts::Checked::Found(diagnostics)) => Some(finish(diagnostics)),
+        _ => None,
     }
 }
 
-fn finish(source: SourceText, mut diagnostics: Vec<Diagnostic>) -> CheckedFile {
-    diagnostics.sort_by_key(|d| (d.span.start, d.rule));
-    CheckedFile {
-        source,
-        diagnostics,
+/// Fills in each diagnostic's line, once every secret of `source` is marked.
+fn show_lines(source: &SourceText, mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    for diagnostic in &mut diagnostics {
+        diagnostic.source_line = source.display_line(diagnostic.span.clone());
     }
+    diagnostics
+}
+
+fn finish(mut diagnostics: Vec<Diagnostic>) -> CheckedFile {
+    diagnostics.sort_by_key(|d| (d.span.start, d.rule));
+    CheckedFile { diagnostics }
 }
 
 /// Where in the file a walk is: which profile, and the dotted key of the table being walked.
@@ -101,16 +146,32 @@ impl Scope {
     }
 }
 
+/// The rules, walked over a parsed file or one part of it.
 struct Walk<'s> {
     source: &'s SourceText,
+    /// The file offset of the parsed text: spans in the tree are relative to it.
+    offset: usize,
     found: Vec<Diagnostic>,
+    /// File offsets.
     secrets: Vec<Range<usize>>,
     scope: Scope,
     key: Option<String>,
     now: SystemTime,
     /// The fingerprint of the file's `[sealctl] recipients`, when it lists any.
     recipients: Option<String>,
+    /// The recipients fingerprints of sealed values met before the file's recipients were
+    /// known (they may come after the profiles).
+    unjudged: HashSet<String>,
 }
+
+/// A profile's name, and where its key is (file offsets), for the duplicate-name rule.
+struct ProfileName {
+    value: String,
+    key_span: Range<usize>,
+}
+
+/// The profile names met so far, with the line each was first defined on.
+type Names = HashMap<String, usize>;
 
 /// A string value, and the table and name to find its key's span by (only when reporting).
 struct Located<'d> {
@@ -155,20 +216,23 @@ fn type_name(item: &Item) -> &'static str {
 }
 
 impl<'s> Walk<'s> {
-    fn new(source: &'s SourceText, now: SystemTime) -> Walk<'s> {
+    fn new(source: &'s SourceText, now: SystemTime, offset: usize) -> Walk<'s> {
         Walk {
             source,
+            offset,
             found: Vec::new(),
             secrets: Vec::new(),
             scope: Scope::default(),
             key: None,
             now,
             recipients: None,
+            unjudged: HashSet::new(),
         }
     }
 
-    /// Records a finding in the current scope (profile and key).
+    /// Records a finding in the current scope (profile and key). `span` is in the walk's text.
     fn report(&mut self, rule: Rule, span: Range<usize>, message: String, help: Option<String>) {
+        let span = span.start + self.offset..span.end + self.offset;
         let (line, column) = self.source.line_column(span.start);
         self.found.push(Diagnostic {
             rule,
@@ -180,7 +244,14 @@ impl<'s> Walk<'s> {
             column,
             profile: self.scope.profile.clone(),
             key: self.key.clone(),
+            source_line: Default::default(),
         });
+    }
+
+    /// Marks a span of the walk's text as secret.
+    fn secret(&mut self, span: Range<usize>) {
+        self.secrets
+            .push(span.start + self.offset..span.end + self.offset);
     }
 
     fn report_at_key(
@@ -196,20 +267,10 @@ impl<'s> Walk<'s> {
         self.key = None;
     }
 
+    /// Parses and walks the whole text.
     fn text(&mut self) {
         let text = self.source.text();
-        // On a large file, look for TOML 1.1-only forms on another core while the parser runs:
-        // the two are independent, and the parse is most of the time.
-        let (document, forms) = if text.len() >= PARALLEL_SCAN_BYTES {
-            rayon::join(|| Document::parse(text), || toml10::find_toml11_forms(text))
-        } else {
-            let document = Document::parse(text);
-            let forms = match &document {
-                Ok(_) => toml10::find_toml11_forms(text),
-                Err(_) => Vec::new(),
-            };
-            (document, forms)
-        };
+        let document = Document::parse(text);
         let document = match document {
             Ok(document) => document,
             Err(error) => {
@@ -223,6 +284,11 @@ impl<'s> Walk<'s> {
                 return;
             }
         };
+        self.toml11_forms(toml10::scan(text.as_bytes()).forms);
+        self.document(document.as_table());
+    }
+
+    fn toml11_forms(&mut self, forms: impl IntoIterator<Item = toml10::Toml11Form>) {
         for form in forms {
             self.report(
                 Rule::TomlSyntax,
@@ -231,7 +297,6 @@ impl<'s> Walk<'s> {
                 Some(form.help.to_owned()),
             );
         }
-        self.document(document.as_table());
     }
 
     /// Marks `item` as secret if its key's name looks secret, and looks inside it for more, so
@@ -241,7 +306,7 @@ impl<'s> Walk<'s> {
         if is_secret_key(name)
             && let Some(span) = item.span()
         {
-            self.secrets.push(span);
+            self.secret(span);
         }
         self.mark_inside(item);
     }
@@ -270,38 +335,7 @@ impl<'s> Walk<'s> {
     }
 
     fn document(&mut self, root: &toml_edit::Table) {
-        let mut top_level_unknown = Vec::new();
-        for (name, item) in root.iter() {
-            if name != "profile" {
-                self.mark_item(name, item);
-            }
-            match name {
-                "profile" => {}
-                SEALCTL_TABLE if item.is_table_like() => {
-                    let table = item.as_table_like().expect("checked");
-                    self.scope.prefix = format!("{SEALCTL_TABLE}.");
-                    self.types(table, SEALCTL_FIELDS);
-                    self.scope.prefix.clear();
-                    let recipients: Vec<&str> = table
-                        .get("recipients")
-                        .and_then(Item::as_array)
-                        .map(|array| array.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    if !recipients.is_empty() {
-                        self.recipients = Some(recipients_fingerprint(&recipients));
-                    }
-                }
-                SEALCTL_TABLE => self.report_at_key(
-                    Rule::WrongType,
-                    name,
-                    key_span(root, name),
-                    format!("`{name}` must be a table, found {}", type_name(item)),
-                    Some("sealctl keeps its own settings under a [sealctl] table".to_owned()),
-                ),
-                _ => top_level_unknown.push(name),
-            }
-        }
-
+        let top_level_unknown = self.top_level(root);
         let Some(profiles) = root.get("profile") else {
             let legacy = top_level_unknown
                 .iter()
@@ -372,44 +406,97 @@ impl<'s> Walk<'s> {
             return;
         }
 
-        let mut names: HashMap<&str, Located<'_>> = HashMap::new();
-        for (header, table) in &tables {
-            let name = get_str(*table, "name");
-            self.scope = Scope {
-                profile: name.as_ref().map(|name| name.value.to_owned()),
-                prefix: String::new(),
-            };
-            self.profile(header.clone(), *table);
-            if let Some(name) = name {
-                self.duplicate(&mut names, name);
+        let mut names = Names::new();
+        for (header, table) in tables {
+            if let Some(name) = self.profile_entry(header, table) {
+                self.name(&mut names, name);
             }
         }
-        self.scope = Scope::default();
-        if !names.contains_key(DEFAULT_PROFILE) {
-            self.report(
-                Rule::NoDefaultProfile,
-                0..0,
-                "no profile is named `default`, which influxctl uses when no profile is given".to_owned(),
-                Some("name one profile `default`, or always pass --profile (or set INFLUXCTL_PROFILE)".to_owned()),
-            );
-        }
+        self.default_profile(&names);
     }
 
-    fn duplicate<'d>(&mut self, names: &mut HashMap<&'d str, Located<'d>>, name: Located<'d>) {
+    /// Walks the top-level keys other than `profile`, and returns the unknown ones. Notes the
+    /// file's recipients from `[sealctl]`.
+    fn top_level<'d>(&mut self, root: &'d toml_edit::Table) -> Vec<&'d str> {
+        let mut unknown = Vec::new();
+        for (name, item) in root.iter() {
+            if name != "profile" {
+                self.mark_item(name, item);
+            }
+            match name {
+                "profile" => {}
+                SEALCTL_TABLE if item.is_table_like() => {
+                    let table = item.as_table_like().expect("checked");
+                    self.scope.prefix = format!("{SEALCTL_TABLE}.");
+                    self.types(table, SEALCTL_FIELDS);
+                    self.scope.prefix.clear();
+                    let recipients: Vec<&str> = table
+                        .get("recipients")
+                        .and_then(Item::as_array)
+                        .map(|array| array.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    if !recipients.is_empty() {
+                        self.recipients = Some(recipients_fingerprint(&recipients));
+                    }
+                }
+                SEALCTL_TABLE => self.report_at_key(
+                    Rule::WrongType,
+                    name,
+                    key_span(root, name),
+                    format!("`{name}` must be a table, found {}", type_name(item)),
+                    Some("sealctl keeps its own settings under a [sealctl] table".to_owned()),
+                ),
+                _ => unknown.push(name),
+            }
+        }
+        unknown
+    }
+
+    /// Walks one profile, and returns its name for the duplicate-name rule.
+    fn profile_entry(
+        &mut self,
+        header: Range<usize>,
+        table: &dyn TableLike,
+    ) -> Option<ProfileName> {
+        let name = get_str(table, "name");
+        self.scope = Scope {
+            profile: name.as_ref().map(|name| name.value.to_owned()),
+            prefix: String::new(),
+        };
+        self.profile(header, table);
+        self.scope = Scope::default();
+        name.map(|name| {
+            let span = name.key_span();
+            ProfileName {
+                value: name.value.to_owned(),
+                key_span: span.start + self.offset..span.end + self.offset,
+            }
+        })
+    }
+
+    /// The duplicate-name rule, for profiles in file order. Spans in `name` are file offsets.
+    fn name(&mut self, names: &mut Names, name: ProfileName) {
+        let outer = std::mem::replace(
+            &mut self.scope,
+            Scope {
+                profile: Some(name.value.clone()),
+                prefix: String::new(),
+            },
+        );
+        let span = name.key_span.start - self.offset..name.key_span.end - self.offset;
         if name.value.is_empty() {
             self.report_at_key(
                 Rule::DuplicateProfile,
                 "name",
-                name.key_span(),
+                span,
                 "the profile's name is empty: --profile can never select it".to_owned(),
                 Some("give the profile a name".to_owned()),
             );
-        } else if let Some(first) = names.get(name.value) {
-            let (line, _) = self.source.line_column(first.key_span().start);
+        } else if let Some(line) = names.get(&name.value) {
             self.report_at_key(
                 Rule::DuplicateProfile,
                 "name",
-                name.key_span(),
+                span,
                 format!(
                     "a profile named `{}` is already defined on line {line}",
                     name.value
@@ -417,7 +504,21 @@ impl<'s> Walk<'s> {
                 Some("influxctl uses only one of them; rename or remove this one".to_owned()),
             );
         } else {
-            names.insert(name.value, name);
+            let (line, _) = self.source.line_column(name.key_span.start);
+            names.insert(name.value, line);
+        }
+        self.scope = outer;
+    }
+
+    /// The rule that influxctl's default profile exists, once every profile is named.
+    fn default_profile(&mut self, names: &Names) {
+        if !names.contains_key(DEFAULT_PROFILE) {
+            self.report(
+                Rule::NoDefaultProfile,
+                0..0,
+                "no profile is named `default`, which influxctl uses when no profile is given".to_owned(),
+                Some("name one profile `default`, or always pass --profile (or set INFLUXCTL_PROFILE)".to_owned()),
+            );
         }
     }
 
@@ -448,7 +549,7 @@ impl<'s> Walk<'s> {
             if is_secret_key(name)
                 && let Some(value) = item.span()
             {
-                self.secrets.push(value);
+                self.secret(value);
             }
             let Some(field) = fields.iter().find(|field| field.name == name) else {
                 self.mark_inside(item);
@@ -513,6 +614,11 @@ impl<'s> Walk<'s> {
                 Some(help.to_owned()),
             );
             return;
+        }
+        if self.recipients.is_none()
+            && let Some(sealed) = value_param(value, RECIPIENTS_PARAM)
+        {
+            self.unjudged.insert(sealed.to_owned());
         }
         if let (Some(file), Some(sealed)) = (&self.recipients, value_param(value, RECIPIENTS_PARAM))
             && file != sealed

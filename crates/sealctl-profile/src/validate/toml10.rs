@@ -1,9 +1,13 @@
-//! Finds the TOML 1.1 forms that `toml_edit` accepts but influxctl's TOML 1.0.0 parser rejects.
+//! One pass over a file's bytes that finds its table headers (where `check` may split the file
+//! into parts) and the TOML 1.1 forms that `toml_edit` accepts but influxctl's TOML 1.0.0 parser
+//! rejects.
 //!
-//! The scan runs only on text that `toml_edit` already parsed, so it can assume the text is
-//! well-formed TOML 1.1 and needs to track only what separates the two grammars: strings
-//! (for escapes), comments (to skip), the nesting of inline tables and arrays (for line breaks
-//! and trailing commas), and bare tokens (for times written without seconds).
+//! The scan trusts that the text is well-formed TOML 1.1, and tracks only what separates the two
+//! grammars and finds headers: strings (for escapes), comments (to skip), the nesting of inline
+//! tables and arrays (for line breaks and trailing commas), and bare tokens (for times written
+//! without seconds). On text that is not well-formed its findings may be wrong, never unsafe:
+//! every part it splits off is parsed by `toml_edit`, and a part that does not parse sends the
+//! whole file to the parser in one piece.
 
 use std::ops::Range;
 
@@ -15,19 +19,53 @@ pub(crate) struct Toml11Form {
     pub help: &'static str,
 }
 
-pub(crate) fn find_toml11_forms(text: &str) -> Vec<Toml11Form> {
+/// A table header (`[a.b]` or `[[a.b]]`) at the start of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// Where its first `[` is.
+    pub at: usize,
+    pub kind: HeaderKind,
+}
+
+/// What a header opens, as far as splitting a profile file goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeaderKind {
+    /// `[[profile]]`: a new profile.
+    Profile,
+    /// `[profile.tls]`, `[[profile.x]]`: a table inside the profile above it.
+    InsideProfile,
+    /// A table outside the profiles, such as `[sealctl]`.
+    Other,
+    /// Anything the scan does not judge (`[profile]`, quoted keys, a header cut off): only the
+    /// parser of the whole file can say what it means.
+    Unclear,
+}
+
+/// What one pass found: headers and TOML 1.1 forms, in file order.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub headers: Vec<Header>,
+    pub forms: Vec<Toml11Form>,
+}
+
+pub(crate) fn scan(text: &[u8]) -> Scan {
     Scanner {
-        bytes: text.as_bytes(),
+        bytes: text,
         at: 0,
-        found: Vec::new(),
+        found: Scan::default(),
     }
     .scan()
+}
+
+#[cfg(test)]
+fn find_toml11_forms(text: &str) -> Vec<Toml11Form> {
+    scan(text.as_bytes()).forms
 }
 
 struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
-    found: Vec<Toml11Form>,
+    found: Scan,
 }
 
 /// An open `{` or `[` inside a value, with where it opened.
@@ -38,12 +76,23 @@ enum Open {
 }
 
 impl Scanner<'_> {
-    fn scan(mut self) -> Vec<Toml11Form> {
+    fn scan(mut self) -> Scan {
         let mut open: Vec<Open> = Vec::new();
         // At top level, `[` opens an array only as a value (after `=`); otherwise it is a table header.
         let mut expecting_value = false;
         let mut last_significant = None;
+        // Whether only whitespace stands between the last line break and `at`.
+        let mut line_start = true;
         while let Some(&byte) = self.bytes.get(self.at) {
+            if line_start && byte == b'[' && open.is_empty() && !expecting_value {
+                let kind = header_kind(&self.bytes[self.at..]);
+                self.found.headers.push(Header { at: self.at, kind });
+            }
+            if byte == b'\n' {
+                line_start = true;
+            } else if !matches!(byte, b' ' | b'\t' | b'\r') {
+                line_start = false;
+            }
             match byte {
                 b'#' => {
                     self.skip_comment();
@@ -60,7 +109,7 @@ impl Scanner<'_> {
                         && !*reported
                     {
                         *reported = true;
-                        self.found.push(Toml11Form {
+                        self.found.forms.push(Toml11Form {
                                 span: *at..*at + 1,
                                 message: "inline table spans several lines, which TOML 1.0 does not allow",
                                 help: "write the inline table on one line, or as a [table] section",
@@ -75,7 +124,7 @@ impl Scanner<'_> {
                 b'[' if !open.is_empty() || expecting_value => open.push(Open::Array),
                 b'}' => {
                     if last_significant == Some(b',') {
-                        self.found.push(Toml11Form {
+                        self.found.forms.push(Toml11Form {
                             span: self.at..self.at + 1,
                             message: "trailing comma in an inline table, which TOML 1.0 does not allow",
                             help: "remove the comma before `}`",
@@ -123,7 +172,9 @@ impl Scanner<'_> {
         self.at += if multiline { 3 } else { 1 };
         loop {
             // Only a backslash or the quote can end or change a string: jump to the next one.
-            let Some(next) = memchr::memchr2(b'\\', quote, &self.bytes[self.at..]) else {
+            // (A backslash as the last byte, in text that is not TOML, steps past the end.)
+            let rest = self.bytes.get(self.at..).unwrap_or_default();
+            let Some(next) = memchr::memchr2(b'\\', quote, rest) else {
                 self.at = self.bytes.len();
                 return;
             };
@@ -131,12 +182,12 @@ impl Scanner<'_> {
             let byte = self.bytes[self.at];
             if byte == b'\\' && quote == b'"' {
                 match self.bytes.get(self.at + 1) {
-                    Some(b'e') => self.found.push(Toml11Form {
+                    Some(b'e') => self.found.forms.push(Toml11Form {
                         span: self.at..self.at + 2,
                         message: "the escape `\\e` is TOML 1.1, which influxctl's TOML 1.0 parser rejects",
                         help: "write the escape character as `\\u001B`",
                     }),
-                    Some(b'x') => self.found.push(Toml11Form {
+                    Some(b'x') => self.found.forms.push(Toml11Form {
                         span: self.at..self.at + 4,
                         message: "the escape `\\xHH` is TOML 1.1, which influxctl's TOML 1.0 parser rejects",
                         help: "write the character as `\\u00HH`",
@@ -177,7 +228,7 @@ impl Scanner<'_> {
             let minutes_end = colon + 3;
             if token.get(minutes_end) != Some(&b':') {
                 let hours = colon.saturating_sub(2);
-                self.found.push(Toml11Form {
+                self.found.forms.push(Toml11Form {
                     span: start + hours..start + minutes_end.min(token.len()),
                     message: "a time without seconds is TOML 1.1, which influxctl's TOML 1.0 parser rejects",
                     help: "add the seconds, as in `07:32:00`",
@@ -185,6 +236,34 @@ impl Scanner<'_> {
             }
         }
     }
+}
+
+/// The kind of the header starting at `bytes[0]` (a `[`).
+fn header_kind(bytes: &[u8]) -> HeaderKind {
+    let array = bytes.starts_with(b"[[");
+    let rest = trim_blank(&bytes[if array { 2 } else { 1 }..]);
+    let key_len = rest
+        .iter()
+        .take_while(|&&byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-'))
+        .count();
+    let (key, after) = rest.split_at(key_len);
+    let after = trim_blank(after);
+    let profile = key == b"profile";
+    match after.first() {
+        _ if key.is_empty() => HeaderKind::Unclear,
+        Some(b'.') if profile => HeaderKind::InsideProfile,
+        Some(b']') if profile && array && after.starts_with(b"]]") => HeaderKind::Profile,
+        Some(b'.' | b']') if !profile => HeaderKind::Other,
+        _ => HeaderKind::Unclear,
+    }
+}
+
+fn trim_blank(bytes: &[u8]) -> &[u8] {
+    let blank = bytes
+        .iter()
+        .take_while(|&&byte| matches!(byte, b' ' | b'\t'))
+        .count();
+    &bytes[blank..]
 }
 
 fn is_bare(byte: u8) -> bool {
@@ -212,6 +291,46 @@ mod tests {
             "# { unclosed in a comment, 07:32\nk = \"{\"\n",
         ] {
             assert_eq!(messages(text), vec![], "{text:?}");
+        }
+    }
+
+    #[test]
+    fn headers_are_found_and_judged() {
+        let text = "# [[profile]]\nk = [\n[1]]\ns = \"\"\"\n[[profile]]\"\"\"\n[[profile]]\n  [profile.tls]\n[[ profile ]] # c\n[[profile.x]]\n[sealctl]\n[profile]\n[\"q\"]\n[[profiles]]\n[profile";
+        let found: Vec<(usize, HeaderKind)> = scan(text.as_bytes())
+            .headers
+            .iter()
+            .map(|header| (header.at, header.kind))
+            .collect();
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert_eq!(
+            found,
+            [
+                (at("[[profile]]\n  "), HeaderKind::Profile),
+                (at("[profile.tls]"), HeaderKind::InsideProfile),
+                (at("[[ profile ]]"), HeaderKind::Profile),
+                (at("[[profile.x]]"), HeaderKind::InsideProfile),
+                (at("[sealctl]"), HeaderKind::Other),
+                (at("[profile]\n"), HeaderKind::Unclear),
+                (at("[\"q\"]"), HeaderKind::Unclear),
+                (at("[[profiles]]"), HeaderKind::Other),
+                (text.len() - "[profile".len(), HeaderKind::Unclear),
+            ]
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_toml_is_scanned_without_a_panic() {
+        for text in [
+            "s = \"abc\\",
+            "s = \"\"\"\\",
+            "[",
+            "[[",
+            "[[profile",
+            "'",
+            "t = 07:",
+        ] {
+            scan(text.as_bytes());
         }
     }
 
