@@ -15,11 +15,6 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-// A profile file parses into many small allocations: with mimalloc, checking one file of 10,000
-// profiles spends a third of the system time it does with the system allocator (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // First of all: no core dump may hold a token this process opens.
     harden::forbid_core_dumps();
