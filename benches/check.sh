@@ -6,6 +6,7 @@
 #
 # Goals (issue 2): 1,000 files of 5 profiles in one invocation, and one file of 10,000 profiles,
 # each under 100 ms wall on a 2-core machine.
+# Peak memory: benches/memory.sh.
 . "$(dirname "$0")/setup.sh" hyperfine check-toml
 python3 benches/generate-profiles.py "$work/many" 1000 5
 python3 benches/generate-profiles.py "$work/one" 1 10000
@@ -14,13 +15,13 @@ python3 benches/generate-profiles.py "$work/one" 1 10000
 "$sealctl" check "$work"/many/*.toml >/dev/null
 "$sealctl" check "$work"/one/*.toml >/dev/null
 
-echo "## Machine"
+echo "### Machine"
 echo
 echo "- $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "- $(rustc --version), $(python3 --version), hyperfine $(hyperfine --version | cut -d' ' -f2)"
 echo "- 1,000 files: $(du -sh "$work/many" | cut -f1); one file of 10,000 profiles: $(du -h "$work"/one/*.toml | cut -f1)"
 echo
-runs=(--warmup 5 --min-runs 50 --style none)
+runs=(--warmup 5 --min-runs "$(runs 50)" --style none)
 table() { python3 "$benches/table.py" "$1" 1; }
 cd "$work"
 hyperfine "${runs[@]}" --export-json "$work/many.json" \
@@ -38,10 +39,6 @@ echo "### One file of 10,000 profiles"
 echo
 table "$work/one.json"
 echo
-echo "### Peak memory (max RSS, /usr/bin/time)"
 echo
-for target in "many/*.toml" "one/influxctl-00000.toml"; do
-  # shellcheck disable=SC2086
-  rss=$(/usr/bin/time -f %M "$sealctl" check $target 2>&1 >/dev/null | tail -1)
-  echo "- sealctl check $target: $((rss / 1024)) MiB"
-done
+python3 "$benches/goal.py" "$work/many.json" "sealctl check, 1,000 files (2 threads)" 100
+python3 "$benches/goal.py" "$work/one.json" "sealctl check, 10,000 profiles" 100

@@ -8,6 +8,7 @@
 # dynamically linked release build is measured beside it.
 #
 #   bash benches/exec.sh      # needs hyperfine and age (Debian packages)
+with_dynamic=1
 . "$(dirname "$0")/setup.sh" hyperfine age age-keygen
 machine="$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(rustc --version); $(age --version | head -1 | sed 's/^/age /')"
 cd "$work"
@@ -23,13 +24,18 @@ echo "### Machine"
 echo
 echo "- $machine"
 echo
-hyperfine -N --style none --warmup 20 --min-runs 200 --export-json exec.json \
-  -n "true" "$true_bin" \
-  -n "sealctl exec -- true (nothing to open)" "$sealctl exec -- $true_bin" \
-  -n "sealctl exec -- true (nothing to open), dynamic build" "$sealctl_dynamic exec -- $true_bin" \
-  -n "sealctl exec --env T=mgmt_token -- true" "$sealctl exec --env T=mgmt_token -- $true_bin" \
-  -n "sealctl exec --env T=mgmt_token -- true, dynamic build" "$sealctl_dynamic exec --env T=mgmt_token -- $true_bin" \
-  -n "sealctl exec --adapter influxctl -- true (memfd config)" "$sealctl exec --adapter influxctl -- $true_bin" \
-  -n "sh -c 'T=\$(base64 -d < sealed | age -d -i key) true' (by hand)" \
-     "sh -c 'T=\$(base64 -d < sealed.b64 | age -d -i .config/sealctl/identity.txt) $true_bin'" >/dev/null
+commands=(-n "true" "$true_bin"
+  -n "sealctl exec -- true (nothing to open)" "$sealctl exec -- $true_bin")
+[ -z "$sealctl_dynamic" ] || commands+=(
+  -n "sealctl exec -- true (nothing to open), dynamic build" "$sealctl_dynamic exec -- $true_bin")
+commands+=(-n "sealctl exec --env T=mgmt_token -- true" "$sealctl exec --env T=mgmt_token -- $true_bin")
+[ -z "$sealctl_dynamic" ] || commands+=(
+  -n "sealctl exec --env T=mgmt_token -- true, dynamic build" "$sealctl_dynamic exec --env T=mgmt_token -- $true_bin")
+commands+=(-n "sealctl exec --adapter influxctl -- true (memfd config)" "$sealctl exec --adapter influxctl -- $true_bin"
+  -n "sh -c 'T=\$(base64 -d < sealed | age -d -i key) true' (by hand)"
+  "sh -c 'T=\$(base64 -d < sealed.b64 | age -d -i .config/sealctl/identity.txt) $true_bin'")
+hyperfine -N --style none --warmup "$(runs 20)" --min-runs "$(runs 200)" --export-json exec.json "${commands[@]}" >/dev/null
 python3 "$benches/table.py" exec.json 2 true
+echo
+python3 "$benches/goal.py" exec.json "sealctl exec --env T=mgmt_token -- true" 2 true
+python3 "$benches/goal.py" exec.json "sealctl exec --adapter influxctl -- true (memfd config)" 2 true

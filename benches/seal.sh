@@ -35,11 +35,11 @@ echo
 echo "- $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(rustc --version); $(age --version | head -1 | sed 's/^/age /')"
 echo
 table() { python3 "$benches/table.py" "$1" 2; }
-hyperfine -N --style none --warmup 10 --min-runs 100 --export-json get.json \
+hyperfine -N --style none --warmup "$(runs 10)" --min-runs "$(runs 100)" --export-json get.json \
   -n "sealctl token get" "$sealctl --config one.toml -i key.txt token get" \
   -n "age -d (the same ciphertext, binary)" "age -d -i key.txt payload.age" \
   -n "sh -c 'base64 -d | age -d' (by hand)" "sh -c 'base64 -d payload.b64 | age -d -i key.txt'" >/dev/null
-hyperfine -N --style none --warmup 2 --min-runs 20 --export-json many.json \
+hyperfine -N --style none --warmup 2 --min-runs "$(runs 20)" --export-json many.json \
   --prepare "cp sealed.toml many.toml" -n "sealctl rekey --all, 1,000 values" "$sealctl --config many.toml -i key.txt rekey --all" \
   --prepare "cp plain.toml many.toml" -n "sealctl seal --all, 1,000 values" "$sealctl --config many.toml seal --all" >/dev/null
 echo "### One token, whole process"
@@ -49,3 +49,5 @@ echo
 echo "### 1,000 values in one file"
 echo
 table many.json
+echo
+python3 "$benches/goal.py" many.json "sealctl rekey --all, 1,000 values" 1000
