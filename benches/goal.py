@@ -1,17 +1,31 @@
 #!/usr/bin/env python3
-"""Prints one line judging a goal from hyperfine's JSON export: a command's median, or its
-median minus a baseline's, against a limit in ms. Judges, never fails: timing is not a test.
+"""Prints one line judging a goal from hyperfine's JSON exports: that a command's median (or
+its median minus a baseline's) is under a limit in ms, or that it is faster than another
+command. Judges, never fails: timing is not a test.
 
-usage: goal.py RESULTS.json COMMAND LIMIT_MS [BASELINE]
+usage: goal.py COMMAND (--under MS [--baseline COMMAND] | --faster-than COMMAND) RESULTS.json...
 """
-import json
-import statistics
-import sys
+import argparse
 
-path, command, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
-baseline = sys.argv[4] if len(sys.argv) > 4 else None
-medians = {r["command"]: statistics.median(r["times"]) * 1000 for r in json.load(open(path))["results"]}
-value = medians[command] - (medians[baseline] if baseline else 0)
-what = f"added to `{baseline}`" if baseline else "median"
-verdict = "met" if value < limit else "**not met**"
-print(f"- goal: `{command}`, {what} {value:.2f} ms, under {limit:g} ms: {verdict}")
+from results import load, median
+
+parser = argparse.ArgumentParser()
+parser.add_argument("command")
+parser.add_argument("--under", type=float)
+parser.add_argument("--baseline")
+parser.add_argument("--faster-than")
+parser.add_argument("files", nargs="+")
+args = parser.parse_args()
+times = load(args.files)
+value = median(times[args.command])
+if args.faster_than:
+    other = median(times[args.faster_than])
+    verdict = "met" if value < other else "**not met**"
+    print(f"- goal: `{args.command}` faster than `{args.faster_than}`: {value:.2f} ms against {other:.2f} ms: {verdict}")
+else:
+    what = "median"
+    if args.baseline:
+        value -= median(times[args.baseline])
+        what = f"added to `{args.baseline}`"
+    verdict = "met" if value < args.under else "**not met**"
+    print(f"- goal: `{args.command}`, {what} {value:.2f} ms, under {args.under:g} ms: {verdict}")

@@ -37,10 +37,13 @@ row() {
   echo "| $what | $mib | $verdict |"
 }
 
-echo "### Peak memory (max RSS, median of 5 runs)"
+echo "### Machine"
 echo
 echo "- $machine"
-echo "- goal: under 10 MB (9.54 MiB) for \`exec\` and \`check\`"
+echo
+echo "### Max RSS (/usr/bin/time), median of 5 runs"
+echo
+echo "Goal: under 10 MB (9.54 MiB) for \`exec\` and \`check\`."
 echo
 echo "| command | peak RSS MiB | goal |"
 echo "| --- | ---: | --- |"
