@@ -1,7 +1,7 @@
 //! rustc-style diagnostics: `error[rule]: message`, `--> file:line:col`, the line, a caret, help.
 //!
-//! Lines are each diagnostic's `source_line`, in which secrets are shown as `[redacted]` and control
-//! characters cannot reach the terminal.
+//! The line shown is each diagnostic's `source_line`, in which secrets are shown as `[redacted]`
+//! and control characters cannot reach the terminal.
 
 use std::io::{self, Write};
 

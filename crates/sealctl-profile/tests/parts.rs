@@ -148,6 +148,15 @@ fn a_large_file_is_judged_the_same_in_parts() {
 }
 
 #[test]
+fn indented_headers_and_odd_spacing_are_judged_the_same_in_parts() {
+    let text = "  top = 1\n\t[[profile]] # a\n  name = \"default\"\n  bad = 1\n    [[profile]]\n\tname = \"b\"\n  port = 1\n  \t[sealctl]\n  x = 1\n";
+    assert_eq!(
+        same_both_ways("indented headers", text.as_bytes()),
+        READ_SIZES.len()
+    );
+}
+
+#[test]
 fn what_the_parts_cannot_judge_goes_to_the_whole_file() {
     for text in [
         // A profile's sub-table after the tail began.

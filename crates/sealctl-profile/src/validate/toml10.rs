@@ -22,7 +22,7 @@ pub(crate) struct Toml11Form {
 /// A table header (`[a.b]` or `[[a.b]]`) at the start of a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
-    /// Where its first `[` is.
+    /// Where its line starts (before any indentation): where a part of the file may begin.
     pub at: usize,
     pub kind: HeaderKind,
 }
@@ -81,16 +81,21 @@ impl Scanner<'_> {
         // At top level, `[` opens an array only as a value (after `=`); otherwise it is a table header.
         let mut expecting_value = false;
         let mut last_significant = None;
-        // Whether only whitespace stands between the last line break and `at`.
+        // Where the current line began, and whether only blanks stand between there and `at`.
+        let mut line_begin = 0;
         let mut line_start = true;
         while let Some(&byte) = self.bytes.get(self.at) {
             if line_start && byte == b'[' && open.is_empty() && !expecting_value {
                 let kind = header_kind(&self.bytes[self.at..]);
-                self.found.headers.push(Header { at: self.at, kind });
+                self.found.headers.push(Header {
+                    at: line_begin,
+                    kind,
+                });
             }
             if byte == b'\n' {
                 line_start = true;
-            } else if !matches!(byte, b' ' | b'\t' | b'\r') {
+                line_begin = self.at + 1;
+            } else if !matches!(byte, b' ' | b'\t') {
                 line_start = false;
             }
             match byte {
@@ -307,7 +312,7 @@ mod tests {
             found,
             [
                 (at("[[profile]]\n  "), HeaderKind::Profile),
-                (at("[profile.tls]"), HeaderKind::InsideProfile),
+                (at("  [profile.tls]"), HeaderKind::InsideProfile),
                 (at("[[ profile ]]"), HeaderKind::Profile),
                 (at("[[profile.x]]"), HeaderKind::InsideProfile),
                 (at("[sealctl]"), HeaderKind::Other),
