@@ -178,11 +178,8 @@ impl From<sealctl_profile::ProfileError> for CommandError {
 impl From<sealctl_seal::OpenError> for CommandError {
     fn from(error: sealctl_seal::OpenError) -> CommandError {
         use sealctl_seal::OpenError as E;
-        if let E::Keyring(keyring) = error {
-            return keyring.into();
-        }
-        let hint = match &error {
-            E::Keyring(_) => "",
+        let hint = match error {
+            E::Keyring(keyring) => return keyring.into(),
             E::OtherBackend(_) => "this is a bug in sealctl; please report it",
             E::NoIdentity => {
                 "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`"

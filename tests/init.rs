@@ -25,17 +25,20 @@ fn mode(path: &std::path::Path) -> u32 {
 #[test]
 fn init_asks_on_a_terminal_and_hides_the_token() {
     let env = TestEnv::new();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sealctl"));
-    command
-        .arg("init")
-        .env_clear()
-        .env("PATH", "")
-        .env("HOME", env.home())
-        .env("XDG_CONFIG_HOME", env.home().join(".config"))
-        .env("XDG_RUNTIME_DIR", env.home())
-        .env("TERM", "xterm")
-        .current_dir(env.home());
-    let mut session = spawn_command(command, Some(20_000)).expect("a pseudo-terminal");
+    let init = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sealctl"));
+        command
+            .arg("init")
+            .env_clear()
+            .env("PATH", "")
+            .env("HOME", env.home())
+            .env("XDG_CONFIG_HOME", env.home().join(".config"))
+            .env("XDG_RUNTIME_DIR", env.home())
+            .env("TERM", "xterm")
+            .current_dir(env.home());
+        spawn_command(command, Some(20_000)).expect("a pseudo-terminal")
+    };
+    let mut session = init();
     // Enter takes the default; a wrong host is refused by the rules of `check`, and asked again.
     for (question, answer) in [
         ("Profile name", ""),
@@ -65,6 +68,26 @@ fn init_asks_on_a_terminal_and_hides_the_token() {
     assert_eq!(mode(&file), 0o600);
     assert_eq!(mode(file.parent().unwrap()), 0o700);
     let text = std::fs::read_to_string(&file).unwrap();
+
+    // Again, with the same name: whether to replace it is asked before the token, and a "no"
+    // ends there, the file as it was.
+    let mut session = init();
+    for (question, answer) in [
+        ("Profile name", ""),
+        ("Product", ""),
+        ("Host", "other.example.com"),
+        ("Port", ""),
+        ("Keep the token", ""),
+        ("has a profile `default` already. Replace it? [y/N]", "n"),
+    ] {
+        session.exp_string(question).unwrap();
+        session.send_line(answer).unwrap();
+    }
+    let screen = session.exp_eof().unwrap();
+    assert!(!screen.contains("Management token"), "{screen}");
+    assert!(screen.contains("pass --force to replace it"), "{screen}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+
     assert!(text.contains("host = \"cluster.example.com\"\n  port = \"443\"\n"));
     assert!(!leaks(&text, TOKEN));
     env.sealctl().args(["check"]).assert().success();

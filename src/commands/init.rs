@@ -133,6 +133,23 @@ fn create(
     } else {
         flag_settings(&args)?
     };
+    // Asked before the token, so that nobody pastes a token only to learn that the profile
+    // exists and will not be replaced.
+    let mut replace = args.force;
+    if ask && !replace && path.exists() {
+        let existing = ProfileDocument::load(&path)?;
+        if existing.profile_names().contains(&settings.name) {
+            replace = prompt::confirm(&format!(
+                "{} has a profile `{}` already. Replace it?",
+                path.display(),
+                settings.name
+            ))
+            .map_err(|error| CommandError::setup("cannot ask").source(error))?;
+            if !replace {
+                return Err(profile_exists(&path, &settings.name));
+            }
+        }
+    }
     let token = if ask && !args.token_stdin {
         Some(ask_token(&settings.name)?)
     } else if args.token_stdin {
@@ -156,21 +173,8 @@ fn create(
     };
     let mut replaced = Vec::new();
     if document.profile_names().contains(&settings.name) {
-        let replace = args.force
-            || (ask
-                && prompt::confirm(&format!(
-                    "{} has a profile `{}` already. Replace it?",
-                    path.display(),
-                    settings.name
-                ))
-                .map_err(|error| CommandError::setup("cannot ask").source(error))?);
         if !replace {
-            return Err(CommandError::setup(format!(
-                "{} has a profile `{}` already",
-                path.display(),
-                settings.name
-            ))
-            .hint("pass --force to replace it, or --name to add another"));
+            return Err(profile_exists(&path, &settings.name));
         }
         // Replaced in place, so that its comments and position stay: the connection settings
         // and tokens are the new ones; other settings (database, tls, auth) are kept.
@@ -389,6 +393,11 @@ fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
         backend,
         store: args.backend.store_or(None),
     })
+}
+
+fn profile_exists(path: &Path, name: &str) -> CommandError {
+    CommandError::setup(format!("{} has a profile `{name}` already", path.display()))
+        .hint("pass --force to replace it, or --name to add another")
 }
 
 /// The management token, asked without echo: the bare token, or the whole output of
