@@ -36,6 +36,17 @@ fn leftovers(file: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `file` is a complete profile file: `check` finds nothing wrong in it.
+fn assert_complete(env: &TestEnv, file: &Path, what: &str) {
+    let checked = env.sealctl().arg("check").arg(file).output().unwrap();
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "{what} is not a complete new file:\n{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+}
+
 #[test]
 fn twenty_writers_at_once_all_land() {
     let env = TestEnv::new();
@@ -211,13 +222,10 @@ fn a_write_killed_at_any_moment_leaves_the_old_file_or_the_new_one() {
                     case.name
                 );
                 let leftover = file.with_file_name(&left[0]);
-                let checked = env.sealctl().arg("check").arg(&leftover).output().unwrap();
-                assert_eq!(
-                    checked.status.code(),
-                    Some(0),
-                    "{} (seed {seed}): the file left is not a complete new one:\n{}",
-                    case.name,
-                    String::from_utf8_lossy(&checked.stdout)
+                assert_complete(
+                    &env,
+                    &leftover,
+                    &format!("{} (seed {seed}): the file left", case.name),
                 );
                 assert_ne!(std::fs::read(&leftover).unwrap(), case.before);
                 let mut next = start_with_input(
@@ -238,13 +246,10 @@ fn a_write_killed_at_any_moment_leaves_the_old_file_or_the_new_one() {
                 continue;
             }
             new += 1;
-            let checked = env.sealctl().arg("check").arg(&file).output().unwrap();
-            assert_eq!(
-                checked.status.code(),
-                Some(0),
-                "{} (seed {seed}): the file is neither the old one nor a complete new one:\n{}",
-                case.name,
-                String::from_utf8_lossy(&checked.stdout)
+            assert_complete(
+                &env,
+                &file,
+                &format!("{} (seed {seed}): the file, not the old one,", case.name),
             );
         }
         outcomes.push(format!(
