@@ -25,7 +25,8 @@ fn mode(path: &std::path::Path) -> u32 {
 #[test]
 fn init_asks_on_a_terminal_and_hides_the_token() {
     let env = TestEnv::new();
-    let init = || {
+    // Starts `init` on a pseudo-terminal and gives each answer once its question shows.
+    let init = |answers: &[(&str, &str)]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sealctl"));
         command
             .arg("init")
@@ -36,21 +37,22 @@ fn init_asks_on_a_terminal_and_hides_the_token() {
             .env("XDG_RUNTIME_DIR", env.home())
             .env("TERM", "xterm")
             .current_dir(env.home());
-        spawn_command(command, Some(20_000)).expect("a pseudo-terminal")
+        let mut session = spawn_command(command, Some(20_000)).expect("a pseudo-terminal");
+        for (question, answer) in answers {
+            session.exp_string(question).unwrap();
+            session.send_line(answer).unwrap();
+        }
+        session
     };
-    let mut session = init();
     // Enter takes the default; a wrong host is refused by the rules of `check`, and asked again.
-    for (question, answer) in [
+    let mut session = init(&[
         ("Profile name", ""),
         ("Product", ""),
         ("Host", "https://cluster.example.com"),
         ("holds a scheme", "cluster.example.com"),
         ("Port", ""),
         ("Keep the token", ""),
-    ] {
-        session.exp_string(question).unwrap();
-        session.send_line(answer).unwrap();
-    }
+    ]);
     session
         .exp_string("Management token for profile `default` (input hidden): ")
         .unwrap();
@@ -71,18 +73,14 @@ fn init_asks_on_a_terminal_and_hides_the_token() {
 
     // Again, with the same name: whether to replace it is asked before the token, and a "no"
     // ends there, the file as it was.
-    let mut session = init();
-    for (question, answer) in [
+    let mut session = init(&[
         ("Profile name", ""),
         ("Product", ""),
         ("Host", "other.example.com"),
         ("Port", ""),
         ("Keep the token", ""),
         ("has a profile `default` already. Replace it? [y/N]", "n"),
-    ] {
-        session.exp_string(question).unwrap();
-        session.send_line(answer).unwrap();
-    }
+    ]);
     let screen = session.exp_eof().unwrap();
     assert!(!screen.contains("Management token"), "{screen}");
     assert!(screen.contains("pass --force to replace it"), "{screen}");
