@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Document, Item, Table, TableLike, Value};
 
 use crate::error::ProfileError;
+use crate::file::{is_read_only, read_limited, resolve_links};
 use crate::schema::{Profile, ProfilesFile, SEALCTL_TABLE};
 
 /// A profile file held as its exact text.
 pub struct ProfileDocument {
     path: PathBuf,
     text: String,
+    /// Whether [`ProfileDocument::save`] may replace a read-only file.
+    overwrite_read_only: bool,
 }
 
 impl std::fmt::Debug for ProfileDocument {
@@ -128,13 +131,10 @@ struct Place<'d> {
 }
 
 impl ProfileDocument {
-    /// Reads and parses a file.
+    /// Reads and parses a file, refusing one over [`crate::file::MAX_FILE_BYTES`].
     pub fn load(path: impl Into<PathBuf>) -> Result<ProfileDocument, ProfileError> {
         let path = path.into();
-        let bytes = fs::read(&path).map_err(|source| ProfileError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = read_limited(&path)?;
         let text = String::from_utf8(bytes).map_err(|_| ProfileError::Read {
             path: path.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
@@ -152,6 +152,7 @@ impl ProfileDocument {
         Ok(ProfileDocument {
             path,
             text: text.to_owned(),
+            overwrite_read_only: false,
         })
     }
 
@@ -355,7 +356,7 @@ impl ProfileDocument {
         let splice = {
             let document = self.document();
             let existing = profiles(&document);
-            if self.find(&document, name).is_ok() {
+            if self.has_profile(name) {
                 return Err(ProfileError::ProfileExists {
                     path: self.path.clone(),
                     name: name.to_owned(),
@@ -439,32 +440,47 @@ impl ProfileDocument {
                         .parse()
                         .map_err(|_| self.edit_error(format!("remove profile `{name}`")))?;
                     let array = value.as_array_mut().expect("parsed as an array");
-                    array.remove(index);
-                    if let Some(first) = array.get_mut(0) {
-                        first.decor_mut().set_prefix(" ");
+                    let removed = array.remove(index);
+                    // The spacing after `[` and before `]` stays: a new first (or last) element
+                    // takes the removed one's, unless a comment lays it out on lines of its own.
+                    let raw = |text: Option<&toml_edit::RawString>| {
+                        text.and_then(toml_edit::RawString::as_str)
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let blank = |text: &str| text.trim().is_empty();
+                    let (removed_prefix, removed_suffix) =
+                        (raw(removed.decor().prefix()), raw(removed.decor().suffix()));
+                    let last = array.len().checked_sub(1);
+                    if index == 0
+                        && let Some(first) = array.get_mut(0)
+                        && blank(&raw(first.decor().prefix()))
+                        && blank(&removed_prefix)
+                    {
+                        first.decor_mut().set_prefix(removed_prefix);
                     }
-                    (span, value.to_string())
+                    if Some(index) == last.map(|last| last + 1)
+                        && let Some(new_last) = last.and_then(|last| array.get_mut(last))
+                        && blank(&raw(new_last.decor().suffix()))
+                        && blank(&removed_suffix)
+                    {
+                        new_last.decor_mut().set_suffix(removed_suffix);
+                    }
+                    let mut rendered = value.to_string();
+                    // toml_edit writes the array's line breaks as LF; a CRLF file keeps CRLF.
+                    let original = &self.text[span.clone()];
+                    if original.contains("\r\n") && !original.replace("\r\n", "").contains('\n') {
+                        rendered = rendered.replace("\r\n", "\n").replace('\n', "\r\n");
+                    }
+                    (span, rendered)
                 }
                 None => {
-                    let headers = headers(&document);
                     let own = all[index]
                         .header
                         .clone()
                         .expect("array-of-tables profiles have headers")
                         .start;
-                    let position = headers
-                        .iter()
-                        .position(|header| header.header_start == own)
-                        .expect("the profile's own header is listed");
-                    let start = headers[position].start;
-                    let end = headers[position + 1..]
-                        .iter()
-                        .find(|header| {
-                            header.path.first().map(String::as_str) != Some("profile")
-                                || header.path.len() == 1
-                        })
-                        .map_or(self.text.len(), |next| next.start);
-                    (start..end, String::new())
+                    (self.profile_removal(&document, own), String::new())
                 }
             }
         };
@@ -475,7 +491,8 @@ impl ProfileDocument {
 
     /// Renames a profile. Sealed values bound to the old name must be re-bound by the caller.
     pub fn rename_profile(&mut self, old: &str, new: &str) -> Result<(), ProfileError> {
-        if old != new && self.index_of(&self.document(), new).is_ok() {
+        self.index_of(&self.document(), old)?;
+        if old != new && self.has_profile(new) {
             return Err(ProfileError::ProfileExists {
                 path: self.path.clone(),
                 name: new.to_owned(),
@@ -566,13 +583,55 @@ impl ProfileDocument {
     /// Takes the file's advisory lock, then loads it: the way to read, change and save a file
     /// without losing another sealctl's update. The lock is released when the guard is dropped;
     /// save before dropping it.
+    ///
+    /// Through a symbolic link, the lock is on the link's final target, and the leftovers removed
+    /// are those beside it, where [`ProfileDocument::save`] writes.
     pub fn load_locked(
         path: impl Into<PathBuf>,
     ) -> Result<(ProfileDocument, FileLock), ProfileError> {
         let path = path.into();
-        let lock = FileLock::acquire(&path)?;
-        remove_leftovers(&path);
+        let target = resolve_links(&path)?;
+        let lock = FileLock::acquire(&target)?;
+        remove_leftovers(&target);
         Ok((ProfileDocument::load(path)?, lock))
+    }
+
+    /// Lets [`ProfileDocument::save`] replace the file even if it is read-only (`--force`); the
+    /// file keeps its mode.
+    pub fn overwrite_read_only(&mut self) {
+        self.overwrite_read_only = true;
+    }
+
+    /// Whether [`ProfileDocument::save`] would write the file: it is not read-only (or may be
+    /// overwritten anyway), and it is a regular file or does not exist yet. Commands ask before
+    /// their work, so that nobody types a token for a file that will not be written.
+    pub fn check_writable(&self) -> Result<(), ProfileError> {
+        self.writable_target().map(|_| ())
+    }
+
+    /// The file a save replaces (the final target of a link), once it is known to be writable.
+    fn writable_target(&self) -> Result<PathBuf, ProfileError> {
+        let target = resolve_links(&self.path)?;
+        let Ok(metadata) = fs::metadata(&target) else {
+            // A new file, at the path or at a link's target.
+            return Ok(target);
+        };
+        if !metadata.is_file() {
+            return Err(ProfileError::Write {
+                path: self.path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "it is not a regular file; sealctl writes only regular files",
+                ),
+            });
+        }
+        if !self.overwrite_read_only && is_read_only(&target, &metadata) {
+            return Err(ProfileError::ReadOnly {
+                path: self.path.clone(),
+                mode: mode_of(&metadata),
+            });
+        }
+        Ok(target)
     }
 
     /// Writes the document back to its file atomically: the new text is written to a file in the
@@ -581,16 +640,22 @@ impl ProfileDocument {
     /// untouched. On Linux the new text is written to an anonymous file that gets a name only for
     /// the rename, so a process killed while writing leaves nothing behind; a name left by a kill
     /// between those two steps is removed by the next [`ProfileDocument::load_locked`].
+    ///
+    /// A path that is a symbolic link (or a chain of them) stays one: the file replaced is the
+    /// link's final target, in the target's folder; a link to a file not made yet gets it made.
+    /// A read-only file is refused ([`ProfileError::ReadOnly`]) unless
+    /// [`ProfileDocument::overwrite_read_only`] was called.
     pub fn save(&self) -> Result<(), ProfileError> {
+        let target = self.writable_target()?;
         let write_error = |source| ProfileError::Write {
-            path: self.path.clone(),
+            path: target.clone(),
             source,
         };
-        let folder = match self.path.parent() {
+        let folder = match target.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let original = fs::metadata(&self.path).ok();
+        let original = fs::metadata(&target).ok();
         let prepare = |file: &mut fs::File| -> std::io::Result<()> {
             file.write_all(self.text.as_bytes())?;
             match &original {
@@ -605,19 +670,19 @@ impl ProfileDocument {
         #[cfg(target_os = "linux")]
         if let Some(mut file) = anonymous_file(folder).map_err(write_error)? {
             prepare(&mut file).map_err(write_error)?;
-            if let Some(()) = rename_anonymous(&file, folder, &self.path).map_err(write_error)? {
+            if let Some(()) = rename_anonymous(&file, folder, &target).map_err(write_error)? {
                 sync_folder(folder);
                 return Ok(());
             }
         }
         let mut temporary = tempfile::Builder::new()
-            .prefix(&temporary_prefix(&self.path))
+            .prefix(&temporary_prefix(&target))
             .suffix(TEMPORARY_SUFFIX)
             .tempfile_in(folder)
             .map_err(write_error)?;
         prepare(temporary.as_file_mut()).map_err(write_error)?;
         temporary
-            .persist(&self.path)
+            .persist(&target)
             .map_err(|error| write_error(error.error))?;
         sync_folder(folder);
         Ok(())
@@ -660,6 +725,7 @@ impl ProfileDocument {
         let candidate = ProfileDocument {
             path: self.path.clone(),
             text: edited,
+            overwrite_read_only: self.overwrite_read_only,
         };
         if Document::parse(candidate.text.as_str()).is_ok() && verify(&candidate) {
             self.text = candidate.text;
@@ -684,11 +750,92 @@ impl ProfileDocument {
         }
     }
 
+    /// The index of the one profile named `name`. Two of that name are refused: which one an edit
+    /// or influxctl would take is not something to guess.
     fn index_of(&self, document: &Document<&str>, name: &str) -> Result<usize, ProfileError> {
-        profiles(document)
+        let mut named = profiles(document)
             .iter()
-            .position(|profile| profile.table.get("name").and_then(Item::as_str) == Some(name))
-            .ok_or_else(|| self.unknown(name))
+            .enumerate()
+            .filter(|(_, profile)| profile.table.get("name").and_then(Item::as_str) == Some(name))
+            .map(|(index, _)| index)
+            .collect::<Vec<_>>();
+        match named.len() {
+            0 => Err(self.unknown(name)),
+            1 => Ok(named.remove(0)),
+            count => Err(ProfileError::DuplicateProfile {
+                path: self.path.clone(),
+                name: name.to_owned(),
+                count,
+            }),
+        }
+    }
+
+    /// Whether one profile or more has this name.
+    fn has_profile(&self, name: &str) -> bool {
+        self.profile_names().iter().any(|known| known == name)
+    }
+
+    /// The bytes to remove with the `[[profile]]` whose header begins at `own`: the header, its
+    /// keys and sub-tables, the comment lines directly above the header (no blank line between),
+    /// and the blank lines that set it apart from what comes before. A comment at the very start
+    /// of the file is the file's, and stays; so do comments at its very end.
+    fn profile_removal(&self, document: &Document<&str>, own: usize) -> Range<usize> {
+        let text = &self.text;
+        let is_blank = |line: &str| line.trim().is_empty();
+        let is_comment = |line: &str| line.trim_start().starts_with('#');
+        let headers = headers(document);
+        let position = headers
+            .iter()
+            .position(|header| header.header_start == own)
+            .expect("the profile's own header is listed");
+        // The comments and blank lines between what comes before and the header.
+        let header_line = line_start(text, own);
+        let gap_start = line_start(text, headers[position].start.min(header_line));
+        // What comes after: the next header that is not one of this profile's sub-tables, with
+        // its own comments; else the end of the file, less its closing comments.
+        let mut end = match headers[position + 1..].iter().find(|header| {
+            header.path.first().map(String::as_str) != Some("profile") || header.path.len() == 1
+        }) {
+            Some(next) => line_start(text, next.start),
+            None => {
+                let mut end = text.len();
+                while end > header_line {
+                    let line = line_start(text, end - 1);
+                    if !(is_blank(&text[line..end]) || is_comment(&text[line..end])) {
+                        break;
+                    }
+                    end = line;
+                }
+                if text[end..].trim().is_empty() {
+                    end = text.len();
+                }
+                end
+            }
+        };
+        let mut start = header_line;
+        while start > gap_start {
+            let line = line_start(text, start - 1);
+            if !is_comment(&text[line..start]) {
+                break;
+            }
+            start = line;
+        }
+        if start < header_line && text[..start].trim().is_empty() {
+            // Comments that open the file are the file's, not this profile's.
+            start = header_line;
+        } else {
+            while start > gap_start && is_blank(&text[line_start(text, start - 1)..start]) {
+                start = line_start(text, start - 1);
+            }
+        }
+        if text[..start].trim().is_empty() {
+            // Nothing is left before: the file does not begin with the blank lines that
+            // separated the removed profile from the next.
+            while end < text.len() && is_blank(&text[end..line_end(text, end)]) {
+                end = line_end(text, end);
+            }
+        }
+        start..end
     }
 
     fn find<'d>(
@@ -861,9 +1008,10 @@ fn profiles<'d>(document: &'d Document<&str>) -> Vec<ProfileRef<'d>> {
 /// Every table header in the file, in file order, with where its leading comments begin.
 fn headers(document: &Document<&str>) -> Vec<Header> {
     fn visit(table: &Table, path: &mut Vec<String>, is_array: bool, out: &mut Vec<Header>) {
+        // The root table has a span too (empty, at 0), but no header.
         if let Some(span) = table
             .span()
-            .filter(|_| !table.is_dotted() && !table.is_implicit())
+            .filter(|_| !path.is_empty() && !table.is_dotted() && !table.is_implicit())
         {
             let start = table
                 .decor()
@@ -991,6 +1139,21 @@ fn keep_owner(file: &fs::File, original: &fs::Metadata) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn keep_owner(_file: &fs::File, _original: &fs::Metadata) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(unix)]
+fn mode_of(metadata: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    metadata.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(metadata: &fs::Metadata) -> u32 {
+    if metadata.permissions().readonly() {
+        0o444
+    } else {
+        0o644
+    }
 }
 
 #[cfg(unix)]
@@ -1225,6 +1388,139 @@ recipients = []
 
         doc.remove_profile("local").unwrap();
         assert_eq!(doc.to_toml(), FILE);
+    }
+
+    /// Removing a profile keeps every byte that is not the profile's, on every layout that
+    /// `init`, `profile add` and people write.
+    #[test]
+    fn profiles_are_removed_from_every_layout() {
+        let p =
+            |name: &str| format!("[[profile]]\n  name = \"{name}\"\n  product = \"clustered\"\n");
+        let (a, b, c) = (p("a"), p("b"), p("c"));
+        let sealctl = "[sealctl]\nrecipients = [\n  \"age1x\",\n]\n";
+        let cases: Vec<(String, &str, String)> = vec![
+            // As `init` and `profile add` write it: the first, the last, the only one.
+            (
+                format!("{a}\n{b}\n{sealctl}"),
+                "a",
+                format!("{b}\n{sealctl}"),
+            ),
+            (
+                format!("{a}\n{b}\n{sealctl}"),
+                "b",
+                format!("{a}\n{sealctl}"),
+            ),
+            (format!("{a}\n{sealctl}"), "a", sealctl.to_owned()),
+            (a.clone(), "a", String::new()),
+            (format!("{a}\n{b}\n{c}"), "b", format!("{a}\n{c}")),
+            (format!("{a}\n{b}\n{c}"), "c", format!("{a}\n{b}")),
+            (format!("{a}\n{b}"), "a", b.clone()),
+            // A comment that opens the file stays, with or without a blank line after it.
+            (format!("# team\n{a}"), "a", "# team\n".to_owned()),
+            (format!("# team\n\n{a}"), "a", "# team\n".to_owned()),
+            (format!("# team\n{a}\n{b}"), "a", format!("# team\n\n{b}")),
+            (format!("# team\n\n{a}\n{b}"), "a", format!("# team\n\n{b}")),
+            // A comment directly above a profile is that profile's; one set apart by a blank
+            // line is not.
+            (
+                format!("{a}\n# about b\n{b}\n{c}"),
+                "b",
+                format!("{a}\n{c}"),
+            ),
+            (
+                format!("{a}\n# about c\n\n{b}\n{c}"),
+                "b",
+                format!("{a}\n# about c\n\n{c}"),
+            ),
+            (
+                format!("{a}\n{b}\n# about c\n{c}"),
+                "b",
+                format!("{a}\n# about c\n{c}"),
+            ),
+            // Closing comments of the file stay.
+            (
+                format!("{a}\n{b}\n# the end\n"),
+                "b",
+                format!("{a}\n# the end\n"),
+            ),
+            // Sub-tables go with their profile; other tables stay.
+            (
+                format!("{a}\n  [profile.tls]\n    insecure = true\n\n{b}"),
+                "a",
+                b.clone(),
+            ),
+            (
+                format!(
+                    "{a}\n[profile.tls]\ninsecure = true\n[profile.auth.oauth2]\nclient_id = \"x\"\n\n{sealctl}"
+                ),
+                "a",
+                sealctl.to_owned(),
+            ),
+            (format!("{a}tls.insecure = true\n\n{b}"), "a", b.clone()),
+            // Indented headers, and top-level keys before the first profile.
+            (
+                "top = 1\n\n  [[profile]]\n    name = \"a\"\n\n  [[profile]]\n    name = \"b\"\n"
+                    .to_owned(),
+                "a",
+                "top = 1\n\n  [[profile]]\n    name = \"b\"\n".to_owned(),
+            ),
+            // Inline tables, on one line or one per line with comments.
+            (
+                "profile = [{ name = \"a\" }, { name = \"b\" }]\n".to_owned(),
+                "a",
+                "profile = [{ name = \"b\" }]\n".to_owned(),
+            ),
+            (
+                "profile = [ { name = \"a\" }, { name = \"b\" } ] # two\n".to_owned(),
+                "b",
+                "profile = [ { name = \"a\" } ] # two\n".to_owned(),
+            ),
+            (
+                "profile = [\n  # a\n  { name = \"a\" },\n  # b\n  { name = \"b\" },\n]\n"
+                    .to_owned(),
+                "a",
+                "profile = [\n  # b\n  { name = \"b\" },\n]\n".to_owned(),
+            ),
+        ];
+        for (file, name, expected) in cases {
+            for crlf in [false, true] {
+                let (file, expected) = if crlf {
+                    (file.replace('\n', "\r\n"), expected.replace('\n', "\r\n"))
+                } else {
+                    (file.clone(), expected.clone())
+                };
+                let mut doc = ProfileDocument::parse("c.toml", &file).unwrap();
+                doc.remove_profile(name)
+                    .unwrap_or_else(|error| panic!("{error}\n{file}"));
+                assert_eq!(doc.to_toml(), expected, "removing {name} from\n{file}");
+            }
+        }
+    }
+
+    #[test]
+    fn profiles_of_one_name_are_refused_not_guessed() {
+        let file = "[[profile]]\nname = \"a\"\n\n[[profile]]\nname = \"a\"\nmgmt_token = \"x\"\n";
+        let mut doc = ProfileDocument::parse("c.toml", file).unwrap();
+        for error in [
+            doc.remove_profile("a").unwrap_err(),
+            doc.rename_profile("a", "b").unwrap_err(),
+            doc.set("a", "mgmt_token", "y").unwrap_err(),
+            doc.add_profile("a", &[]).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    error,
+                    ProfileError::DuplicateProfile { count: 2, .. }
+                        | ProfileError::ProfileExists { .. }
+                ),
+                "{error}"
+            );
+        }
+        assert_eq!(
+            doc.rename_profile("a", "b").unwrap_err().to_string(),
+            "c.toml has 2 profiles named `a`; sealctl cannot tell which one is meant"
+        );
+        assert_eq!(doc.to_toml(), file);
     }
 
     #[test]

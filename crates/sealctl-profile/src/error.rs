@@ -48,6 +48,16 @@ pub enum ProfileError {
         /// The names that exist.
         known: Vec<String>,
     },
+    /// Two or more profiles have this name, so an edit by name cannot tell which one is meant.
+    #[error("{path} has {count} profiles named `{name}`; sealctl cannot tell which one is meant")]
+    DuplicateProfile {
+        /// The file.
+        path: PathBuf,
+        /// The name.
+        name: String,
+        /// How many profiles have it.
+        count: usize,
+    },
     /// A profile with this name exists already.
     #[error("a profile named `{name}` already exists in {path}")]
     ProfileExists {
@@ -73,6 +83,20 @@ pub enum ProfileError {
         path: PathBuf,
         /// The edit, in words ("remove `tls.cert` from profile `prod`").
         what: String,
+    },
+    /// The path leads through a loop of symbolic links, so there is no file to read or write.
+    #[error("{path} is a symbolic link that leads round in a loop; there is no file at its end")]
+    LinkLoop {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The file is read-only and the command was not told to write it anyway.
+    #[error("{path} is read-only (mode {mode:04o}); sealctl did not change it")]
+    ReadOnly {
+        /// The file as named (the link, for a linked file).
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
     },
     /// The file could not be written; the original is unchanged.
     #[error("cannot write {path} (the file is unchanged)")]

@@ -8,6 +8,8 @@
 //!   a few MiB however large the file.
 //! - [`ProfileDocument`] loads a file for editing and saves it back changing only the bytes of
 //!   the edited values: comments, order and formatting survive.
+//! - [`file`] bounds what is read ([`file::MAX_FILE_BYTES`]) and finds the file a linked path
+//!   names, which is what is written.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
 //!   plaintext one.
@@ -31,6 +33,7 @@
 mod diagnostic;
 mod document;
 mod error;
+pub mod file;
 pub mod paths;
 pub mod schema;
 pub mod sealed;
