@@ -146,6 +146,21 @@ impl From<sealctl_profile::ProfileError> for CommandError {
                 Some(format!("`sealctl check {}` shows where", path.display()))
             }
             E::UnknownProfile { .. } => Some("choose one with --profile NAME".to_owned()),
+            E::DuplicateProfile { path, .. } => Some(format!(
+                "`sealctl check {}` shows where; rename or remove all but one by hand, then run this again",
+                path.display()
+            )),
+            E::ReadOnly { path, .. } => Some(format!(
+                "make it writable with `chmod u+w {}`, or pass --force to write it anyway (it keeps its mode)",
+                path.display()
+            )),
+            E::LinkLoop { path } => Some(format!(
+                "point the link at the profile file: ln -sfn FILE {}",
+                path.display()
+            )),
+            E::Read { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge => {
+                Some("is this the right file? name the profile file with --config FILE".to_owned())
+            }
             E::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Some("name the file with --config FILE".to_owned())
             }

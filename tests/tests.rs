@@ -8,6 +8,7 @@ mod doctor;
 #[cfg(feature = "test-fakes")]
 mod exec;
 mod faults;
+mod files;
 mod fuzz_regressions;
 mod init;
 mod keyring;

@@ -90,6 +90,8 @@ impl BackendArgs {
 pub struct Sealer {
     to: Destination,
     made: Vec<KeyringRef>,
+    /// What was recorded in the file on the way (its recipients), told once it is saved.
+    recorded: Option<String>,
 }
 
 enum Destination {
@@ -105,13 +107,17 @@ impl Sealer {
         backend: Backend,
         store: KeyringStore,
     ) -> Result<Sealer, CommandError> {
-        let to = match backend {
-            Backend::Age => Destination::Age(target::recipients(document, global)?),
-            Backend::Keyring => Destination::Keyring(target::keyring()?, store),
+        let (to, recorded) = match backend {
+            Backend::Age => {
+                let (recipients, recorded) = target::recipients(document, global)?;
+                (Destination::Age(recipients), recorded)
+            }
+            Backend::Keyring => (Destination::Keyring(target::keyring()?, store), None),
         };
         Ok(Sealer {
             to,
             made: Vec::new(),
+            recorded,
         })
     }
 
@@ -162,6 +168,9 @@ impl Sealer {
         document.save()?;
         for mut sealer in sealers {
             sealer.made.clear();
+            if let Some(recorded) = sealer.recorded.take() {
+                note!("{recorded}");
+            }
         }
         Ok(())
     }

@@ -159,13 +159,15 @@ fn config(global: &GlobalArgs, report: &mut Report) -> Option<ProfileDocument> {
     } else {
         report.ok("config", format!("{} (mode {mode:03o})", path.display()));
     }
-    let bytes = match std::fs::read(&path) {
+    let bytes = match sealctl_profile::file::read_limited(&path) {
         Ok(bytes) => bytes,
         Err(error) => {
+            let reason = std::error::Error::source(&error)
+                .map_or_else(|| error.to_string(), ToString::to_string);
             report.push(
                 Level::Fail,
                 "config",
-                format!("cannot read {}: {error}", path.display()),
+                format!("cannot read {}: {reason}", path.display()),
                 None::<String>,
             );
             return None;

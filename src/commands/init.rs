@@ -6,6 +6,7 @@ use std::path::Path;
 
 use clap::Args;
 use dialoguer::{Input, Select};
+use sealctl_profile::file::{read_limited, resolve_links};
 use sealctl_profile::paths::default_config_path;
 use sealctl_profile::sealed::{Backend, KeyringStore};
 use sealctl_profile::{ProfileDocument, Severity, setting_problem};
@@ -61,7 +62,8 @@ pub struct NewProfileArgs {
     #[arg(long)]
     pub token_stdin: bool,
 
-    /// Replace a profile of the same name.
+    /// Replace a profile of the same name, and write the profile file even if it is read-only
+    /// (it keeps its mode).
     #[arg(long)]
     pub force: bool,
 }
@@ -134,7 +136,14 @@ fn create(
         flag_settings(&args)?
     };
     // Asked before the token, so that nobody pastes a token only to learn that the profile
-    // exists and will not be replaced.
+    // exists and will not be replaced, or that the file will not be written.
+    if path.exists() {
+        let mut existing = ProfileDocument::load(&path)?;
+        if args.force {
+            existing.overwrite_read_only();
+        }
+        existing.check_writable()?;
+    }
     let mut replace = args.force;
     if ask && !replace && path.exists() {
         let existing = ProfileDocument::load(&path)?;
@@ -165,10 +174,13 @@ fn create(
     // everything else has worked.
     let new_file = !path.exists();
     let (mut document, _lock) = if new_file {
-        make_private_folder(path.parent().unwrap_or(Path::new(".")))?;
+        // Through a link to a file not made yet (a dotfiles link), the file is made at the
+        // link's target, and its folder is the one to make.
+        let target = resolve_links(&path)?;
+        make_private_folder(target.parent().unwrap_or(Path::new(".")))?;
         (ProfileDocument::parse(path.clone(), "")?, None)
     } else {
-        let (document, lock) = ProfileDocument::load_locked(&path)?;
+        let (document, lock) = super::target::load_for_writing(&path, args.force)?;
         (document, Some(lock))
     };
     let mut replaced = Vec::new();
@@ -457,9 +469,7 @@ fn prepare_recipients(
 
 /// Runs `check` on the new file and says what it found.
 fn report_check(path: &Path) -> Result<(), CommandError> {
-    let bytes = std::fs::read(path).map_err(|error| {
-        CommandError::setup(format!("cannot read {}", path.display())).source(error)
-    })?;
+    let bytes = read_limited(path)?;
     let checked = sealctl_profile::check(&bytes);
     let errors = checked
         .diagnostics

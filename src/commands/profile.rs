@@ -84,6 +84,9 @@ pub struct RmArgs {
     /// Remove without asking.
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub write: target::WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +96,9 @@ pub struct RenameArgs {
     pub old: String,
     /// Its new name.
     pub new: String,
+
+    #[command(flatten)]
+    pub write: target::WriteArgs,
 }
 
 pub fn cmd_profile(global: &GlobalArgs, args: ProfileArgs) -> Result<Status, CommandError> {
@@ -286,7 +292,7 @@ fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Status, CommandError> {
 
 fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
     let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let name = target::profile(&document, Some(&args.name))?;
     if !args.yes {
         if !prompt::can_prompt() {
@@ -317,12 +323,16 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
 
 fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError> {
     let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let old = target::profile(&document, Some(&args.old))?;
     if args.new.trim().is_empty() {
         return Err(CommandError::setup(
             "a profile's name cannot be empty: influxctl could never select it",
         ));
+    }
+    if args.new == old {
+        note!("nothing to rename: the profile is named `{old}` already");
+        return Ok(Status::Success);
     }
     if document.profile_names().contains(&args.new) {
         return Err(CommandError::setup(format!(

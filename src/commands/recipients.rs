@@ -35,6 +35,9 @@ Then `sealctl rekey --all` so that existing values are sealed to them too.")]
         /// Recipients, or files of them.
         #[arg(required = true, value_name = "RECIPIENT|FILE")]
         recipients: Vec<String>,
+
+        #[command(flatten)]
+        write: target::WriteArgs,
     },
     /// Remove recipients, then `sealctl rekey --all` so that they can no longer open the values.
     #[command(after_help = "Example:\n  \
@@ -44,6 +47,9 @@ A removed recipient can still open what it could before: rotate the tokens too."
         /// Recipients, or files of them.
         #[arg(required = true, value_name = "RECIPIENT|FILE")]
         recipients: Vec<String>,
+
+        #[command(flatten)]
+        write: target::WriteArgs,
     },
 }
 
@@ -56,12 +62,17 @@ pub fn cmd_recipients(global: &GlobalArgs, args: RecipientsArgs) -> Result<Statu
             }
             Ok(Status::Success)
         }
-        RecipientsCommand::Add { recipients } => edit(&path, &recipients, true),
-        RecipientsCommand::Rm { recipients } => edit(&path, &recipients, false),
+        RecipientsCommand::Add { recipients, write } => edit(&path, &recipients, &write, true),
+        RecipientsCommand::Rm { recipients, write } => edit(&path, &recipients, &write, false),
     }
 }
 
-fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Status, CommandError> {
+fn edit(
+    path: &std::path::Path,
+    arguments: &[String],
+    write: &target::WriteArgs,
+    add: bool,
+) -> Result<Status, CommandError> {
     let mut named = Vec::new();
     for argument in arguments {
         named.extend(
@@ -70,7 +81,7 @@ fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Statu
                 .map(|recipient| recipient.to_string()),
         );
     }
-    let (mut document, _lock) = ProfileDocument::load_locked(path)?;
+    let (mut document, _lock) = target::load_for_writing(path, write.force)?;
     let mut listed = document.recipients();
     let before = listed.len();
     if add {

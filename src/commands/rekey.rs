@@ -4,7 +4,7 @@ use clap::Args;
 use sealctl_profile::sealed::{Backend, SealedValue};
 
 use super::seal::plural;
-use super::target::{self, ScopeArgs};
+use super::target::{self, ScopeArgs, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
 
@@ -16,12 +16,20 @@ Needs an identity that can open every value; if one cannot be opened, nothing is
 pub struct RekeyArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, CommandError> {
     // Bound whole: the file stays locked until the command ends.
-    let Some(mut locked) =
-        target::locked_values(global, args.scope.all, target::Wanted::Sealed, "rekey")?
+    let Some(mut locked) = target::locked_values(
+        global,
+        args.scope.all,
+        &args.write,
+        target::Wanted::Sealed,
+        "rekey",
+    )?
     else {
         return Ok(Status::Success);
     };
@@ -41,7 +49,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     if sealed.is_empty() {
         return Ok(Status::Success);
     }
-    let recipients = target::recipients(&mut locked.document, global)?;
+    let (recipients, recorded) = target::recipients(&mut locked.document, global)?;
     let identities = target::identities(global)?;
     let mut resealed = Vec::with_capacity(sealed.len());
     for secret in &sealed {
@@ -58,6 +66,9 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     }
     target::write_values(&mut locked.document, resealed)?;
     locked.document.save()?;
+    if let Some(recorded) = recorded {
+        note!("{recorded}");
+    }
     note!(
         "re-sealed {} to {} in {}",
         plural(sealed.len(), "value"),

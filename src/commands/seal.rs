@@ -5,7 +5,7 @@ use sealctl_profile::sealed::Backend;
 use secrecy::SecretString;
 
 use super::backend::{BackendArgs, Sealer};
-use super::target::{self, ScopeArgs};
+use super::target::{self, ScopeArgs, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
 
@@ -22,13 +22,21 @@ pub struct SealArgs {
 
     #[command(flatten)]
     pub backend: BackendArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandError> {
     args.backend.check()?;
     // Bound whole: the file stays locked until the command ends.
-    let Some(mut locked) =
-        target::locked_values(global, args.scope.all, target::Wanted::Plaintext, "seal")?
+    let Some(mut locked) = target::locked_values(
+        global,
+        args.scope.all,
+        &args.write,
+        target::Wanted::Plaintext,
+        "seal",
+    )?
     else {
         return Ok(Status::Success);
     };

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use sealctl_profile::file::resolve_links;
 use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
@@ -24,6 +25,29 @@ pub struct ScopeArgs {
     pub all: bool,
 }
 
+/// `--force`, on every command that writes the profile file.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Write the profile file even if it is read-only; it keeps its mode.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Locks and loads a file that the command will change, refusing at once (before any question
+/// or token) a file that cannot be written: a read-only one without `force`, or one that is not a
+/// regular file.
+pub fn load_for_writing(
+    path: &std::path::Path,
+    force: bool,
+) -> Result<(ProfileDocument, FileLock), CommandError> {
+    let (mut document, lock) = ProfileDocument::load_locked(path)?;
+    if force {
+        document.overwrite_read_only();
+    }
+    document.check_writable()?;
+    Ok((document, lock))
+}
+
 /// The profile file: --config, else influxctl's default, which must exist.
 pub fn config_path(global: &GlobalArgs) -> Result<PathBuf, CommandError> {
     existing_config(global.config.clone())
@@ -41,10 +65,21 @@ pub fn existing_config(explicit: Option<PathBuf>) -> Result<PathBuf, CommandErro
         })?,
     };
     if !path.exists() {
-        return Err(
-            CommandError::setup(format!("there is no profile file at {}", path.display()))
-                .hint("name the file with --config FILE, or create one with `influxctl init`"),
-        );
+        let target = resolve_links(&path)?;
+        let through = if target == path {
+            String::new()
+        } else {
+            // A dotfiles link whose target is not there (yet): say where it points.
+            format!(
+                " (it is a link to {}, which does not exist)",
+                target.display()
+            )
+        };
+        return Err(CommandError::setup(format!(
+            "there is no profile file at {}{through}",
+            path.display()
+        ))
+        .hint("name the file with --config FILE, or create one with `influxctl init`"));
     }
     Ok(path)
 }
@@ -123,11 +158,12 @@ pub enum Wanted {
 pub fn locked_values(
     global: &GlobalArgs,
     all: bool,
+    write: &WriteArgs,
     wanted: Wanted,
     verb: &str,
 ) -> Result<Option<LockedValues>, CommandError> {
     let path = config_path(global)?;
-    let (document, lock) = ProfileDocument::load_locked(&path)?;
+    let (document, lock) = load_for_writing(&path, write.force)?;
     let profiles = profiles(&document, global, all)?;
     let values: Vec<SecretValue> = secret_values(&document, &profiles)?
         .into_iter()
@@ -180,11 +216,12 @@ pub fn identities(global: &GlobalArgs) -> Result<Identities, CommandError> {
 }
 
 /// The file's recipients. A file that lists none is sealed to the first identity found (the
-/// default one, usually), which is then recorded in its `[sealctl]` table.
+/// default one, usually), which is then recorded in its `[sealctl]` table: the note that says so
+/// comes back too, to be told once the file is saved, not before.
 pub fn recipients(
     document: &mut ProfileDocument,
     global: &GlobalArgs,
-) -> Result<Vec<Recipient>, CommandError> {
+) -> Result<(Vec<Recipient>, Option<String>), CommandError> {
     let listed = document.recipients();
     if !listed.is_empty() {
         return listed
@@ -200,7 +237,8 @@ pub fn recipients(
                         .hint("fix or remove it with `sealctl recipients rm`")
                     })
             })
-            .collect();
+            .collect::<Result<_, _>>()
+            .map(|recipients| (recipients, None));
     }
     let source = IdentitySource::discover_from_env(&global.identity).into_iter().next().ok_or_else(|| {
         CommandError::setup(format!("{} lists no recipients to seal to, and there is no identity", document.path().display()))
@@ -213,8 +251,8 @@ pub fn recipients(
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
     )?;
-    note!("recorded the recipients of {source} in [sealctl] recipients");
-    Ok(recipients)
+    let recorded = format!("recorded the recipients of {source} in [sealctl] recipients");
+    Ok((recipients, Some(recorded)))
 }
 
 /// The variable that bounds each keyring call, in seconds (default 5).

@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
 use super::backend::{self, BackendArgs, BackendChoice, Sealer};
-use super::target;
+use super::target::{self, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status, write_stdout};
 
@@ -86,6 +86,9 @@ pub struct SetArgs {
 
     #[command(flatten)]
     pub backend: BackendArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +103,9 @@ pub struct RmArgs {
     /// The key to remove.
     #[arg(long, value_enum, default_value = "mgmt_token")]
     pub key: Key,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +121,9 @@ pub struct MoveArgs {
     /// Which keyring, with --to keyring (see `token set --help`).
     #[arg(long, value_name = "STORE", value_parser = |name: &str| BackendArgs::parse_store(name))]
     pub keyring_store: Option<sealctl_profile::sealed::KeyringStore>,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 pub fn cmd_token(global: &GlobalArgs, args: TokenArgs) -> Result<Status, CommandError> {
@@ -129,7 +138,7 @@ pub fn cmd_token(global: &GlobalArgs, args: TokenArgs) -> Result<Status, Command
 fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
     args.backend.check()?;
     let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
     let old = document.get(&profile, args.key.name())?;
@@ -163,7 +172,7 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
 
 fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
     let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
     let Some(old) = document.get(&profile, args.key.name())? else {
@@ -182,7 +191,7 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
 
 fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandError> {
     let path = target::config_path(global)?;
-    let (mut document, _lock) = ProfileDocument::load_locked(&path)?;
+    let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
     let old = document.get(&profile, args.key.name())?.ok_or_else(|| {

@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 
 use super::backend;
 use super::seal::plural;
-use super::target::{self, ScopeArgs};
+use super::target::{self, ScopeArgs, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
 
@@ -21,12 +21,20 @@ pub struct UnsealArgs {
     /// Write plaintext without asking.
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, CommandError> {
     // Bound whole: the file stays locked until the command ends.
-    let Some(mut locked) =
-        target::locked_values(global, args.scope.all, target::Wanted::Sealed, "unseal")?
+    let Some(mut locked) = target::locked_values(
+        global,
+        args.scope.all,
+        &args.write,
+        target::Wanted::Sealed,
+        "unseal",
+    )?
     else {
         return Ok(Status::Success);
     };

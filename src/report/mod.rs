@@ -4,14 +4,11 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use sealctl_profile::{CheckedFile, Severity};
 
-/// The largest file `check` reads. Profile files are a few kilobytes; anything this large is
-/// not one, and reading it whole would only waste memory.
-pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+use sealctl_profile::file::{check_size, read_to_limit};
 
 /// One file given to `check`, and what became of it.
 #[derive(Debug)]
@@ -80,38 +77,21 @@ impl Summary {
 /// Checks a regular file a part at a time (`check_reader`), so that memory stays small;
 /// standard input, pipes and devices are read whole first.
 fn read_and_check(path: &Path) -> Result<CheckedFile, String> {
-    let too_large = |size: u64| {
-        format!(
-            "it is {:.1} MiB, too large to be a profile file (sealctl checks files up to {} MiB)",
-            size as f64 / 1024.0 / 1024.0,
-            MAX_FILE_BYTES / 1024 / 1024
-        )
-    };
-    let mut bytes = Vec::new();
+    // The limit and its message are the library's, as for every command that reads a profile.
+    let bytes;
     if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|error| describe(&error))?;
+        bytes = read_to_limit(std::io::stdin().lock()).map_err(|error| describe(&error))?;
     } else {
         let mut file = std::fs::File::open(path).map_err(|error| describe(&error))?;
         let metadata = file.metadata().map_err(|error| describe(&error))?;
         if metadata.is_dir() {
             return Err("it is a directory; name the profile files inside it".to_owned());
         }
-        if metadata.len() > MAX_FILE_BYTES {
-            return Err(too_large(metadata.len()));
-        }
+        check_size(&metadata).map_err(|error| describe(&error))?;
         if metadata.is_file() {
             return sealctl_profile::check_reader(&mut file).map_err(|error| describe(&error));
         }
-        file.take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|error| describe(&error))?;
-    }
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(bytes.len() as u64));
+        bytes = read_to_limit(file).map_err(|error| describe(&error))?;
     }
     Ok(sealctl_profile::check(&bytes))
 }

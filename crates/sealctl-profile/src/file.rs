@@ -122,7 +122,12 @@ pub fn is_read_only(path: &Path, metadata: &fs::Metadata) -> bool {
 
 #[cfg(target_os = "linux")]
 fn may_write(path: &Path) -> bool {
-    rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok()
+    // Only a refusal for this user counts: a read-only file system is a failure to write, which
+    // saving reports with its own advice.
+    !matches!(
+        rustix::fs::access(path, rustix::fs::Access::WRITE_OK),
+        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM)
+    )
 }
 
 #[cfg(not(target_os = "linux"))]
