@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 
-use crate::common::{TestEnv, leaks};
+use crate::common::{TestEnv, leaks, sha256};
 
 const TOKEN: &str = "apiv3_PrOf5Lq8Zt2Wn7Kc";
 const PLAIN: &str = "apiv3_PlAn3Rt6Yh9Bv1Xs";
@@ -191,4 +191,156 @@ fn rm_asks_first_and_keeps_the_rest_of_the_file() {
     let old = "\n# kept for now\n[[profile]]\n  name = \"old\"\n  product = \"clustered\"\n  host = \"old.example.com\"\n  port = \"8443\"\n";
     assert!(before.contains(old));
     assert_eq!(after, before.replace(old, ""));
+}
+
+fn init_profile(env: &TestEnv, name: &str, host: &str) {
+    env.sealctl()
+        .args([
+            "init",
+            "--no-input",
+            "--name",
+            name,
+            "--product",
+            "clustered",
+            "--host",
+            host,
+        ])
+        .arg("--token-stdin")
+        .write_stdin(TOKEN)
+        .assert()
+        .success();
+}
+
+// Regression: `profile rm` failed on the first profile of a file that `init` wrote ("cannot
+// remove … without disturbing the rest of the file").
+#[test]
+fn rm_works_on_each_profile_of_a_file_init_wrote() {
+    for (removed, kept) in [("default", "two"), ("two", "default")] {
+        let env = TestEnv::new();
+        init_profile(&env, "default", "a.example.com");
+        init_profile(&env, "two", "b.example.com");
+        let config = env.home().join(".config/influxctl/config.toml");
+        let before = std::fs::read_to_string(&config).unwrap();
+        env.sealctl()
+            .args(["profile", "rm", removed, "--yes"])
+            .assert()
+            .success();
+        let after = std::fs::read_to_string(&config).unwrap();
+        // What is left is the other profile and the [sealctl] table, byte for byte.
+        let blocks: Vec<&str> = before.split("\n\n").collect();
+        assert_eq!(blocks.len(), 3, "{before}");
+        let kept_block = blocks
+            .iter()
+            .find(|block| block.contains(&format!("\"{kept}\"")))
+            .unwrap();
+        assert_eq!(
+            after,
+            format!("{kept_block}\n\n{}", blocks[2]),
+            "removing {removed}"
+        );
+        env.sealctl().arg("check").assert().success();
+        let got = env
+            .sealctl()
+            .args(["--profile", kept, "token", "get"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            sha256(String::from_utf8_lossy(&got.stdout).trim()),
+            sha256(TOKEN)
+        );
+        // And the last one goes too, leaving the recipients.
+        env.sealctl()
+            .args(["profile", "rm", kept, "--yes"])
+            .assert()
+            .success();
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), blocks[2]);
+    }
+}
+
+// Regression: on a file that starts with a comment, `profile rm` removed the comment too (one
+// profile after a comment left a 0-byte file).
+#[test]
+fn rm_keeps_the_comment_that_opens_the_file() {
+    let env = TestEnv::new();
+    for (text, expected) in [
+        (
+            "# team profiles\n[[profile]]\n  name = \"a\"\n  product = \"clustered\"\n",
+            "# team profiles\n",
+        ),
+        (
+            "# team profiles\r\n\r\n[[profile]]\r\n  name = \"a\"\r\n\r\n# b\r\n[[profile]]\r\n  name = \"b\"\r\n",
+            "# team profiles\r\n\r\n# b\r\n[[profile]]\r\n  name = \"b\"\r\n",
+        ),
+    ] {
+        let config = env.write("c.toml", text);
+        env.sealctl()
+            .args(["--config", "c.toml", "profile", "rm", "a", "--yes"])
+            .assert()
+            .success();
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), expected);
+    }
+}
+
+// Regression: `rekey` and `profile rename` gave the generic "cannot … without disturbing the
+// rest of the file" for a file with two profiles of one name.
+#[test]
+fn two_profiles_of_one_name_are_named_as_the_problem() {
+    let env = TestEnv::new();
+    env.sealctl().args(["identity", "new"]).assert().success();
+    let profile = "[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n";
+    let config = env.write(
+        ".config/influxctl/config.toml",
+        format!("{profile}  mgmt_token = \"{PLAIN}\"\n\n[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"d.example.com\"\n  port = \"443\"\n"),
+    );
+    env.sealctl().args(["seal", "--all"]).assert().success();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n{profile}"));
+    std::fs::write(&config, &text).unwrap();
+    for args in [
+        vec!["rekey", "--all"],
+        vec!["--profile", "prod", "rekey"],
+        vec!["profile", "rename", "prod", "live"],
+        vec!["profile", "rm", "prod", "--yes"],
+        vec!["seal", "--all"],
+        vec!["--profile", "prod", "token", "set"],
+    ] {
+        let output = env
+            .sealctl()
+            .args(&args)
+            .write_stdin(TOKEN)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("has 2 profiles named `prod`"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("without disturbing"), "{args:?}: {stderr}");
+        assert!(stderr.contains("sealctl check"), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "{args:?}");
+    }
+    // Renaming another profile to that name is refused as a name in use.
+    env.sealctl()
+        .args(["profile", "rename", "default", "prod"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has a profile `prod` already"));
+}
+
+// Regression: `profile rename default default` hinted at `profile rm`.
+#[test]
+fn renaming_a_profile_to_its_own_name_changes_nothing() {
+    let (env, config) = setup();
+    let before = std::fs::read(&config).unwrap();
+    let output = env
+        .sealctl()
+        .args(["profile", "rename", "default", "default"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("nothing to rename"), "{stderr}");
+    assert!(!stderr.contains("profile rm"), "{stderr}");
+    assert_eq!(std::fs::read(&config).unwrap(), before);
 }

@@ -55,12 +55,16 @@ fn encode(value: &str, literal: bool) -> String {
     }
 }
 
-/// A generated file and where each profile's `host` value lies in it.
+/// A generated file and where each profile's `host` value and whole block lie in it.
 #[derive(Debug)]
 struct File {
     text: String,
     names: Vec<String>,
     hosts: Vec<std::ops::Range<usize>>,
+    /// Each profile from the blank line before its header to its last line's end.
+    blocks: Vec<std::ops::Range<usize>>,
+    /// Whether the file opens with a comment.
+    comment: bool,
 }
 
 fn file() -> impl Strategy<Value = File> {
@@ -72,13 +76,16 @@ fn file() -> impl Strategy<Value = File> {
         .prop_map(|(profiles, crlf, header)| {
             let newline = if crlf { "\r\n" } else { "\n" };
             let mut text = String::new();
+            let comment = header.is_some();
             if let Some(header) = header {
                 text.push_str(&format!("#{header}{newline}"));
             }
             let mut names = Vec::new();
             let mut hosts = Vec::new();
+            let mut blocks = Vec::new();
             for (index, (name, name_style, host_style)) in profiles.into_iter().enumerate() {
                 let name = format!("{name}{index}");
+                let block_start = text.len();
                 text.push_str(&format!("{newline}[[profile]]{newline}"));
                 for (key, value, style) in [
                     ("name", name.clone(), &name_style),
@@ -105,8 +112,15 @@ fn file() -> impl Strategy<Value = File> {
                     text.push_str(newline);
                 }
                 names.push(name);
+                blocks.push(block_start..text.len());
             }
-            File { text, names, hosts }
+            File {
+                text,
+                names,
+                hosts,
+                blocks,
+                comment,
+            }
         })
 }
 
@@ -134,6 +148,48 @@ proptest! {
         for other in file.names.iter().filter(|other| *other != name) {
             prop_assert_eq!(again.get(other, "name").unwrap(), Some(other.clone()));
         }
+    }
+
+    #[test]
+    fn removing_a_profile_removes_its_bytes_only(
+        file in file(),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let mut document = ProfileDocument::parse("generated.toml", &file.text).unwrap();
+        let index = pick.index(file.names.len());
+        document.remove_profile(&file.names[index]).unwrap();
+        let block = &file.blocks[index];
+        let expected = format!("{}{}", &file.text[..block.start], &file.text[block.end..]);
+        let new = document.to_toml();
+        // A file left with nothing before its first profile does not begin with a blank line.
+        let opens_bare = index == 0 && !file.comment;
+        prop_assert!(
+            new == expected || (opens_bare && new == expected.trim_start_matches(['\r', '\n'])),
+            "removing {}:\n{:?}\nbecame\n{:?}", file.names[index], file.text, new
+        );
+        let mut others = file.names.clone();
+        others.remove(index);
+        prop_assert_eq!(document.profile_names(), others);
+    }
+
+    #[test]
+    fn renaming_a_profile_changes_only_its_name(
+        file in file(),
+        pick in any::<prop::sample::Index>(),
+        new_name in "[a-z][a-z0-9 _-]{0,12}",
+    ) {
+        let mut document = ProfileDocument::parse("generated.toml", &file.text).unwrap();
+        let index = pick.index(file.names.len());
+        let new_name = format!("{new_name}!");
+        document.rename_profile(&file.names[index], &new_name).unwrap();
+        let mut names = file.names.clone();
+        names[index] = new_name.clone();
+        prop_assert_eq!(document.profile_names(), names);
+        // The rest of the file, the profile's own other lines included, is as it was.
+        let block = &file.blocks[index];
+        let new = document.to_toml();
+        prop_assert!(new.starts_with(&file.text[..block.start]));
+        prop_assert!(new.ends_with(&file.text[file.hosts[index].start..]));
     }
 
     #[test]
