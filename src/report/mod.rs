@@ -78,9 +78,8 @@ impl Summary {
 /// standard input, pipes and devices are read whole first.
 fn read_and_check(path: &Path) -> Result<CheckedFile, String> {
     // The limit and its message are the library's, as for every command that reads a profile.
-    let bytes;
-    if path.as_os_str() == "-" {
-        bytes = read_to_limit(std::io::stdin().lock()).map_err(|error| describe(&error))?;
+    let bytes = if path.as_os_str() == "-" {
+        read_to_limit(std::io::stdin().lock()).map_err(|error| describe(&error))?
     } else {
         let mut file = std::fs::File::open(path).map_err(|error| describe(&error))?;
         let metadata = file.metadata().map_err(|error| describe(&error))?;
@@ -91,8 +90,8 @@ fn read_and_check(path: &Path) -> Result<CheckedFile, String> {
         if metadata.is_file() {
             return sealctl_profile::check_reader(&mut file).map_err(|error| describe(&error));
         }
-        bytes = read_to_limit(file).map_err(|error| describe(&error))?;
-    }
+        read_to_limit(file).map_err(|error| describe(&error))?
+    };
     Ok(sealctl_profile::check(&bytes))
 }
 
