@@ -10,7 +10,8 @@
 //!   the edited values: comments, order and formatting survive.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
-//!   plaintext one.
+//!   plaintext one, and [`endpoint`] says where a profile's tokens go, which sealed values are
+//!   bound to.
 //!
 //! ```
 //! use sealctl_profile::{Rule, check};
@@ -30,6 +31,7 @@
 
 mod diagnostic;
 mod document;
+pub mod endpoint;
 mod error;
 pub mod paths;
 pub mod schema;
