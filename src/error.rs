@@ -208,6 +208,12 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::Misplaced { .. } => {
                 "values cannot be moved between profiles or keys; set the token here with `sealctl token set`"
             }
+            E::EndpointChanged { .. } => {
+                "if the profile was not meant to move, restore its product, host, port and ids from version control"
+            }
+            E::EndpointEdited { .. } => {
+                "restore the value from version control, or set the token again with `sealctl token set`"
+            }
             E::Damaged(_) | E::NotAnEnvelope | E::Framing(_) => {
                 "restore the value from version control, or set the token again with `sealctl token set`"
             }

@@ -123,7 +123,9 @@ fn a_sealed_value_opens_with_the_reference_age_into_the_documented_envelope() {
     );
     assert_eq!(
         String::from_utf8(envelope).unwrap(),
-        format!("{{\"v\":1,\"profile\":\"prod\",\"key\":\"mgmt_token\",\"secret\":\"{TOKEN}\"}}")
+        format!(
+            "{{\"v\":2,\"profile\":\"prod\",\"key\":\"mgmt_token\",\"endpoint\":{{\"product\":\"clustered\",\"host\":\"prod.example.com\",\"port\":\"443\"}},\"secret\":\"{TOKEN}\"}}"
+        )
     );
 }
 

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use clap::{Args, ValueEnum};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::sealed::{Backend, KeyringStore};
-use sealctl_seal::Place;
 use sealctl_seal::keyring::{Keyring, KeyringRef};
+use sealctl_seal::{Endpoint, Place};
 use secrecy::SecretString;
 
 use super::target;
@@ -132,22 +132,23 @@ impl Sealer {
         }
     }
 
-    /// The sealed value to write at `place` for `token`.
+    /// The sealed value to write at `place` for `token`, bound to `endpoint`.
     pub fn seal(
         &mut self,
         token: &SecretString,
         place: &Place,
+        endpoint: &Endpoint,
         config: &Path,
         expires_at: Option<SystemTime>,
     ) -> Result<String, CommandError> {
         match &self.to {
-            Destination::Age(recipients) => {
-                Ok(sealctl_seal::seal(token, place, recipients, expires_at)?)
-            }
+            Destination::Age(recipients) => Ok(sealctl_seal::seal(
+                token, place, endpoint, recipients, expires_at,
+            )?),
             Destination::Keyring(keyring, store) => {
                 // The label names the file wherever the command was run from.
                 let config = std::path::absolute(config).unwrap_or_else(|_| config.to_owned());
-                let sealed = keyring.seal(token, place, *store, &config, expires_at)?;
+                let sealed = keyring.seal(token, place, endpoint, *store, &config, expires_at)?;
                 self.made.push(sealed.reference);
                 Ok(sealed.value)
             }

@@ -312,19 +312,27 @@ fn identities(global: &GlobalArgs, report: &mut Report) -> Found {
 
 /// Whether each sealed value can be opened here.
 fn values(document: &ProfileDocument, identities: &Found, report: &mut Report) {
-    let Ok(found) = document.values(&document.profile_names(), SECRET_KEYS) else {
+    let names = document.profile_names();
+    let (Ok(found), Ok(endpoints)) = (
+        document.values(&names, SECRET_KEYS),
+        document.endpoints(&names),
+    ) else {
         return;
     };
     let keyring = target::keyring().unwrap_or_default();
     let mut opened = 0;
     for value in found.iter().filter(|value| looks_sealed(&value.value)) {
         let place = Place::new(value.profile.clone(), value.key.clone());
+        let endpoint = &endpoints[names
+            .iter()
+            .position(|name| *name == value.profile)
+            .expect("values are of these profiles")];
         let Ok(sealed) = SealedValue::parse(&value.value) else {
             continue; // `check` reported it
         };
         let result = match (sealed.backend, identities) {
             (Backend::Age, Found::Usable(identities)) => {
-                sealctl_seal::open(&value.value, &place, identities).map(drop)
+                sealctl_seal::open(&value.value, &place, endpoint, identities).map(drop)
             }
             (Backend::Age, unusable) => {
                 let fix = match unusable {
@@ -339,12 +347,12 @@ fn values(document: &ProfileDocument, identities: &Found, report: &mut Report) {
                 );
                 continue;
             }
-            (Backend::Keyring, _) => keyring.open(&sealed, &place).map(drop),
+            (Backend::Keyring, _) => keyring.open(&sealed, &place, endpoint).map(drop),
         };
         match result {
             Ok(()) => opened += 1,
             Err(error) => {
-                let error = CommandError::from(error);
+                let error = target::explain_binding(error, document.path());
                 report.push(
                     Level::Fail,
                     "open",

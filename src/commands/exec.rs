@@ -9,7 +9,7 @@ use sealctl_exec::{ConfigCopy, ExecError, Launch};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
-use sealctl_seal::Place;
+use sealctl_seal::{Endpoint, Place};
 use secrecy::SecretString;
 
 use super::target;
@@ -102,7 +102,8 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         scanned.profile.as_deref().or(global.profile.as_deref()),
     )?;
 
-    let mut opener = target::Opener::new(global);
+    let endpoint = target::endpoint(&document, &profile)?;
+    let mut opener = target::Opener::new(global, &path);
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
         SecretString::from(profile.clone()),
@@ -116,7 +117,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         let place = Place::new(profile.clone(), key.clone());
         env.push((
             OsString::from(var),
-            open_or_stop(&mut opener, &value, &place)?,
+            open_or_stop(&mut opener, &value, &place, &endpoint)?,
         ));
     }
 
@@ -127,7 +128,10 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             for value in document.values(std::slice::from_ref(&profile), SECRET_KEYS)? {
                 if looks_sealed(&value.value) {
                     let place = Place::new(value.profile, value.key.clone());
-                    opened.push((value.key, open_or_stop(&mut opener, &value.value, &place)?));
+                    opened.push((
+                        value.key,
+                        open_or_stop(&mut opener, &value.value, &place, &endpoint)?,
+                    ));
                 }
             }
             let text = influxctl::config_copy(document.to_toml(), &profile, &opened)
@@ -174,8 +178,9 @@ fn open_or_stop(
     opener: &mut target::Opener<'_>,
     value: &str,
     place: &Place,
+    endpoint: &Endpoint,
 ) -> Result<SecretString, CommandError> {
     opener
-        .open(value, place)
+        .open(value, place, endpoint)
         .map_err(|error| error.hint(format!("in {place}; the program was not started")))
 }

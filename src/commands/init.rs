@@ -222,7 +222,8 @@ fn create(
         }
         let mut made = Sealer::new(global, &mut document, settings.backend, settings.store)?;
         let place = Place::new(settings.name.clone(), "mgmt_token");
-        let value = made.seal(&token.token, &place, &path, token.expires_at)?;
+        let endpoint = document.endpoint(&settings.name)?;
+        let value = made.seal(&token.token, &place, &endpoint, &path, token.expires_at)?;
         document.set(&settings.name, "mgmt_token", &value)?;
         sealer = Some(made);
     }

@@ -343,18 +343,21 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
         .hint("remove it first with `sealctl profile rm`, or choose another name"));
     }
     // Open every sealed value under its old place before anything changes.
-    let mut opener = target::Opener::new(global);
+    let endpoint = target::endpoint(&document, &old)?;
+    let mut opener = target::Opener::new(global, &path);
     let mut rebound = Vec::new();
     for found in document.values(std::slice::from_ref(&old), SECRET_KEYS)? {
         let Ok(sealed) = SealedValue::parse(&found.value) else {
             continue;
         };
         let place = Place::new(old.clone(), found.key.clone());
-        let token = opener.open(&found.value, &place).map_err(|error| {
-            error.hint(format!(
-                "{place} must be opened to be bound to its new name; the file is unchanged"
-            ))
-        })?;
+        let token = opener
+            .open(&found.value, &place, &endpoint)
+            .map_err(|error| {
+                error.hint(format!(
+                    "{place} must be opened to be bound to its new name; the file is unchanged"
+                ))
+            })?;
         rebound.push((found.key, found.value, sealed, token));
     }
     document.rename_profile(&old, &args.new)?;
@@ -366,7 +369,7 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
             .map_or_else(sealctl_seal::keyring::Keyring::default_store, |r| r.store);
         let mut sealer = Sealer::new(global, &mut document, sealed.backend, store)?;
         let place = Place::new(args.new.clone(), key.clone());
-        let value = sealer.seal(token, &place, &path, sealed.expires_at())?;
+        let value = sealer.seal(token, &place, &endpoint, &path, sealed.expires_at())?;
         document.set(&args.new, key, &value)?;
         sealers.push(sealer);
         replaced.push(old_value.clone());

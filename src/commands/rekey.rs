@@ -1,24 +1,37 @@
-//! `sealctl rekey`: re-seal values to the file's current recipients.
+//! `sealctl rekey`: re-seal values to the file's current recipients, and with `--rebind`, to
+//! their profile's current endpoint.
 
 use clap::Args;
-use sealctl_profile::sealed::{Backend, SealedValue};
+use sealctl_profile::sealed::{Backend, KeyringStore, SealedValue};
+use sealctl_seal::keyring::Keyring;
+use sealctl_seal::{Envelope, OpenError};
 
+use super::backend::{self, Sealer};
 use super::seal::plural;
-use super::target::{self, ScopeArgs, WriteArgs};
+use super::target::{self, LockedValues, ScopeArgs, SecretValue, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     sealctl recipients add age1…   # a new teammate\n  \
-    sealctl rekey --all            # everything is sealed to them too\n\n\
-Needs an identity that can open every value; if one cannot be opened, nothing is changed.")]
+    sealctl rekey --all            # everything is sealed to them too\n  \
+    sealctl rekey --rebind --profile prod   # prod's host changed on purpose: follow it\n\n\
+Needs an identity that can open every value; if one cannot be opened, nothing is changed.\n\
+Each value is bound to the endpoint its profile had when it was sealed (product, host, port,\n\
+account and cluster): a value whose profile now points elsewhere is refused, by rekey as by\n\
+exec, until `rekey --rebind` seals it for the new endpoint.")]
 pub struct RekeyArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
 
     #[command(flatten)]
     pub write: WriteArgs,
+
+    /// Re-seal each value (age and keyring alike) for the endpoint its profile points at now:
+    /// the one way to move tokens to another host, port, account or cluster. Says what moved.
+    #[arg(long)]
+    pub rebind: bool,
 }
 
 pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, CommandError> {
@@ -33,6 +46,9 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     else {
         return Ok(Status::Success);
     };
+    if args.rebind {
+        return rebind(global, locked);
+    }
     // Keyring values are not sealed to recipients: nothing to re-seal there.
     let (sealed, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut locked.values)
         .into_iter()
@@ -52,16 +68,25 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     let (recipients, recorded) = target::recipients(&mut locked.document, global)?;
     let identities = target::identities(global)?;
     let mut resealed = Vec::with_capacity(sealed.len());
+    let mut newly_bound = Vec::new();
     for secret in &sealed {
-        let expires_at = SealedValue::parse(&secret.value)
-            .ok()
-            .and_then(|sealed| sealed.expires_at());
-        let token =
-            sealctl_seal::open(&secret.value, &secret.place, &identities).map_err(|error| {
-                CommandError::from(error)
+        let framing = SealedValue::parse(&secret.value).ok();
+        let expires_at = framing.as_ref().and_then(SealedValue::expires_at);
+        let token = sealctl_seal::open(&secret.value, &secret.place, &secret.endpoint, &identities)
+            .map_err(|error| {
+                target::explain_binding(error, &locked.path)
                     .hint(format!("in {}; the file is unchanged", secret.place))
             })?;
-        let value = sealctl_seal::seal(&token, &secret.place, &recipients, expires_at)?;
+        let value = sealctl_seal::seal(
+            &token,
+            &secret.place,
+            &secret.endpoint,
+            &recipients,
+            expires_at,
+        )?;
+        if framing.is_some_and(|framing| framing.endpoint_digest().is_none()) {
+            newly_bound.push(secret);
+        }
         resealed.push((secret.place.clone(), value));
     }
     target::write_values(&mut locked.document, resealed)?;
@@ -75,5 +100,103 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         plural(recipients.len(), "recipient"),
         locked.path.display()
     );
+    for secret in newly_bound {
+        note!(
+            "{} was not bound to an endpoint; it is bound to {} now",
+            secret.place,
+            secret.endpoint
+        );
+    }
+    Ok(Status::Success)
+}
+
+/// `rekey --rebind`: opens every value in scope without judging its endpoint (each must still
+/// be in its own profile and key), then seals it again, in the backend and keyring it is in now,
+/// for its profile's current endpoint. Nothing changes unless every value opens.
+fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, CommandError> {
+    let values = std::mem::take(&mut locked.values);
+    let mut identities = None;
+    let mut keyring = None;
+    let mut opened: Vec<(&SecretValue, SealedValue, Envelope)> = Vec::with_capacity(values.len());
+    for secret in &values {
+        let unchanged =
+            |error: CommandError| error.hint(format!("in {}; the file is unchanged", secret.place));
+        let sealed = SealedValue::parse(&secret.value)
+            .map_err(|error| unchanged(OpenError::from(error).into()))?;
+        let envelope = match sealed.backend {
+            Backend::Age => {
+                if identities.is_none() {
+                    identities = Some(target::identities(global)?);
+                }
+                let identities = identities.as_ref().expect("just loaded");
+                sealctl_seal::open_envelope(&secret.value, &secret.place, identities)
+            }
+            Backend::Keyring => {
+                if keyring.is_none() {
+                    keyring = Some(target::keyring()?);
+                }
+                keyring
+                    .as_ref()
+                    .expect("just made")
+                    .open_envelope(&sealed, &secret.place)
+            }
+        }
+        .map_err(|error| unchanged(error.into()))?;
+        opened.push((secret, sealed, envelope));
+    }
+
+    let mut sealers: Vec<(Backend, KeyringStore, Sealer)> = Vec::new();
+    let mut resealed = Vec::with_capacity(opened.len());
+    for (secret, sealed, envelope) in &opened {
+        let store = sealed
+            .keyring_ref()
+            .map_or_else(Keyring::default_store, |reference| reference.store);
+        let at = match sealers
+            .iter()
+            .position(|(backend, kept_in, _)| *backend == sealed.backend && *kept_in == store)
+        {
+            Some(at) => at,
+            None => {
+                let sealer = Sealer::new(global, &mut locked.document, sealed.backend, store)?;
+                sealers.push((sealed.backend, store, sealer));
+                sealers.len() - 1
+            }
+        };
+        let value = sealers[at].2.seal(
+            &envelope.secret,
+            &secret.place,
+            &secret.endpoint,
+            &locked.path,
+            sealed.expires_at(),
+        )?;
+        resealed.push((secret.place.clone(), value));
+    }
+    target::write_values(&mut locked.document, resealed)?;
+    Sealer::save_all(
+        sealers.into_iter().map(|(_, _, sealer)| sealer).collect(),
+        &mut locked.document,
+    )?;
+
+    for (secret, _, envelope) in &opened {
+        match &envelope.endpoint {
+            Some(before) if *before == secret.endpoint => {}
+            Some(before) => note!(
+                "{} moved from {before} to {}",
+                secret.place,
+                secret.endpoint
+            ),
+            None => note!(
+                "{} was not bound to an endpoint; it is bound to {} now",
+                secret.place,
+                secret.endpoint
+            ),
+        }
+    }
+    note!(
+        "re-sealed {} for their profile's endpoint in {}",
+        plural(opened.len(), "value"),
+        locked.path.display()
+    );
+    backend::forget_replaced(values.iter().map(|secret| secret.value.as_str()))?;
     Ok(Status::Success)
 }

@@ -51,7 +51,7 @@ pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandEr
     for secret in &plaintext {
         let token = SecretString::from(secret.value.as_str());
         let value = sealer
-            .seal(&token, &secret.place, &locked.path, None)
+            .seal(&token, &secret.place, &secret.endpoint, &locked.path, None)
             .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
         sealed.push((secret.place.clone(), value));
     }

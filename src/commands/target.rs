@@ -1,7 +1,7 @@
 //! What a command acts on: the profile file, the profiles in scope,
 //! their secret values, and the identities and recipients to open and seal them with.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -11,7 +11,7 @@ use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
 use sealctl_profile::{FileLock, ProfileDocument, ProfileError, ProfileValue};
 use sealctl_seal::keyring::{Keyring, KeyringRef};
-use sealctl_seal::{Identities, IdentitySource, OpenError, Place, Recipient};
+use sealctl_seal::{Endpoint, Identities, IdentitySource, OpenError, Place, Recipient};
 use secrecy::SecretString;
 
 use crate::cli::GlobalArgs;
@@ -114,10 +114,12 @@ pub fn profile(document: &ProfileDocument, flag: Option<&str>) -> Result<String,
     }
 }
 
-/// A secret key's value in a profile, as written (sealed or plaintext).
+/// A secret key's value in a profile, as written (sealed or plaintext), and where its profile
+/// sends it now.
 pub struct SecretValue {
     pub place: Place,
     pub value: String,
+    pub endpoint: Endpoint,
 }
 
 /// The values of the secret keys (`mgmt_token`, `token`) of these profiles that are present.
@@ -125,14 +127,65 @@ pub fn secret_values(
     document: &ProfileDocument,
     profiles: &[String],
 ) -> Result<Vec<SecretValue>, CommandError> {
+    let endpoints = document.endpoints(profiles)?;
+    let endpoint = |profile: &str| {
+        profiles
+            .iter()
+            .position(|name| name == profile)
+            .map(|at| endpoints[at].clone())
+            .expect("values are of these profiles")
+    };
     Ok(document
         .values(profiles, SECRET_KEYS)?
         .into_iter()
         .map(|found| SecretValue {
+            endpoint: endpoint(&found.profile),
             place: Place::new(found.profile, found.key),
             value: found.value,
         })
         .collect())
+}
+
+/// The command that re-seals a profile's values for its current endpoint, to paste as it is.
+pub fn rebind_command(config: &Path, profile: &str) -> String {
+    let mut command = format!("sealctl rekey --rebind --profile {}", shell_word(profile));
+    if default_config_path().as_deref() != Some(config) {
+        command.push_str(&format!(
+            " --config {}",
+            shell_word(&config.display().to_string())
+        ));
+    }
+    command
+}
+
+/// A word as a POSIX shell reads it back: as it is when it is plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |ch: char| ch.is_ascii_alphanumeric() || "_-./=:,@+%".contains(ch);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// What to do about a value that will not open for its profile's endpoint, as hints.
+pub fn explain_binding(error: OpenError, config: &Path) -> CommandError {
+    let profile = match &error {
+        OpenError::EndpointChanged { place, .. } | OpenError::EndpointEdited { place, .. } => {
+            place.profile.clone()
+        }
+        _ => return error.into(),
+    };
+    let message = error.to_string();
+    let generic = CommandError::from(error);
+    let mut explained = CommandError::setup(message).hint(format!(
+        "if the profile moved on purpose, re-seal its tokens for where it points now (needs the identity): {}",
+        rebind_command(config, &profile)
+    ));
+    for hint in generic.hints() {
+        explained = explained.hint(hint.clone());
+    }
+    explained
 }
 
 /// The profile file, locked for as long as this lives, and the secret values in scope that a
@@ -286,40 +339,68 @@ pub fn keyring_ref(value: &str) -> Option<KeyringRef> {
 /// values needs no identity.
 pub struct Opener<'g> {
     global: &'g GlobalArgs,
+    /// The profile file the values are in, for the hints.
+    config: PathBuf,
     identities: Option<Identities>,
     keyring: Option<Keyring>,
 }
 
 impl<'g> Opener<'g> {
-    pub fn new(global: &'g GlobalArgs) -> Opener<'g> {
+    pub fn new(global: &'g GlobalArgs, config: &Path) -> Opener<'g> {
         Opener {
             global,
+            config: config.to_owned(),
             identities: None,
             keyring: None,
         }
     }
 
-    /// The secret of `value` at `place`: opened if sealed, as is if plaintext.
-    pub fn open(&mut self, value: &str, place: &Place) -> Result<SecretString, CommandError> {
+    /// The secret of `value` at `place`, whose profile points at `endpoint`: opened if sealed
+    /// (and bound there), as is if plaintext.
+    pub fn open(
+        &mut self,
+        value: &str,
+        place: &Place,
+        endpoint: &Endpoint,
+    ) -> Result<SecretString, CommandError> {
         if !looks_sealed(value) {
             return Ok(SecretString::from(value.to_owned()));
         }
         let sealed = SealedValue::parse(value).map_err(OpenError::from)?;
-        match sealed.backend {
+        let opened = match sealed.backend {
             Backend::Age => {
                 if self.identities.is_none() {
                     self.identities = Some(identities(self.global)?);
                 }
                 let identities = self.identities.as_ref().expect("just loaded");
-                Ok(sealctl_seal::open(value, place, identities)?)
+                sealctl_seal::open(value, place, endpoint, identities)
             }
             Backend::Keyring => {
                 if self.keyring.is_none() {
                     self.keyring = Some(keyring()?);
                 }
                 let keyring = self.keyring.as_ref().expect("just made");
-                Ok(keyring.open(&sealed, place)?)
+                keyring.open(&sealed, place, endpoint)
             }
         }
+        .map_err(|error| explain_binding(error, &self.config))?;
+        self.warn_if_unbound(&sealed, place, endpoint);
+        Ok(opened)
     }
+
+    /// A value without `ep=` is one `check` calls unbound: it would have opened for any endpoint,
+    /// so say so where it is used too.
+    fn warn_if_unbound(&self, sealed: &SealedValue, place: &Place, endpoint: &Endpoint) {
+        if sealed.endpoint_digest().is_none() {
+            eprintln!(
+                "warning: {place} is not bound to an endpoint (sealed by an earlier sealctl): it would open for whatever host the profile names\nhint: if {endpoint} is where it belongs, bind it there: {}",
+                rebind_command(&self.config, &place.profile)
+            );
+        }
+    }
+}
+
+/// The endpoint of one profile: where its tokens go.
+pub fn endpoint(document: &ProfileDocument, profile: &str) -> Result<Endpoint, CommandError> {
+    Ok(document.endpoint(profile)?)
 }

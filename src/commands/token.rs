@@ -155,10 +155,12 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
             .map(|r| r.store),
     );
     let input = read_token(&place)?;
+    let endpoint = target::endpoint(&document, &profile)?;
     let mut sealer = Sealer::new(global, &mut document, backend, store)?;
     let sealed = sealer.seal(
         &input.token,
         &place,
+        &endpoint,
         &path,
         args.expires_at.or(input.expires_at),
     )?;
@@ -212,10 +214,11 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
         note!("nothing to move: {place} is there already");
         return Ok(Status::Success);
     }
-    let token = target::Opener::new(global).open(&old, &place)?;
+    let endpoint = target::endpoint(&document, &profile)?;
+    let token = target::Opener::new(global, &path).open(&old, &place, &endpoint)?;
     let expires_at = now.as_ref().and_then(SealedValue::expires_at);
     let mut sealer = Sealer::new(global, &mut document, backend, store)?;
-    let sealed = sealer.seal(&token, &place, &path, expires_at)?;
+    let sealed = sealer.seal(&token, &place, &endpoint, &path, expires_at)?;
     document.set(&profile, args.key.name(), &sealed)?;
     let done = sealer.done(&place.to_string(), &path);
     sealer.save(&mut document)?;
@@ -268,7 +271,8 @@ fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
     if !looks_sealed(&value) {
         eprintln!("warning: {place} is in plaintext; seal it with `sealctl seal`");
     }
-    let token = target::Opener::new(global).open(&value, &place)?;
+    let endpoint = target::endpoint(&document, &profile)?;
+    let token = target::Opener::new(global, &path).open(&value, &place, &endpoint)?;
     let line = Zeroizing::new(format!("{}\n", token.expose_secret()));
     write_stdout(line.as_bytes(), "the token")
 }

@@ -58,11 +58,11 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
             return Ok(Status::Success);
         }
     }
-    let mut opener = target::Opener::new(global);
+    let mut opener = target::Opener::new(global, &locked.path);
     let mut plaintext = Vec::with_capacity(sealed.len());
     for secret in &sealed {
         let token = opener
-            .open(&secret.value, &secret.place)
+            .open(&secret.value, &secret.place, &secret.endpoint)
             .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
         plaintext.push((secret.place.clone(), token.expose_secret().to_owned()));
     }

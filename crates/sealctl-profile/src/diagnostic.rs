@@ -93,6 +93,8 @@ rules! {
     MalformedSealed => "malformed-sealed", Error, "a sealed value whose framing does not parse";
     /// A sealed token whose recorded expiry has passed.
     TokenExpired => "token-expired", Error, "a sealed token that has expired";
+    /// A sealed value bound to another endpoint than its profile's: its `ep=` digest differs.
+    EndpointChanged => "endpoint-changed", Error, "a sealed value bound to another endpoint than its profile's";
     /// A TLS client certificate without its key, or the reverse.
     TlsPair => "tls-pair", Error, "tls.cert without tls.key, or the reverse";
     /// A key the schema does not know.
@@ -101,6 +103,8 @@ rules! {
     NoDefaultProfile => "no-default-profile", Warning, "no profile named default";
     /// A sealed value sealed to other recipients than the file's current ones.
     StaleRecipients => "stale-recipients", Warning, "a value sealed to other recipients than the file's";
+    /// A sealed value not bound to any endpoint (sealed by an earlier sealctl, or its `ep=` removed).
+    Unbound => "unbound", Warning, "a sealed value not bound to its profile's endpoint";
     /// A sealed token that expires within 14 days.
     TokenExpiring => "token-expiring", Warning, "a sealed token that expires within 14 days";
     /// `tls.insecure = true`.

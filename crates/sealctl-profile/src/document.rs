@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Document, Item, Table, TableLike, Value};
 
+use crate::endpoint::{ENDPOINT_KEYS, Endpoint};
 use crate::error::ProfileError;
 use crate::file::{is_read_only, read_limited, resolve_links};
 use crate::schema::{Profile, ProfilesFile, SEALCTL_TABLE};
@@ -223,6 +224,33 @@ impl ProfileDocument {
             }
         }
         Ok(values)
+    }
+
+    /// The endpoints of these profiles (where their tokens go), in the same order, read in one
+    /// pass.
+    pub fn endpoints(&self, profiles: &[String]) -> Result<Vec<Endpoint>, ProfileError> {
+        let document = self.document();
+        profiles
+            .iter()
+            .map(|profile| {
+                let mut fields = Vec::with_capacity(ENDPOINT_KEYS.len());
+                for key in ENDPOINT_KEYS {
+                    fields.push((*key, self.lookup(&document, profile, key)?));
+                }
+                Ok(Endpoint::from_fields(|key| {
+                    fields
+                        .iter()
+                        .find(|(name, _)| *name == key)
+                        .and_then(|(_, value)| value.as_deref())
+                }))
+            })
+            .collect()
+    }
+
+    /// The endpoint of one profile.
+    pub fn endpoint(&self, profile: &str) -> Result<Endpoint, ProfileError> {
+        let mut endpoints = self.endpoints(&[profile.to_owned()])?;
+        Ok(endpoints.remove(0))
     }
 
     fn lookup(

@@ -12,7 +12,8 @@
 //!   names, which is what is written.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
-//!   plaintext one.
+//!   plaintext one, and [`endpoint`] says where a profile's tokens go, which sealed values are
+//!   bound to.
 //!
 //! ```
 //! use sealctl_profile::{Rule, check};
@@ -32,6 +33,7 @@
 
 mod diagnostic;
 mod document;
+pub mod endpoint;
 mod error;
 pub mod file;
 pub mod paths;

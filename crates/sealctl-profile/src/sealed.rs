@@ -9,8 +9,9 @@
 //! `v1` is the format version, `<backend>` names who can open it (`age` or `keyring`), `<payload>`
 //! is the backend's ciphertext or reference, and the optional `;name=value` parameters carry
 //! non-secret metadata in clear: `r`, the [fingerprint](recipients_fingerprint) of the recipients
-//! it was sealed to, `exp`, the token's expiry (RFC 3339, UTC), and `host`, the machine whose
-//! keyring holds a `keyring` value. For `age`, the payload is a binary age file in standard base64
+//! it was sealed to, `exp`, the token's expiry (RFC 3339, UTC), `host`, the machine whose
+//! keyring holds a `keyring` value, and `ep`, the [digest](crate::endpoint::Endpoint::digest) of
+//! the endpoint the value is bound to. For `age`, the payload is a binary age file in standard base64
 //! (with padding), so `base64 -d | age -d` opens it. For `keyring`, it is a [reference](KeyringRef)
 //! to an entry of an OS keyring: `<store>/<entry id>`. Opening the payload is `sealctl-seal`'s
 //! work; this module reads only what `check` needs, without any key or keyring.
@@ -40,6 +41,10 @@ pub const EXPIRY_PARAM: &str = "exp";
 
 /// The parameter naming the machine whose keyring holds a `keyring` value.
 pub const HOST_PARAM: &str = "host";
+
+/// The parameter holding the digest of the endpoint a value is bound to, so that `check` sees a
+/// changed endpoint without any key. What is sealed inside is authoritative; this is a copy.
+pub const ENDPOINT_PARAM: &str = "ep";
 
 /// The first line of every binary age file.
 const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
@@ -269,6 +274,11 @@ impl SealedValue {
     /// The fingerprint of the recipients it was sealed to, if recorded.
     pub fn recipients_fingerprint(&self) -> Option<&str> {
         self.param(RECIPIENTS_PARAM)
+    }
+
+    /// The digest of the endpoint the value is bound to, if recorded.
+    pub fn endpoint_digest(&self) -> Option<&str> {
+        self.param(ENDPOINT_PARAM)
     }
 
     /// The token's expiry, if recorded and readable.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use sealctl_profile::sealed::SealedValue;
-use sealctl_seal::{Identities, IdentitySource, Place, Recipient, open, seal};
+use sealctl_seal::{Endpoint, Identities, IdentitySource, Place, Recipient, open, seal};
 use secrecy::{ExposeSecret as _, SecretString};
 
 const RUNS: usize = 2000;
@@ -41,8 +41,13 @@ fn main() {
     let text = SecretString::from(identity.to_string().expose_secret().to_owned());
     let identities = Identities::load(vec![IdentitySource::Environment(text)]).unwrap();
     let place = Place::new("prod", "mgmt_token");
+    let endpoint = Endpoint::from_fields(|key| match key {
+        "product" => Some("clustered"),
+        "host" => Some("prod.example.com"),
+        _ => None,
+    });
     let token = SecretString::from("apiv3_".to_owned() + &"x".repeat(90));
-    let value = seal(&token, &place, &[recipient], None).unwrap();
+    let value = seal(&token, &place, &endpoint, &[recipient], None).unwrap();
     let ciphertext = base64::engine::general_purpose::STANDARD
         .decode(SealedValue::parse(&value).unwrap().payload)
         .unwrap();
@@ -52,7 +57,7 @@ fn main() {
     measure(
         "sealctl_seal::open (framing, base64, age, envelope, binding)",
         || {
-            black_box(open(black_box(&value), &place, &identities).unwrap());
+            black_box(open(black_box(&value), &place, &endpoint, &identities).unwrap());
         },
     );
     measure("age::Decryptor alone, same ciphertext", || {

@@ -1,16 +1,25 @@
-//! What a sealed value encrypts: the secret, bound to the profile and key it belongs to.
+//! What a sealed value encrypts: the secret, bound to the profile and key it belongs to and to
+//! the endpoint its token is sent to.
 //!
 //! The envelope is one line of JSON, so that `age -d` shows it readably:
-//! `{"v":1,"profile":"prod","key":"mgmt_token","secret":"…"}`.
+//! `{"v":2,"profile":"prod","key":"mgmt_token","endpoint":{"product":"clustered","host":"prod.example.com","port":"443"},"secret":"…"}`.
+//! Version 1, written by earlier sealctl versions, has no `endpoint`: it still opens, unbound.
 
 use std::fmt;
 
+use sealctl_profile::endpoint::Endpoint;
+use sealctl_profile::sealed::SealedValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-/// The envelope format version.
-pub const ENVELOPE_VERSION: u32 = 1;
+use crate::error::OpenError;
+
+/// The envelope format version sealctl writes: bound to an endpoint.
+pub const ENVELOPE_VERSION: u32 = 2;
+
+/// The envelope format version of earlier sealctl versions, without an endpoint; still opened.
+pub const UNBOUND_ENVELOPE_VERSION: u32 = 1;
 
 /// Where a secret belongs: a profile and one of its keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,10 +46,12 @@ impl fmt::Display for Place {
     }
 }
 
-/// A secret and where it belongs.
+/// A secret, where it belongs and where its token may be sent.
 pub struct Envelope {
     /// Where it belongs.
     pub place: Place,
+    /// The endpoint it was sealed for; `None` in a version 1 envelope, which is not bound to one.
+    pub endpoint: Option<Endpoint>,
     /// The secret.
     pub secret: SecretString,
 }
@@ -49,6 +60,7 @@ impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Envelope")
             .field("place", &self.place)
+            .field("endpoint", &self.endpoint)
             .field("secret", &"[redacted]")
             .finish()
     }
@@ -59,6 +71,8 @@ struct Written<'a> {
     v: u32,
     profile: &'a str,
     key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<&'a Endpoint>,
     secret: &'a str,
 }
 
@@ -67,22 +81,33 @@ struct Read {
     v: u32,
     profile: String,
     key: String,
+    endpoint: Option<Endpoint>,
     secret: SecretString,
 }
 
 impl Envelope {
-    /// The envelope as bytes to encrypt, in a buffer that is zeroed when dropped. The buffer is
-    /// sized up front so that no partial copy of the secret is left behind by a reallocation.
+    /// The envelope as bytes to encrypt, in a buffer that is zeroed when dropped: version 2 with
+    /// an endpoint, version 1 without. The buffer is sized up front so that no partial copy of
+    /// the secret is left behind by a reallocation.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let secret = self.secret.expose_secret();
-        let worst_case = 64 + 6 * (self.place.profile.len() + self.place.key.len() + secret.len());
+        let endpoint_len = self.endpoint.as_ref().map_or(0, |endpoint| {
+            serde_json::to_vec(endpoint).map_or(0, |json| json.len())
+        });
+        let worst_case = 96
+            + 6 * (self.place.profile.len() + self.place.key.len() + secret.len() + endpoint_len);
         let mut bytes = Zeroizing::new(Vec::with_capacity(worst_case));
         serde_json::to_writer(
             &mut *bytes,
             &Written {
-                v: ENVELOPE_VERSION,
+                v: if self.endpoint.is_some() {
+                    ENVELOPE_VERSION
+                } else {
+                    UNBOUND_ENVELOPE_VERSION
+                },
                 profile: &self.place.profile,
                 key: &self.place.key,
+                endpoint: self.endpoint.as_ref(),
                 secret,
             },
         )
@@ -90,13 +115,62 @@ impl Envelope {
         bytes
     }
 
-    /// Reads an envelope from decrypted bytes; `None` if they are not one.
+    /// Reads an envelope from decrypted bytes; `None` if they are not one: a version 2 envelope
+    /// must name its endpoint, a version 1 envelope must not.
     pub fn from_bytes(bytes: &[u8]) -> Option<Envelope> {
         let read: Read = serde_json::from_slice(bytes).ok()?;
-        (read.v == ENVELOPE_VERSION).then(|| Envelope {
+        let endpoint = match (read.v, read.endpoint) {
+            (ENVELOPE_VERSION, Some(endpoint)) => Some(endpoint),
+            (UNBOUND_ENVELOPE_VERSION, None) => None,
+            _ => return None,
+        };
+        Some(Envelope {
             place: Place::new(read.profile, read.key),
+            endpoint,
             secret: read.secret,
         })
+    }
+}
+
+impl Envelope {
+    /// This envelope, opened from `sealed`, if it belongs at `place` and, when `endpoint` is
+    /// given, is bound to it. The endpoint sealed inside is authoritative; the clear `ep=` digest
+    /// beside it must agree with it, so that `check` and opening never disagree.
+    pub(crate) fn bound_to(
+        self,
+        sealed: &SealedValue,
+        place: &Place,
+        endpoint: Option<&Endpoint>,
+    ) -> Result<Envelope, OpenError> {
+        if self.place != *place {
+            return Err(OpenError::Misplaced {
+                sealed_for: self.place,
+                found_in: place.clone(),
+            });
+        }
+        let Some(now) = endpoint else {
+            return Ok(self);
+        };
+        match (&self.endpoint, sealed.endpoint_digest()) {
+            (Some(sealed_for), _) if sealed_for != now => Err(OpenError::EndpointChanged {
+                place: self.place,
+                sealed_for: sealed_for.clone(),
+                now: now.clone(),
+            }),
+            (Some(sealed_for), Some(clear)) if clear != sealed_for.digest() => {
+                Err(OpenError::EndpointEdited {
+                    place: self.place,
+                    clear: clear.to_owned(),
+                    sealed_for: Some(sealed_for.clone()),
+                })
+            }
+            (None, Some(clear)) => Err(OpenError::EndpointEdited {
+                place: self.place,
+                clear: clear.to_owned(),
+                sealed_for: None,
+            }),
+            _ => Ok(self),
+        }
     }
 }
 
@@ -104,25 +178,57 @@ impl Envelope {
 mod tests {
     use super::*;
 
+    fn endpoint() -> Endpoint {
+        Endpoint::from_fields(|key| match key {
+            "product" => Some("clustered"),
+            "host" => Some("Prod.Example.com"),
+            _ => None,
+        })
+    }
+
     #[test]
     fn round_trip_with_any_characters() {
         let envelope = Envelope {
             place: Place::new("prod \"eu\"", "mgmt_token"),
+            endpoint: Some(endpoint()),
             secret: SecretString::from("apiv3_x\\y\"z"),
         };
         let bytes = envelope.to_bytes();
-        assert!(
-            bytes.starts_with(br#"{"v":1,"profile":"prod \"eu\"","key":"mgmt_token","secret":"#)
-        );
+        assert!(bytes.starts_with(
+            br#"{"v":2,"profile":"prod \"eu\"","key":"mgmt_token","endpoint":{"product":"clustered","host":"prod.example.com","port":"443"},"secret":"#
+        ));
         let back = Envelope::from_bytes(&bytes).unwrap();
         assert_eq!(back.place, envelope.place);
+        assert_eq!(back.endpoint, Some(endpoint()));
         assert_eq!(back.secret.expose_secret(), "apiv3_x\\y\"z");
         assert!(!format!("{back:?}").contains("apiv3"));
     }
 
     #[test]
+    fn version_1_envelopes_read_unbound() {
+        let back =
+            Envelope::from_bytes(br#"{"v":1,"profile":"a","key":"b","secret":"c"}"#).unwrap();
+        assert_eq!(back.endpoint, None);
+        let unbound = Envelope {
+            endpoint: None,
+            ..back
+        };
+        assert!(
+            unbound
+                .to_bytes()
+                .starts_with(br#"{"v":1,"profile":"a","key":"b","secret""#)
+        );
+    }
+
+    #[test]
     fn other_versions_and_shapes_are_not_envelopes() {
-        assert!(Envelope::from_bytes(br#"{"v":2,"profile":"a","key":"b","secret":"c"}"#).is_none());
-        assert!(Envelope::from_bytes(b"hello").is_none());
+        for bytes in [
+            &br#"{"v":2,"profile":"a","key":"b","secret":"c"}"#[..],
+            br#"{"v":1,"profile":"a","key":"b","endpoint":{"product":"clustered"},"secret":"c"}"#,
+            br#"{"v":3,"profile":"a","key":"b","endpoint":{"product":"clustered"},"secret":"c"}"#,
+            b"hello",
+        ] {
+            assert!(Envelope::from_bytes(bytes).is_none());
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::sealed::{Backend, FramingError};
 
 use crate::envelope::Place;
@@ -73,6 +74,30 @@ pub enum OpenError {
         sealed_for: Place,
         /// Where it was found.
         found_in: Place,
+    },
+    /// The value was sealed for another endpoint than its profile's: the profile was moved, or
+    /// changed to send the token elsewhere.
+    #[error("{place} was sealed for {sealed_for}, but the profile now points at {now}")]
+    EndpointChanged {
+        /// Where the value is.
+        place: Place,
+        /// The endpoint sealed inside the value.
+        sealed_for: Endpoint,
+        /// The profile's endpoint now.
+        now: Endpoint,
+    },
+    /// The clear `ep=` digest disagrees with what is sealed inside: the value was edited.
+    #[error("{place} says in clear that it is bound to endpoint digest ep={clear}, but {}: the value was edited", match .sealed_for {
+        Some(endpoint) => format!("what is sealed inside is bound to {endpoint} (ep={})", endpoint.digest()),
+        None => "what is sealed inside is not bound to any endpoint".to_owned(),
+    })]
+    EndpointEdited {
+        /// Where the value is.
+        place: Place,
+        /// The digest written in clear.
+        clear: String,
+        /// The endpoint sealed inside, if any.
+        sealed_for: Option<Endpoint>,
     },
 }
 

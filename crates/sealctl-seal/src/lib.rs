@@ -2,8 +2,8 @@
 //!
 //! A sealed value replaces a secret in its profile file (the framing is read by
 //! `sealctl_profile::sealed`). What is encrypted is an [`Envelope`]: the secret together with the
-//! profile and key it belongs to, so that a value copied into another profile or key is refused
-//! when opened. Sealing needs only [`Recipient`]s, never an identity: a teammate or a CI job can
+//! profile and key it belongs to and the endpoint its token goes to, so that a value copied into
+//! another profile or key, or left in a profile whose host was changed, is refused when opened. Sealing needs only [`Recipient`]s, never an identity: a teammate or a CI job can
 //! set or rotate a token in a shared file without being able to read the others. Opening needs
 //! one of the [`Identities`] the value was sealed to. The [`keyring`] backend keeps the same
 //! envelope in an OS keyring (Secret Service, kernel keyring, macOS Keychain, Windows Credential
@@ -31,5 +31,6 @@ pub use identity::{
     identity_file_recipients, new_identity_file,
 };
 pub use recipient::{Recipient, read_recipients};
-pub use seal::{SEALED_VALUE_LIMIT, open, seal, validate_token};
+pub use seal::{SEALED_VALUE_LIMIT, open, open_envelope, seal, validate_token};
+pub use sealctl_profile::endpoint::Endpoint;
 pub use token_input::{TokenInput, parse_token_input};

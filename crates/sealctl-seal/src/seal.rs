@@ -4,8 +4,9 @@ use std::io::{Read as _, Write as _};
 use std::time::SystemTime;
 
 use base64::Engine as _;
+use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::sealed::{
-    Backend, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, recipients_fingerprint,
+    Backend, ENDPOINT_PARAM, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, recipients_fingerprint,
 };
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -40,11 +41,12 @@ pub fn validate_token(token: &SecretString) -> Result<(), TokenError> {
     }
 }
 
-/// Seals `secret` for `place` to `recipients`, returning the sealed value to write in its place.
-/// Needs no identity.
+/// Seals `secret` for `place`, bound to `endpoint`, to `recipients`, returning the sealed value
+/// to write in its place. Needs no identity.
 pub fn seal(
     secret: &SecretString,
     place: &Place,
+    endpoint: &Endpoint,
     recipients: &[Recipient],
     expires_at: Option<SystemTime>,
 ) -> Result<String, SealError> {
@@ -54,6 +56,7 @@ pub fn seal(
     }
     let envelope = Envelope {
         place: place.clone(),
+        endpoint: Some(endpoint.clone()),
         secret: secret.clone(),
     };
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(Recipient::as_age))
@@ -68,7 +71,10 @@ pub fn seal(
     writer.finish().map_err(SealError::Encrypt)?;
 
     let names: Vec<String> = recipients.iter().map(ToString::to_string).collect();
-    let mut params = vec![(RECIPIENTS_PARAM.to_owned(), recipients_fingerprint(&names))];
+    let mut params = vec![
+        (RECIPIENTS_PARAM.to_owned(), recipients_fingerprint(&names)),
+        (ENDPOINT_PARAM.to_owned(), endpoint.digest()),
+    ];
     if let Some(expiry) = expires_at {
         params.push((
             EXPIRY_PARAM.to_owned(),
@@ -83,13 +89,34 @@ pub fn seal(
     .to_string())
 }
 
-/// Opens a sealed value found at `place`, with any of `identities`. Refuses a value sealed for
-/// another place, naming both.
+/// Opens a sealed value found at `place`, whose profile now points at `endpoint`, with any of
+/// `identities`. Refuses a value sealed for another place or another endpoint, naming both. A
+/// value sealed by an earlier sealctl, bound to no endpoint, opens.
 pub fn open(
     value: &str,
     place: &Place,
+    endpoint: &Endpoint,
     identities: &Identities,
 ) -> Result<SecretString, OpenError> {
+    let (sealed, envelope) = decrypt(value, identities)?;
+    Ok(envelope.bound_to(&sealed, place, Some(endpoint))?.secret)
+}
+
+/// Opens a sealed value found at `place` without judging the endpoint it is bound to, and
+/// returns its whole envelope: for re-sealing it to its profile's current endpoint (`rekey
+/// --rebind`), which is the one way to move a token to another endpoint. Still refuses a value
+/// sealed for another place.
+pub fn open_envelope(
+    value: &str,
+    place: &Place,
+    identities: &Identities,
+) -> Result<Envelope, OpenError> {
+    let (sealed, envelope) = decrypt(value, identities)?;
+    envelope.bound_to(&sealed, place, None)
+}
+
+/// Decrypts an age value into its envelope, judging nothing of where it belongs.
+fn decrypt(value: &str, identities: &Identities) -> Result<(SealedValue, Envelope), OpenError> {
     let sealed = SealedValue::parse(value)?;
     if sealed.backend != Backend::Age {
         return Err(OpenError::OtherBackend(sealed.backend));
@@ -125,13 +152,7 @@ pub fn open(
         return Err(OpenError::NotAnEnvelope);
     }
     let envelope = Envelope::from_bytes(&plaintext).ok_or(OpenError::NotAnEnvelope)?;
-    if envelope.place != *place {
-        return Err(OpenError::Misplaced {
-            sealed_for: envelope.place,
-            found_in: place.clone(),
-        });
-    }
-    Ok(envelope.secret)
+    Ok((sealed, envelope))
 }
 
 #[cfg(test)]
@@ -152,19 +173,32 @@ mod tests {
         Identities::load(vec![IdentitySource::Environment(text.clone())]).unwrap()
     }
 
+    fn at(host: &str) -> Endpoint {
+        Endpoint::from_fields(|key| match key {
+            "product" => Some("clustered"),
+            "host" => Some(host),
+            _ => None,
+        })
+    }
+
+    fn prod() -> Endpoint {
+        at("prod.example.com")
+    }
+
     #[test]
     fn sealed_values_open_only_where_they_were_sealed() {
         let (key, recipient) = identity();
         let place = Place::new("prod", "mgmt_token");
         let token = SecretString::from("apiv3_abc");
-        let value = seal(&token, &place, &[recipient], None).unwrap();
+        let value = seal(&token, &place, &prod(), &[recipient], None).unwrap();
         assert!(value.starts_with("sealctl:v1:age:"));
         assert!(!value.contains("apiv3"));
-        let opened = open(&value, &place, &identities(&key)).unwrap();
+        let opened = open(&value, &place, &prod(), &identities(&key)).unwrap();
         assert_eq!(opened.expose_secret(), "apiv3_abc");
         let moved = open(
             &value,
             &Place::new("staging", "mgmt_token"),
+            &prod(),
             &identities(&key),
         )
         .unwrap_err();
@@ -179,10 +213,10 @@ mod tests {
         let keys: Vec<_> = (0..3).map(|_| identity()).collect();
         let recipients: Vec<Recipient> = keys.iter().map(|(_, r)| r.clone()).collect();
         let place = Place::new("p", "token");
-        let value = seal(&SecretString::from("t"), &place, &recipients, None).unwrap();
+        let value = seal(&SecretString::from("t"), &place, &prod(), &recipients, None).unwrap();
         for (key, _) in &keys {
             assert_eq!(
-                open(&value, &place, &identities(key))
+                open(&value, &place, &prod(), &identities(key))
                     .unwrap()
                     .expose_secret(),
                 "t"
@@ -190,7 +224,7 @@ mod tests {
         }
         let (stranger, _) = identity();
         assert!(matches!(
-            open(&value, &place, &identities(&stranger)),
+            open(&value, &place, &prod(), &identities(&stranger)),
             Err(OpenError::NoMatchingIdentity(_))
         ));
     }
@@ -199,7 +233,14 @@ mod tests {
     fn damaged_values_are_refused() {
         let (key, recipient) = identity();
         let place = Place::new("p", "token");
-        let value = seal(&SecretString::from("t"), &place, &[recipient], None).unwrap();
+        let value = seal(
+            &SecretString::from("t"),
+            &place,
+            &prod(),
+            &[recipient],
+            None,
+        )
+        .unwrap();
         let payload = SealedValue::parse(&value).unwrap().payload;
         let mut bytes = base64::engine::general_purpose::STANDARD
             .decode(&payload)
@@ -211,7 +252,7 @@ mod tests {
             &base64::engine::general_purpose::STANDARD.encode(&bytes),
         );
         assert!(matches!(
-            open(&flipped, &place, &identities(&key)),
+            open(&flipped, &place, &prod(), &identities(&key)),
             Err(OpenError::Damaged(_))
         ));
         bytes.truncate(bytes.len() - 20);
@@ -220,7 +261,7 @@ mod tests {
             &base64::engine::general_purpose::STANDARD.encode(&bytes),
         );
         assert!(matches!(
-            open(&truncated, &place, &identities(&key)),
+            open(&truncated, &place, &prod(), &identities(&key)),
             Err(OpenError::Damaged(_))
         ));
     }
@@ -232,6 +273,7 @@ mod tests {
         let value = seal(
             &SecretString::from("t"),
             &Place::new("p", "token"),
+            &prod(),
             std::slice::from_ref(&recipient),
             Some(expiry),
         )
@@ -262,11 +304,142 @@ mod tests {
             let error = seal(
                 &SecretString::from(token),
                 &place,
+                &prod(),
                 std::slice::from_ref(&recipient),
                 None,
             )
             .unwrap_err();
             assert_eq!(error.to_string(), expected);
         }
+    }
+
+    /// The envelope of `value` sealed again with `bytes` inside, as the reference age would.
+    fn with_envelope(value: &str, recipient: &Recipient, bytes: &[u8]) -> String {
+        let sealed = SealedValue::parse(value).unwrap();
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(recipient.as_age())).unwrap();
+        let mut ciphertext = Vec::new();
+        let mut writer = encryptor.wrap_output(&mut ciphertext).unwrap();
+        writer.write_all(bytes).unwrap();
+        writer.finish().unwrap();
+        SealedValue {
+            payload: base64::engine::general_purpose::STANDARD.encode(&ciphertext),
+            ..sealed
+        }
+        .to_string()
+    }
+
+    fn without_param(value: &str, name: &str) -> String {
+        let mut sealed = SealedValue::parse(value).unwrap();
+        sealed.params.retain(|(key, _)| key != name);
+        sealed.to_string()
+    }
+
+    fn with_param(value: &str, name: &str, new: &str) -> String {
+        let mut sealed = SealedValue::parse(value).unwrap();
+        sealed.params.retain(|(key, _)| key != name);
+        sealed.params.push((name.to_owned(), new.to_owned()));
+        sealed.to_string()
+    }
+
+    #[test]
+    fn sealed_values_open_only_for_the_endpoint_they_were_sealed_for() {
+        let (key, recipient) = identity();
+        let place = Place::new("prod", "mgmt_token");
+        let value = seal(
+            &SecretString::from("t"),
+            &place,
+            &prod(),
+            &[recipient],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            SealedValue::parse(&value).unwrap().endpoint_digest(),
+            Some(prod().digest().as_str())
+        );
+        // Spellings influxctl treats alike are the same endpoint.
+        assert!(open(&value, &place, &at("PROD.example.COM"), &identities(&key)).is_ok());
+        let moved = open(&value, &place, &at("evil.example.com"), &identities(&key)).unwrap_err();
+        assert_eq!(
+            moved.to_string(),
+            "profile `prod` key `mgmt_token` was sealed for clustered prod.example.com:443, but the profile now points at clustered evil.example.com:443"
+        );
+        // The clear digest changed to match the new host: what is sealed inside decides.
+        let forged = with_param(&value, ENDPOINT_PARAM, &at("evil.example.com").digest());
+        assert!(matches!(
+            open(&forged, &place, &at("evil.example.com"), &identities(&key)),
+            Err(OpenError::EndpointChanged { .. })
+        ));
+        // The clear digest removed: still bound.
+        let stripped = without_param(&value, ENDPOINT_PARAM);
+        assert!(matches!(
+            open(
+                &stripped,
+                &place,
+                &at("evil.example.com"),
+                &identities(&key)
+            ),
+            Err(OpenError::EndpointChanged { .. })
+        ));
+        assert!(open(&stripped, &place, &prod(), &identities(&key)).is_ok());
+        // The clear digest edited alone: `check` would report it, so opening refuses too.
+        assert!(matches!(
+            open(&forged, &place, &prod(), &identities(&key)),
+            Err(OpenError::EndpointEdited {
+                sealed_for: Some(_),
+                ..
+            })
+        ));
+        // For re-binding: the envelope, whatever the endpoint, but only in its place.
+        let envelope = open_envelope(&forged, &place, &identities(&key)).unwrap();
+        assert_eq!(envelope.endpoint, Some(prod()));
+        assert!(matches!(
+            open_envelope(&value, &Place::new("dev", "mgmt_token"), &identities(&key)),
+            Err(OpenError::Misplaced { .. })
+        ));
+    }
+
+    #[test]
+    fn version_1_values_open_unbound_unless_they_claim_a_binding() {
+        let (key, recipient) = identity();
+        let place = Place::new("prod", "mgmt_token");
+        let bound = seal(
+            &SecretString::from("t"),
+            &place,
+            &prod(),
+            std::slice::from_ref(&recipient),
+            None,
+        )
+        .unwrap();
+        let v1 = br#"{"v":1,"profile":"prod","key":"mgmt_token","secret":"t"}"#;
+        let unbound = without_param(&with_envelope(&bound, &recipient, v1), ENDPOINT_PARAM);
+        let opened = open(&unbound, &place, &at("anywhere.example"), &identities(&key)).unwrap();
+        assert_eq!(opened.expose_secret(), "t");
+        // An old value put back with a forged `ep=` to pass `check` quietly.
+        let claimed = with_param(&unbound, ENDPOINT_PARAM, &prod().digest());
+        let error = open(&claimed, &place, &prod(), &identities(&key)).unwrap_err();
+        assert!(matches!(
+            error,
+            OpenError::EndpointEdited {
+                sealed_for: None,
+                ..
+            }
+        ));
+        assert!(
+            error.to_string().contains("not bound to any endpoint"),
+            "{error}"
+        );
+        // A version 2 envelope that names no endpoint is not an envelope.
+        let v2 = br#"{"v":2,"profile":"prod","key":"mgmt_token","secret":"t"}"#;
+        assert!(matches!(
+            open(
+                &with_envelope(&bound, &recipient, v2),
+                &place,
+                &prod(),
+                &identities(&key)
+            ),
+            Err(OpenError::NotAnEnvelope)
+        ));
     }
 }

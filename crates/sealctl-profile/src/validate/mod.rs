@@ -20,11 +20,13 @@ use std::time::{Duration, SystemTime};
 use toml_edit::{Document, Item, TableLike, Value};
 
 use crate::diagnostic::{Diagnostic, Rule};
+use crate::endpoint::Endpoint;
 use crate::schema::{
     Field, Kind, PROFILE_FIELDS, Product, SEALCTL_FIELDS, SEALCTL_TABLE, SECRET_KEYS,
 };
 use crate::sealed::{
-    EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, looks_sealed, recipients_fingerprint, value_param,
+    ENDPOINT_PARAM, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, looks_sealed,
+    recipients_fingerprint, value_param,
 };
 use crate::source::{SourceText, is_secret_key};
 
@@ -162,6 +164,8 @@ struct Walk<'s> {
     /// The recipients fingerprints of sealed values met before the file's recipients were
     /// known (they may come after the profiles).
     unjudged: HashSet<String>,
+    /// The endpoint of the profile being walked, which its sealed values must be bound to.
+    endpoint: Option<Endpoint>,
 }
 
 /// A profile's name, and where its key is (file offsets), for the duplicate-name rule.
@@ -227,6 +231,7 @@ impl<'s> Walk<'s> {
             now,
             recipients: None,
             unjudged: HashSet::new(),
+            endpoint: None,
         }
     }
 
@@ -632,6 +637,7 @@ impl<'s> Walk<'s> {
                 Some("re-seal it to the current recipients: sealctl rekey --all".to_owned()),
             );
         }
+        self.binding(name, value, &span);
         let Some(expiry) = value_param(value, EXPIRY_PARAM) else {
             return;
         };
@@ -666,6 +672,44 @@ impl<'s> Walk<'s> {
                 Some(renew.to_owned()),
             ),
             Ok(_) => {}
+        }
+    }
+
+    /// The rules on a sealed value's binding to its profile's endpoint, judged by the clear `ep=`
+    /// digest. Opening judges by the endpoint sealed inside, which this digest only copies.
+    fn binding(&mut self, name: &str, value: &str, span: &impl Fn() -> Range<usize>) {
+        // sealctl seals only a profile's own tokens; only they are bound.
+        let token = self.scope.prefix.is_empty()
+            && SECRET_KEYS.iter().any(|key| key.eq_ignore_ascii_case(name));
+        let Some(endpoint) = self.endpoint.as_ref().filter(|_| token) else {
+            return;
+        };
+        let key = self.scope.key(name);
+        let rebind = format!(
+            "sealctl rekey --rebind{}",
+            profile_flag(self.scope.profile.as_deref())
+        );
+        match value_param(value, ENDPOINT_PARAM) {
+            None => {
+                let message = format!(
+                    "`{key}` is not bound to an endpoint: it would open for whatever host the profile names"
+                );
+                let help = format!(
+                    "if {endpoint} is where it belongs, bind it there (needs the identity): {rebind}"
+                );
+                self.report_at_key(Rule::Unbound, name, span(), message, Some(help));
+            }
+            Some(sealed) if sealed != endpoint.digest() => {
+                let message = format!(
+                    "`{key}` was sealed for another endpoint (ep={sealed}) than the profile's {endpoint} (ep={}); it will not open",
+                    endpoint.digest()
+                );
+                let help = format!(
+                    "if the profile moved on purpose, re-seal its tokens for {endpoint} (needs the identity): {rebind}; otherwise restore the profile's settings from version control"
+                );
+                self.report_at_key(Rule::EndpointChanged, name, span(), message, Some(help));
+            }
+            Some(_) => {}
         }
     }
 
@@ -714,7 +758,11 @@ impl<'s> Walk<'s> {
     }
 
     fn profile(&mut self, header: Range<usize>, table: &dyn TableLike) {
+        self.endpoint = Some(Endpoint::from_fields(|key| {
+            table.get(key).and_then(Item::as_str)
+        }));
         self.types(table, PROFILE_FIELDS);
+        self.endpoint = None;
         let mut missing = Vec::new();
         if !table.contains_key("name") {
             missing.push(("name", "every profile needs a name for --profile to select"));

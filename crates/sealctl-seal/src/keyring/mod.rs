@@ -1,8 +1,8 @@
 //! Tokens kept in an OS keyring, with only a reference left in the profile file.
 //!
 //! What the keyring holds is the same [`Envelope`] age encrypts (the secret with the profile and
-//! key it belongs to), so a reference moved to another profile is refused just as a moved age
-//! value is. Each entry has a random id, made when the token is set, and is found by the
+//! key it belongs to, and the endpoint it was sealed for), so a reference moved to another
+//! profile, or left in a profile that now points elsewhere, is refused just as an age value is. Each entry has a random id, made when the token is set, and is found by the
 //! attributes `service = sealctl` and `username = <entry id>`; on the Secret Service it also
 //! carries a label a person can read, `sealctl: <profile> <key> (<config path>)`.
 //!
@@ -19,7 +19,8 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
-use sealctl_profile::sealed::{Backend, EXPIRY_PARAM, HOST_PARAM, SealedValue};
+use sealctl_profile::endpoint::Endpoint;
+use sealctl_profile::sealed::{Backend, ENDPOINT_PARAM, EXPIRY_PARAM, HOST_PARAM, SealedValue};
 pub use sealctl_profile::sealed::{ENTRY_ID_LEN, KeyringRef, KeyringStore};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
@@ -71,12 +72,13 @@ impl Keyring {
         store::AVAILABLE
     }
 
-    /// Stores `secret`, bound to `place`, in a new entry of `store`, and returns the reference to
-    /// write in its place. `config` names the file in the entry's label.
+    /// Stores `secret`, bound to `place` and `endpoint`, in a new entry of `store`, and returns the
+    /// reference to write in its place. `config` names the file in the entry's label.
     pub fn seal(
         &self,
         secret: &SecretString,
         place: &Place,
+        endpoint: &Endpoint,
         keyring: KeyringStore,
         config: &Path,
         expires_at: Option<SystemTime>,
@@ -97,6 +99,7 @@ impl Keyring {
         );
         let envelope = Envelope {
             place: place.clone(),
+            endpoint: Some(endpoint.clone()),
             secret: secret.clone(),
         }
         .to_bytes();
@@ -106,7 +109,7 @@ impl Keyring {
                 .map_err(|cause| error::classify(entry.store, cause, Some(&entry)))
         })?;
 
-        let mut params = Vec::new();
+        let mut params = vec![(ENDPOINT_PARAM.to_owned(), endpoint.digest())];
         if let Some(host) = store::hostname() {
             params.push((HOST_PARAM.to_owned(), host));
         }
@@ -125,9 +128,30 @@ impl Keyring {
         Ok(KeyringSealed { value, reference })
     }
 
-    /// Opens a `keyring` value found at `place`. Refuses an entry sealed for another place,
-    /// naming both.
-    pub fn open(&self, sealed: &SealedValue, place: &Place) -> Result<SecretString, OpenError> {
+    /// Opens a `keyring` value found at `place`, whose profile now points at `endpoint`. Refuses
+    /// an entry sealed for another place or endpoint, naming both.
+    pub fn open(
+        &self,
+        sealed: &SealedValue,
+        place: &Place,
+        endpoint: &Endpoint,
+    ) -> Result<SecretString, OpenError> {
+        let envelope = self.entry(sealed)?;
+        Ok(envelope.bound_to(sealed, place, Some(endpoint))?.secret)
+    }
+
+    /// Opens a `keyring` value found at `place` without judging its endpoint, for re-sealing it
+    /// to its profile's current one (`rekey --rebind`). Still refuses another place.
+    pub fn open_envelope(
+        &self,
+        sealed: &SealedValue,
+        place: &Place,
+    ) -> Result<Envelope, OpenError> {
+        self.entry(sealed)?.bound_to(sealed, place, None)
+    }
+
+    /// The envelope a `keyring` value's entry holds, judging nothing of where it belongs.
+    fn entry(&self, sealed: &SealedValue) -> Result<Envelope, OpenError> {
         let reference = KeyringRef::parse(&sealed.payload)?;
         let entry = reference.clone();
         let bytes = self
@@ -145,14 +169,7 @@ impl Keyring {
         if bytes.len() > SEALED_VALUE_LIMIT {
             return Err(OpenError::NotAnEnvelope);
         }
-        let envelope = Envelope::from_bytes(&bytes).ok_or(OpenError::NotAnEnvelope)?;
-        if envelope.place != *place {
-            return Err(OpenError::Misplaced {
-                sealed_for: envelope.place,
-                found_in: place.clone(),
-            });
-        }
-        Ok(envelope.secret)
+        Envelope::from_bytes(&bytes).ok_or(OpenError::NotAnEnvelope)
     }
 
     /// Deletes the entry a reference names. Returns whether there was one to delete.
