@@ -1,4 +1,8 @@
 //! Integration tests of the `sealctl` binary, compiled into one test binary.
+//!
+//! They drive real Unix tools (age, gnome-keyring on a private D-Bus, keyctl, a PTY), so they are
+//! built on Unix only; on Windows and macOS CI only compile-checks sealctl (README.md, Platforms).
+#![cfg(unix)]
 
 mod common;
 

@@ -27,7 +27,12 @@ pub struct BackendArgs {
     /// Which keyring, with --backend keyring: `secret-service` (default on Linux: GNOME Keyring,
     /// KWallet, KeePassXC), `keyutils` (the Linux kernel keyring: gone at reboot), `keychain`
     /// (macOS), `credential-manager` (Windows).
-    #[arg(long, value_name = "STORE", value_parser = BackendArgs::parse_store)]
+    #[arg(
+        long,
+        value_name = "STORE",
+        value_parser = BackendArgs::parse_store,
+        add = clap_complete::ArgValueCompleter::new(super::completions::keyring_stores)
+    )]
     pub keyring_store: Option<KeyringStore>,
 }
 

@@ -3,7 +3,22 @@
 //! keyring only with a bounded probe or to open a value that lives there.
 
 use std::io::Write as _;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt as _;
+
+/// Windows keeps no Unix mode bits (its ACLs decide who may read a file): there every file
+/// reads as private to its owner and executable, so doctor warns of nothing it cannot see.
+#[cfg(not(unix))]
+trait PermissionsExt {
+    fn mode(&self) -> u32;
+}
+
+#[cfg(not(unix))]
+impl PermissionsExt for std::fs::Permissions {
+    fn mode(&self) -> u32 {
+        0o700
+    }
+}
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -429,8 +444,10 @@ fn influxctl(report: &mut Report) {
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {
+    // `influxctl.exe` on Windows.
+    let program = format!("{program}{}", std::env::consts::EXE_SUFFIX);
     std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
+        .map(|dir| dir.join(&program))
         .find(|candidate| {
             std::fs::metadata(candidate)
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

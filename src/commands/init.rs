@@ -491,15 +491,14 @@ fn report_check(path: &Path) -> Result<(), CommandError> {
 
 /// Creates a folder (and its parents) with mode 0700, as influxctl's own config folder is.
 fn make_private_folder(folder: &Path) -> Result<(), CommandError> {
-    use std::os::unix::fs::DirBuilderExt as _;
     if folder.as_os_str().is_empty() || folder.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(folder)
-        .map_err(|error| {
-            CommandError::setup(format!("cannot create {}", folder.display())).source(error)
-        })
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder).map_err(|error| {
+        CommandError::setup(format!("cannot create {}", folder.display())).source(error)
+    })
 }

@@ -119,7 +119,12 @@ pub struct MoveArgs {
     pub to: BackendChoice,
 
     /// Which keyring, with --to keyring (see `token set --help`).
-    #[arg(long, value_name = "STORE", value_parser = |name: &str| BackendArgs::parse_store(name))]
+    #[arg(
+        long,
+        value_name = "STORE",
+        value_parser = |name: &str| BackendArgs::parse_store(name),
+        add = clap_complete::ArgValueCompleter::new(super::completions::keyring_stores)
+    )]
     pub keyring_store: Option<sealctl_profile::sealed::KeyringStore>,
 
     #[command(flatten)]

@@ -102,7 +102,8 @@ impl ConfigCopy {
     }
 }
 
-#[cfg(test)]
+// Both tests look at what only Unix has: a memfd, or a file's mode.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

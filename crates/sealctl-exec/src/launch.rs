@@ -10,6 +10,7 @@ use crate::copy::ConfigCopy;
 use crate::error::ExecError;
 
 /// The signals sealctl passes on to the program it waits for.
+#[cfg(unix)]
 const FORWARDED: [i32; 4] = [
     signal_hook::consts::SIGINT,
     signal_hook::consts::SIGTERM,
@@ -66,6 +67,7 @@ impl Launch {
         self.spawn_and_wait()
     }
 
+    #[cfg(unix)]
     fn spawn_and_wait(self) -> Result<u8, ExecError> {
         // Take the signals before the program starts, so none is lost between the two.
         let mut signals =
@@ -87,6 +89,19 @@ impl Launch {
         handle.close();
         let _ = forwarder.join();
         // The copy (and its folder) is removed here, before sealctl exits.
+        drop(self.copy);
+        status.map(exit_code).map_err(ExecError::Supervise)
+    }
+
+    /// Without Unix signals there is nothing to forward: Ctrl-C reaches the program through the
+    /// console it shares with sealctl.
+    #[cfg(not(unix))]
+    fn spawn_and_wait(self) -> Result<u8, ExecError> {
+        let status = self
+            .command()
+            .spawn()
+            .map_err(|error| start_error(&self.program, error))?
+            .wait();
         drop(self.copy);
         status.map(exit_code).map_err(ExecError::Supervise)
     }

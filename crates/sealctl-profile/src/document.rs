@@ -1704,6 +1704,7 @@ recipients = []
         assert!(!debug.contains("OLD"), "{debug}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn save_replaces_the_file_atomically_and_keeps_its_mode() {
         use std::os::unix::fs::PermissionsExt as _;

@@ -284,6 +284,7 @@ fn create_private_folder(folder: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn a_new_identity_is_private_and_never_overwritten() {
         use std::os::unix::fs::PermissionsExt as _;
@@ -312,6 +313,7 @@ mod tests {
         assert!(!loaded.is_empty());
     }
 
+    #[cfg(unix)]
     #[test]
     fn readable_identity_files_are_refused() {
         use std::os::unix::fs::PermissionsExt as _;

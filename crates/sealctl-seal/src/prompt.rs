@@ -15,14 +15,17 @@ pub fn hidden(prompt: &str) -> io::Result<SecretString> {
 }
 
 /// The most a pasted answer may hold: far more than the output of `influxctl management create`.
+#[cfg(unix)]
 const PASTE_LIMIT: usize = 64 * 1024;
 
 /// How long after a line more lines may still be arriving from the same paste.
+#[cfg(unix)]
 const PASTE_GAP: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// Asks for a secret without echoing it, and takes a whole paste: one typed line, or every line
 /// of a pasted block (the output of `influxctl management create`), which arrive together. Echo is
 /// off for the whole of it, and no pasted line is left behind for the shell to run.
+#[cfg(unix)]
 pub fn hidden_paste(prompt: &str) -> io::Result<SecretString> {
     use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
 
@@ -45,7 +48,15 @@ pub fn hidden_paste(prompt: &str) -> io::Result<SecretString> {
     Ok(SecretString::from(text.trim_end_matches(['\r', '\n'])))
 }
 
+/// Asks for a secret without echoing it: one line, where the terminal cannot be polled for the
+/// rest of a paste (not a Unix terminal).
+#[cfg(not(unix))]
+pub fn hidden_paste(prompt: &str) -> io::Result<SecretString> {
+    hidden(prompt)
+}
+
 /// Reads the first line, then whatever else arrives within [`PASTE_GAP`] of the last byte.
+#[cfg(unix)]
 fn read_paste(stdin: &io::Stdin) -> io::Result<zeroize::Zeroizing<Vec<u8>>> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
