@@ -5,6 +5,7 @@ mod common;
 mod check;
 mod completions;
 mod doctor;
+mod early;
 #[cfg(feature = "test-fakes")]
 mod exec;
 mod faults;

@@ -90,6 +90,8 @@ impl BackendArgs {
 pub struct Sealer {
     to: Destination,
     made: Vec<KeyringRef>,
+    /// Said once the file is saved: the user is not among the recipients sealed to.
+    not_yours: Option<String>,
 }
 
 enum Destination {
@@ -105,13 +107,19 @@ impl Sealer {
         backend: Backend,
         store: KeyringStore,
     ) -> Result<Sealer, CommandError> {
+        let mut not_yours = None;
         let to = match backend {
-            Backend::Age => Destination::Age(target::recipients(document, global)?),
+            Backend::Age => {
+                let recipients = target::recipients(document, global)?;
+                not_yours = target::not_yours_warning(&recipients, global, document.path());
+                Destination::Age(recipients)
+            }
             Backend::Keyring => Destination::Keyring(target::keyring()?, store),
         };
         Ok(Sealer {
             to,
             made: Vec::new(),
+            not_yours,
         })
     }
 
@@ -160,8 +168,15 @@ impl Sealer {
         document: &mut ProfileDocument,
     ) -> Result<(), CommandError> {
         document.save()?;
+        let mut warned = Vec::new();
         for mut sealer in sealers {
             sealer.made.clear();
+            if let Some(warning) = sealer.not_yours.take()
+                && !warned.contains(&warning)
+            {
+                eprintln!("{warning}");
+                warned.push(warning);
+            }
         }
         Ok(())
     }

@@ -118,6 +118,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             OsString::from(var),
             open_or_stop(&mut opener, &value, &place)?,
         ));
+        target::warn_expiry(&value, &place, &path);
     }
 
     let (copy, program_args) = match adapter {
@@ -127,7 +128,13 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             for value in document.values(std::slice::from_ref(&profile), SECRET_KEYS)? {
                 if looks_sealed(&value.value) {
                     let place = Place::new(value.profile, value.key.clone());
-                    opened.push((value.key, open_or_stop(&mut opener, &value.value, &place)?));
+                    opened.push((
+                        value.key.clone(),
+                        open_or_stop(&mut opener, &value.value, &place)?,
+                    ));
+                    if !args.env.iter().any(|(_, key)| *key == value.key) {
+                        target::warn_expiry(&value.value, &place, &path);
+                    }
                 }
             }
             let text = influxctl::config_copy(document.to_toml(), &profile, &opened)

@@ -42,6 +42,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         return Ok(Status::Success);
     }
     let recipients = target::recipients(&mut locked.document, global)?;
+    let not_yours = target::not_yours_warning(&recipients, global, &locked.path);
     let identities = target::identities(global)?;
     let mut resealed = Vec::with_capacity(sealed.len());
     for secret in &sealed {
@@ -64,5 +65,8 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         plural(recipients.len(), "recipient"),
         locked.path.display()
     );
+    if let Some(warning) = not_yours {
+        eprintln!("{warning}");
+    }
     Ok(Status::Success)
 }

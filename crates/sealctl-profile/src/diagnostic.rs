@@ -93,6 +93,8 @@ rules! {
     MalformedSealed => "malformed-sealed", Error, "a sealed value whose framing does not parse";
     /// A sealed token whose recorded expiry has passed.
     TokenExpired => "token-expired", Error, "a sealed token that has expired";
+    /// A `[sealctl] recipients` entry that values cannot be sealed to.
+    InvalidRecipient => "invalid-recipient", Error, "a [sealctl] recipients entry that cannot be sealed to";
     /// A TLS client certificate without its key, or the reverse.
     TlsPair => "tls-pair", Error, "tls.cert without tls.key, or the reverse";
     /// A key the schema does not know.
@@ -101,6 +103,8 @@ rules! {
     NoDefaultProfile => "no-default-profile", Warning, "no profile named default";
     /// A sealed value sealed to other recipients than the file's current ones.
     StaleRecipients => "stale-recipients", Warning, "a value sealed to other recipients than the file's";
+    /// A recipient listed twice in `[sealctl] recipients`.
+    DuplicateRecipient => "duplicate-recipient", Warning, "a recipient listed twice";
     /// A sealed token that expires within 14 days.
     TokenExpiring => "token-expiring", Warning, "a sealed token that expires within 14 days";
     /// `tls.insecure = true`.

@@ -9,6 +9,8 @@
 //! - [`ProfileDocument`] loads a file for editing and saves it back changing only the bytes of
 //!   the edited values: comments, order and formatting survive.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
+//! - [`recipient`] reads `[sealctl] recipients` entries with age's own parsers: `check` and
+//!   sealing judge them alike.
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
 //!   plaintext one.
 //!
@@ -32,6 +34,7 @@ mod diagnostic;
 mod document;
 mod error;
 pub mod paths;
+pub mod recipient;
 pub mod schema;
 pub mod sealed;
 mod source;
