@@ -214,6 +214,11 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::EndpointEdited { .. } => {
                 "restore the value from version control, or set the token again with `sealctl token set`"
             }
+            // The expiry is written in clear, beside the ciphertext, so a bad one is damage or
+            // an edit; the token itself may be intact.
+            E::Framing(sealctl_profile::sealed::FramingError::BadExpiry(_)) => {
+                "the expiry is only a reminder (the server decides): remove `;exp=…` from the value to open it, or restore the value from version control"
+            }
             E::Damaged(_) | E::NotAnEnvelope | E::Framing(_) => {
                 "restore the value from version control, or set the token again with `sealctl token set`"
             }
@@ -253,7 +258,16 @@ impl From<sealctl_seal::TokenError> for CommandError {
 
 impl From<sealctl_seal::RecipientError> for CommandError {
     fn from(error: sealctl_seal::RecipientError) -> CommandError {
-        CommandError::setup(error.to_string())
+        use sealctl_seal::RecipientError as E;
+        let hint = match &error {
+            E::Invalid { problem, .. } | E::InvalidLine { problem, .. } => Some(problem.help()),
+            E::Read { .. } | E::NoneInFile(_) => None,
+        };
+        let error = CommandError::setup(error.to_string());
+        match hint {
+            Some(hint) => error.hint(hint),
+            None => error,
+        }
     }
 }
 

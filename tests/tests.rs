@@ -10,6 +10,7 @@ mod check;
 mod completions;
 mod doctor;
 mod endpoint;
+mod early;
 #[cfg(feature = "test-fakes")]
 mod exec;
 mod faults;

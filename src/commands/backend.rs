@@ -97,6 +97,8 @@ pub struct Sealer {
     made: Vec<KeyringRef>,
     /// What was recorded in the file on the way (its recipients), told once it is saved.
     recorded: Option<String>,
+    /// Said once the file is saved: the user is not among the recipients sealed to.
+    not_yours: Option<String>,
 }
 
 enum Destination {
@@ -112,9 +114,11 @@ impl Sealer {
         backend: Backend,
         store: KeyringStore,
     ) -> Result<Sealer, CommandError> {
+        let mut not_yours = None;
         let (to, recorded) = match backend {
             Backend::Age => {
                 let (recipients, recorded) = target::recipients(document, global)?;
+                not_yours = target::not_yours_warning(&recipients, global, document.path());
                 (Destination::Age(recipients), recorded)
             }
             Backend::Keyring => (Destination::Keyring(target::keyring()?, store), None),
@@ -123,6 +127,7 @@ impl Sealer {
             to,
             made: Vec::new(),
             recorded,
+            not_yours,
         })
     }
 
@@ -172,10 +177,17 @@ impl Sealer {
         document: &mut ProfileDocument,
     ) -> Result<(), CommandError> {
         document.save()?;
+        let mut warned = Vec::new();
         for mut sealer in sealers {
             sealer.made.clear();
             if let Some(recorded) = sealer.recorded.take() {
                 note!("{recorded}");
+            }
+            if let Some(warning) = sealer.not_yours.take()
+                && !warned.contains(&warning)
+            {
+                eprintln!("{warning}");
+                warned.push(warning);
             }
         }
         Ok(())

@@ -119,6 +119,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             OsString::from(var),
             open_or_stop(&mut opener, &value, &place, &endpoint)?,
         ));
+        target::warn_expiry(&value, &place, &path);
     }
 
     let (copy, program_args) = match adapter {
@@ -129,9 +130,12 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
                 if looks_sealed(&value.value) {
                     let place = Place::new(value.profile, value.key.clone());
                     opened.push((
-                        value.key,
+                        value.key.clone(),
                         open_or_stop(&mut opener, &value.value, &place, &endpoint)?,
                     ));
+                    if !args.env.iter().any(|(_, key)| *key == value.key) {
+                        target::warn_expiry(&value.value, &place, &path);
+                    }
                 }
             }
             let text = influxctl::config_copy(document.to_toml(), &profile, &opened)

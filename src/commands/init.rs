@@ -456,7 +456,12 @@ fn prepare_recipients(
         recipients.extend(own.iter().map(ToString::to_string));
     }
     for text in given {
-        let recipient: Recipient = text.parse()?;
+        let recipient: Recipient =
+            text.parse()
+                .map_err(|problem| sealctl_seal::RecipientError::Invalid {
+                    shown: sealctl_profile::recipient::show_entry(text),
+                    problem,
+                })?;
         let canonical = recipient.to_string();
         if !recipients.contains(&canonical) {
             recipients.push(canonical);

@@ -73,16 +73,21 @@ fn edit(
     write: &target::WriteArgs,
     add: bool,
 ) -> Result<Status, CommandError> {
+    let (mut document, _lock) = target::load_for_writing(path, write.force)?;
+    let mut listed = document.recipients();
     let mut named = Vec::new();
     for argument in arguments {
+        // An entry that cannot be sealed to (which `check` reports) is removed by its text.
+        if !add && listed.iter().any(|known| known.trim() == argument.trim()) {
+            named.push(argument.trim().to_owned());
+            continue;
+        }
         named.extend(
             read_recipients(argument)?
                 .into_iter()
                 .map(|recipient| recipient.to_string()),
         );
     }
-    let (mut document, _lock) = target::load_for_writing(path, write.force)?;
-    let mut listed = document.recipients();
     let before = listed.len();
     if add {
         for recipient in named {
@@ -95,10 +100,7 @@ fn edit(
         }
     } else {
         for recipient in &named {
-            if !listed
-                .iter()
-                .any(|known| canonical_recipient(known) == canonical_recipient(recipient))
-            {
+            if !listed.iter().any(|known| same_entry(known, recipient)) {
                 return Err(CommandError::setup(format!(
                     "{recipient} is not a recipient of {}",
                     path.display()
@@ -106,11 +108,7 @@ fn edit(
                 .hint("`sealctl recipients list` shows them"));
             }
         }
-        listed.retain(|known| {
-            !named
-                .iter()
-                .any(|recipient| canonical_recipient(known) == canonical_recipient(recipient))
-        });
+        listed.retain(|known| !named.iter().any(|recipient| same_entry(known, recipient)));
     }
     if listed.len() == before && add {
         note!("nothing changed: every recipient is listed already");
@@ -125,4 +123,10 @@ fn edit(
         plural(changed, "recipient")
     );
     Ok(Status::Success)
+}
+
+/// Whether a listed entry is the recipient named: the same text, or the same recipient written
+/// another way (another SSH comment, upper case).
+fn same_entry(listed: &str, named: &str) -> bool {
+    listed.trim() == named.trim() || canonical_recipient(listed) == canonical_recipient(named)
 }

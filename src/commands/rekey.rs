@@ -66,6 +66,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         return Ok(Status::Success);
     }
     let (recipients, recorded) = target::recipients(&mut locked.document, global)?;
+    let not_yours = target::not_yours_warning(&recipients, global, &locked.path);
     let identities = target::identities(global)?;
     let mut resealed = Vec::with_capacity(sealed.len());
     let mut newly_bound = Vec::new();
@@ -100,6 +101,9 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         plural(recipients.len(), "recipient"),
         locked.path.display()
     );
+    if let Some(warning) = not_yours {
+        eprintln!("{warning}");
+    }
     for secret in newly_bound {
         note!(
             "{} was not bound to an endpoint; it is bound to {} now",

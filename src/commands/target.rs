@@ -2,14 +2,15 @@
 //! their secret values, and the identities and recipients to open and seal them with.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use sealctl_profile::file::resolve_links;
 use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
+use sealctl_profile::recipient::{RecipientProblem, show_entry};
 use sealctl_profile::schema::SECRET_KEYS;
-use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
-use sealctl_profile::{FileLock, ProfileDocument, ProfileError, ProfileValue};
+use sealctl_profile::sealed::{Backend, SealedValue, canonical_recipient, looks_sealed};
+use sealctl_profile::{EXPIRY_WARNING, FileLock, ProfileDocument, ProfileError, ProfileValue};
 use sealctl_seal::keyring::{Keyring, KeyringRef};
 use sealctl_seal::{Endpoint, Identities, IdentitySource, OpenError, Place, Recipient};
 use secrecy::SecretString;
@@ -280,15 +281,25 @@ pub fn recipients(
         return listed
             .iter()
             .map(|recipient| {
-                recipient
-                    .parse()
-                    .map_err(|error: sealctl_seal::RecipientError| {
-                        CommandError::setup(format!(
-                            "{}: [sealctl] recipients: {error}",
-                            document.path().display()
-                        ))
-                        .hint("fix or remove it with `sealctl recipients rm`")
-                    })
+                recipient.parse().map_err(|problem: RecipientProblem| {
+                    let entry = if matches!(
+                        problem,
+                        RecipientProblem::PrivateKey | RecipientProblem::Empty
+                    ) {
+                        "an entry".to_owned()
+                    } else {
+                        format!("entry `{}`", show_entry(recipient))
+                    };
+                    CommandError::setup(format!(
+                        "{}: [sealctl] recipients {entry} {problem}",
+                        document.path().display()
+                    ))
+                    .hint(problem.help())
+                    .hint(format!(
+                        "`sealctl check {}` lists every such entry; `sealctl recipients rm ENTRY` removes one",
+                        document.path().display()
+                    ))
+                })
             })
             .collect::<Result<_, _>>()
             .map(|recipients| (recipients, None));
@@ -403,4 +414,88 @@ impl<'g> Opener<'g> {
 /// The endpoint of one profile: where its tokens go.
 pub fn endpoint(document: &ProfileDocument, profile: &str) -> Result<Endpoint, CommandError> {
     Ok(document.endpoint(profile)?)
+}
+
+/// Warns on standard error when a sealed value's token has expired (always), or expires within
+/// the 14 days `check` warns about (unless -q). Never on standard output, which scripts read;
+/// the token is given all the same: the server decides.
+pub fn warn_expiry(value: &str, place: &Place, config: &Path) {
+    let Some(expiry) = SealedValue::parse(value)
+        .ok()
+        .and_then(|sealed| sealed.expires_at())
+    else {
+        return;
+    };
+    let at = humantime::format_rfc3339_seconds(expiry);
+    let renew = format!(
+        "create a new token (influxctl management create) and set it: sealctl token set --config {} --profile {} --key {}",
+        shell_word(&config.display().to_string()),
+        shell_word(&place.profile),
+        shell_word(&place.key)
+    );
+    match expiry.duration_since(SystemTime::now()) {
+        Err(ago) => eprintln!(
+            "warning: the token in {place} expired at {at}, {} ago; the server will probably refuse it\nhint: {renew}",
+            span_in_words(ago.duration())
+        ),
+        Ok(left) if left <= EXPIRY_WARNING && !crate::ui::quiet() => eprintln!(
+            "warning: the token in {place} expires at {at}, in {}\nhint: {renew}",
+            span_in_words(left)
+        ),
+        Ok(_) => {}
+    }
+}
+
+/// A time span as a person says it: days, else hours, else minutes.
+fn span_in_words(span: Duration) -> String {
+    let (count, unit) = match span.as_secs() {
+        secs if secs >= 86_400 => (secs / 86_400, "day"),
+        secs if secs >= 3_600 => (secs / 3_600, "hour"),
+        secs => (secs / 60, "minute"),
+    };
+    if count == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{count} {unit}s")
+    }
+}
+
+/// The warning for sealing to `recipients` when none of them is one of the user's identities:
+/// the user could not open what is sealed. `None` when one is, and when there is nothing to
+/// compare with: no identity at all (sealing needs none: a CI job or a teammate setting a token
+/// for others), or one whose recipient shows only once it is unlocked.
+pub fn not_yours_warning(
+    recipients: &[Recipient],
+    global: &GlobalArgs,
+    config: &Path,
+) -> Option<String> {
+    let sources = IdentitySource::discover_from_env(&global.identity);
+    let mut own = Vec::new();
+    for source in &sources {
+        match source.recipients() {
+            Ok(found) if !found.is_empty() => own.extend(found),
+            _ => return None,
+        }
+    }
+    let first = own.first()?;
+    let listed: Vec<String> = recipients
+        .iter()
+        .map(|recipient| canonical_recipient(&recipient.to_string()))
+        .collect();
+    if own
+        .iter()
+        .any(|recipient| listed.contains(&canonical_recipient(&recipient.to_string())))
+    {
+        return None;
+    }
+    let names: Vec<String> = sources.iter().map(ToString::to_string).collect();
+    Some(format!(
+        "warning: none of your identities ({}) is a recipient of {}: you will not be able to open what was sealed\n\
+         hint: to open it yourself, add your recipient with `sealctl recipients add --config {} {}`, then have someone who can open it run `sealctl rekey --all --config {}` (or set the token again)",
+        names.join(", "),
+        config.display(),
+        shell_word(&config.display().to_string()),
+        shell_word(&first.to_string()),
+        shell_word(&config.display().to_string()),
+    ))
 }

@@ -2,6 +2,7 @@
 //! or moved between age and the keyring.
 
 use std::io::{IsTerminal as _, Read as _};
+use std::time::SystemTime;
 
 use clap::{Args, Subcommand, ValueEnum};
 use sealctl_profile::ProfileDocument;
@@ -80,15 +81,63 @@ pub struct SetArgs {
     #[arg(long, value_enum, default_value = "mgmt_token")]
     pub key: Key,
 
-    /// When the token expires (RFC 3339), if the input does not say; `check` warns 14 days before.
-    #[arg(long, value_name = "TIME", value_parser = humantime::parse_rfc3339_weak)]
-    pub expires_at: Option<std::time::SystemTime>,
+    /// When the token expires (RFC 3339, in the future), if the input does not say; `check`
+    /// warns 14 days before.
+    #[arg(long, value_name = "TIME", value_parser = parse_expires_at)]
+    pub expires_at: Option<SystemTime>,
+
+    /// How long from now the token lasts (as in 90d, 1y), instead of --expires-at.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_expires_in,
+        allow_hyphen_values = true,
+        conflicts_with = "expires_at"
+    )]
+    pub expires_in: Option<SystemTime>,
 
     #[command(flatten)]
     pub backend: BackendArgs,
 
     #[command(flatten)]
     pub write: WriteArgs,
+}
+
+/// `--expires-at`: a time still to come; one already past is a mistyped date, and would seal a
+/// token recorded as expired.
+fn parse_expires_at(text: &str) -> Result<SystemTime, String> {
+    let time = humantime::parse_rfc3339_weak(text)
+        .map_err(|error| format!("{error}: write an RFC 3339 time, as in 2027-01-31T00:00:00Z"))?;
+    if time <= SystemTime::now() {
+        return Err(format!(
+            "{} is not in the future: give the time the token expires (`influxctl management list` shows it), --expires-in, or neither",
+            humantime::format_rfc3339_seconds(time)
+        ));
+    }
+    Ok(time)
+}
+
+/// `--expires-in`: a duration longer than zero, as the time it ends.
+fn parse_expires_in(text: &str) -> Result<SystemTime, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(
+            "a token cannot expire in the past: give how long from now it lasts, as in 90d"
+                .to_owned(),
+        );
+    }
+    let duration = humantime::parse_duration(text).map_err(|error| {
+        format!("{error}: give how long from now the token lasts, as in 90d or 1y")
+    })?;
+    if duration.is_zero() {
+        return Err("a token that lasts no time is expired already: give how long from now it lasts, as in 90d".to_owned());
+    }
+    SystemTime::now()
+        .checked_add(duration)
+        // The framing writes years of four digits.
+        .filter(|time| {
+            *time < humantime::parse_rfc3339("9999-12-31T23:59:59Z").expect("a valid time")
+        })
+        .ok_or_else(|| "that is past the year 9999: give a shorter duration, as in 1y".to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -162,17 +211,19 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
     let input = read_token(&place)?;
     let endpoint = target::endpoint(&document, &profile)?;
     let mut sealer = Sealer::new(global, &mut document, backend, store)?;
-    let sealed = sealer.seal(
-        &input.token,
-        &place,
-        &endpoint,
-        &path,
-        args.expires_at.or(input.expires_at),
-    )?;
+    let expires_at = args.expires_at.or(args.expires_in).or(input.expires_at);
+    let sealed = sealer.seal(&input.token, &place, &endpoint, &path, expires_at)?;
     document.set(&profile, args.key.name(), &sealed)?;
     let done = sealer.done(&place.to_string(), &path);
     sealer.save(&mut document)?;
     note!("{done}");
+    // Only the input can say so: the flags refuse a past time.
+    if let Some(expiry) = expires_at.filter(|time| *time <= SystemTime::now()) {
+        eprintln!(
+            "warning: the input says this token expired at {}; it was set all the same (the server decides)",
+            humantime::format_rfc3339_seconds(expiry)
+        );
+    }
     backend::forget_replaced(old.as_deref())?;
     Ok(Status::Success)
 }
@@ -278,6 +329,7 @@ fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
     }
     let endpoint = target::endpoint(&document, &profile)?;
     let token = target::Opener::new(global, &path).open(&value, &place, &endpoint)?;
+    target::warn_expiry(&value, &place, &path);
     let line = Zeroizing::new(format!("{}\n", token.expose_secret()));
     write_stdout(line.as_bytes(), "the token")
 }

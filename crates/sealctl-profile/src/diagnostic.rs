@@ -95,6 +95,8 @@ rules! {
     TokenExpired => "token-expired", Error, "a sealed token that has expired";
     /// A sealed value bound to another endpoint than its profile's: its `ep=` digest differs.
     EndpointChanged => "endpoint-changed", Error, "a sealed value bound to another endpoint than its profile's";
+    /// A `[sealctl] recipients` entry that values cannot be sealed to.
+    InvalidRecipient => "invalid-recipient", Error, "a [sealctl] recipients entry that cannot be sealed to";
     /// A TLS client certificate without its key, or the reverse.
     TlsPair => "tls-pair", Error, "tls.cert without tls.key, or the reverse";
     /// A key the schema does not know.
@@ -105,6 +107,8 @@ rules! {
     StaleRecipients => "stale-recipients", Warning, "a value sealed to other recipients than the file's";
     /// A sealed value not bound to any endpoint (sealed by an earlier sealctl, or its `ep=` removed).
     Unbound => "unbound", Warning, "a sealed value not bound to its profile's endpoint";
+    /// A recipient listed twice in `[sealctl] recipients`.
+    DuplicateRecipient => "duplicate-recipient", Warning, "a recipient listed twice";
     /// A sealed token that expires within 14 days.
     TokenExpiring => "token-expiring", Warning, "a sealed token that expires within 14 days";
     /// `tls.insecure = true`.

@@ -11,6 +11,8 @@
 //! - [`file`] bounds what is read ([`file::MAX_FILE_BYTES`]) and finds the file a linked path
 //!   names, which is what is written.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
+//! - [`recipient`] reads `[sealctl] recipients` entries with age's own parsers: `check` and
+//!   sealing judge them alike.
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
 //!   plaintext one, and [`endpoint`] says where a profile's tokens go, which sealed values are
 //!   bound to.
@@ -37,6 +39,7 @@ pub mod endpoint;
 mod error;
 pub mod file;
 pub mod paths;
+pub mod recipient;
 pub mod schema;
 pub mod sealed;
 mod source;

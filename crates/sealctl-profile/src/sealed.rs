@@ -46,6 +46,9 @@ pub const HOST_PARAM: &str = "host";
 /// changed endpoint without any key. What is sealed inside is authoritative; this is a copy.
 pub const ENDPOINT_PARAM: &str = "ep";
 
+/// The parameters sealctl reads, each of which may be given once.
+const READ_PARAMS: &[&str] = &[RECIPIENTS_PARAM, EXPIRY_PARAM, HOST_PARAM, ENDPOINT_PARAM];
+
 /// The first line of every binary age file.
 const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
 
@@ -198,6 +201,11 @@ pub enum FramingError {
     BadKeyringReference,
     /// A keyring store this sealctl does not know.
     UnknownKeyringStore(String),
+    /// An `exp` parameter that is not an RFC 3339 time: the clear-text framing was damaged or
+    /// edited, so the value is refused as a whole.
+    BadExpiry(String),
+    /// A parameter sealctl reads, given twice: which one counts would be a guess.
+    DuplicateParameter(String),
 }
 
 impl fmt::Display for FramingError {
@@ -237,11 +245,24 @@ impl fmt::Display for FramingError {
                     known.join(", ")
                 )
             }
+            FramingError::BadExpiry(text) => write!(
+                f,
+                "its expiry `{EXPIRY_PARAM}={text}` is not an RFC 3339 time (as in 2027-01-31T00:00:00Z)"
+            ),
+            FramingError::DuplicateParameter(name) => {
+                write!(f, "parameter `{name}` is given twice")
+            }
         }
     }
 }
 
 impl std::error::Error for FramingError {}
+
+/// Reads an `exp` parameter: an RFC 3339 time. The one reading of it, for `check` and for
+/// opening alike.
+pub fn parse_expiry(text: &str) -> Result<SystemTime, FramingError> {
+    humantime::parse_rfc3339(text).map_err(|_| FramingError::BadExpiry(short(text)))
+}
 
 /// Whether a value claims to be sealed (and so must not be judged as plaintext).
 pub fn looks_sealed(value: &str) -> bool {
@@ -281,9 +302,9 @@ impl SealedValue {
         self.param(ENDPOINT_PARAM)
     }
 
-    /// The token's expiry, if recorded and readable.
+    /// The token's expiry, if recorded ([`SealedValue::parse`] has refused an unreadable one).
     pub fn expires_at(&self) -> Option<SystemTime> {
-        humantime::parse_rfc3339(self.param(EXPIRY_PARAM)?).ok()
+        parse_expiry(self.param(EXPIRY_PARAM)?).ok()
     }
 
     /// The keyring entry of a `keyring` value.
@@ -350,9 +371,21 @@ impl<'v> Framing<'v> {
             payload,
             params,
         };
+        // Which of the parameters sealctl reads were met, to refuse one given twice.
+        let mut met = [false; READ_PARAMS.len()];
         for param in framing.params.split(';').filter(|_| !params.is_empty()) {
             match param.split_once('=') {
-                Some((name, value)) if is_param_name(name) && is_param_value(value) => {}
+                Some((name, value)) if is_param_name(name) && is_param_value(value) => {
+                    if let Some(index) = READ_PARAMS.iter().position(|known| *known == name) {
+                        if met[index] {
+                            return Err(FramingError::DuplicateParameter(name.to_owned()));
+                        }
+                        met[index] = true;
+                    }
+                    if name == EXPIRY_PARAM {
+                        parse_expiry(value)?;
+                    }
+                }
                 _ => {
                     return Err(FramingError::BadParameter(short(
                         param.split('=').next().unwrap_or_default(),
@@ -609,9 +642,29 @@ mod tests {
                 format!("sealctl:v1:age:{payload};novalue"),
                 FramingError::BadParameter("novalue".into()),
             ),
+            (
+                format!("sealctl:v1:age:{payload};exp=tomorrow"),
+                FramingError::BadExpiry("tomorrow".into()),
+            ),
+            (
+                format!("sealctl:v1:age:{payload};exp=2027-13-01T00:00:00Z"),
+                FramingError::BadExpiry("2027-13-01T00:00…".into()),
+            ),
+            (
+                format!(
+                    "sealctl:v1:age:{payload};exp=2027-01-02T03:04:05Z;exp=2020-01-01T00:00:00Z"
+                ),
+                FramingError::DuplicateParameter("exp".into()),
+            ),
+            (
+                format!("sealctl:v1:age:{payload};r=1a2b3c4d;r=1a2b3c4d"),
+                FramingError::DuplicateParameter("r".into()),
+            ),
         ];
         for (value, expected) in cases {
-            assert_eq!(SealedValue::parse(&value), Err(expected), "{value}");
+            assert_eq!(SealedValue::parse(&value), Err(expected.clone()), "{value}");
+            // check and open read the framing alike.
+            assert_eq!(SealedValue::check(&value), Err(expected), "{value}");
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use sealctl_profile::endpoint::Endpoint;
+use sealctl_profile::recipient::RecipientProblem;
 use sealctl_profile::sealed::{Backend, FramingError};
 
 use crate::envelope::Place;
@@ -104,9 +105,14 @@ pub enum OpenError {
 /// A recipient that does not parse.
 #[derive(Debug, thiserror::Error)]
 pub enum RecipientError {
-    /// Not an age X25519 recipient nor an OpenSSH ed25519 or RSA public key.
-    #[error("`{0}` is not an age recipient (age1…) nor an ssh-ed25519 or ssh-rsa public key")]
-    Invalid(String),
+    /// Not a recipient sealctl can seal to (and not a file of them).
+    #[error("`{shown}` {problem}")]
+    Invalid {
+        /// The text as it may be shown (cut short; never a private key).
+        shown: String,
+        /// What it is instead.
+        problem: RecipientProblem,
+    },
     /// A recipients file or `.pub` file could not be read.
     #[error("cannot read {path}")]
     Read {
@@ -117,13 +123,18 @@ pub enum RecipientError {
         source: std::io::Error,
     },
     /// A line of a recipients file that does not parse.
-    #[error("{path}, line {line}: not an age recipient nor an ssh-ed25519 or ssh-rsa public key")]
+    #[error("{path}, line {line}: the entry {problem}")]
     InvalidLine {
         /// The file.
         path: PathBuf,
         /// 1-based line.
         line: usize,
+        /// What the line is instead.
+        problem: RecipientProblem,
     },
+    /// A recipients file with no recipient in it.
+    #[error("{} lists no recipient", .0.display())]
+    NoneInFile(PathBuf),
 }
 
 /// An identity that cannot be used.

@@ -1,71 +1,26 @@
-//! Who a value is sealed to: age X25519 recipients and OpenSSH public keys.
+//! Who a value is sealed to: age X25519 recipients and OpenSSH public keys, read by the parser
+//! `check` uses (`sealctl_profile::recipient`), and files of them.
 
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
+
+pub use sealctl_profile::recipient::Recipient;
+use sealctl_profile::recipient::show_entry;
 
 use crate::error::RecipientError;
-
-/// A recipient a value can be sealed to.
-#[derive(Clone)]
-pub enum Recipient {
-    /// An age X25519 recipient, `age1…`.
-    X25519(age::x25519::Recipient),
-    /// An OpenSSH `ssh-ed25519` or `ssh-rsa` public key.
-    Ssh(age::ssh::Recipient),
-}
-
-impl fmt::Debug for Recipient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Recipient({self})")
-    }
-}
-
-impl fmt::Display for Recipient {
-    /// The canonical form: `age1…`, or `ssh-ed25519 AAAA…` without the key's comment.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Recipient::X25519(recipient) => write!(f, "{recipient}"),
-            Recipient::Ssh(recipient) => write!(f, "{recipient}"),
-        }
-    }
-}
-
-impl FromStr for Recipient {
-    type Err = RecipientError;
-
-    fn from_str(text: &str) -> Result<Recipient, RecipientError> {
-        let text = text.trim();
-        let invalid = || RecipientError::Invalid(text.chars().take(80).collect());
-        if text.starts_with("age1") {
-            return text.parse().map(Recipient::X25519).map_err(|_| invalid());
-        }
-        if text.starts_with("ssh-") {
-            return text.parse().map(Recipient::Ssh).map_err(|_| invalid());
-        }
-        Err(invalid())
-    }
-}
-
-impl Recipient {
-    /// As age's recipient trait, to encrypt to.
-    pub fn as_age(&self) -> &dyn age::Recipient {
-        match self {
-            Recipient::X25519(recipient) => recipient,
-            Recipient::Ssh(recipient) => recipient,
-        }
-    }
-}
 
 /// Reads recipients from what a user names: a recipient itself, or a file of them (an age
 /// recipients file, one per line with `#` comments, or an OpenSSH `.pub` file).
 pub fn read_recipients(argument: &str) -> Result<Vec<Recipient>, RecipientError> {
-    if let Ok(recipient) = argument.parse() {
-        return Ok(vec![recipient]);
-    }
+    let problem = match argument.parse() {
+        Ok(recipient) => return Ok(vec![recipient]),
+        Err(problem) => problem,
+    };
     let path = Path::new(argument);
     if !path.exists() {
-        return Err(RecipientError::Invalid(argument.chars().take(80).collect()));
+        return Err(RecipientError::Invalid {
+            shown: show_entry(argument),
+            problem,
+        });
     }
     let text = std::fs::read_to_string(path).map_err(|source| RecipientError::Read {
         path: path.to_owned(),
@@ -77,13 +32,17 @@ pub fn read_recipients(argument: &str) -> Result<Vec<Recipient>, RecipientError>
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        recipients.push(line.parse().map_err(|_| RecipientError::InvalidLine {
-            path: path.to_owned(),
-            line: index + 1,
-        })?);
+        recipients.push(
+            line.parse()
+                .map_err(|problem| RecipientError::InvalidLine {
+                    path: path.to_owned(),
+                    line: index + 1,
+                    problem,
+                })?,
+        );
     }
     if recipients.is_empty() {
-        return Err(RecipientError::Invalid(argument.chars().take(80).collect()));
+        return Err(RecipientError::NoneInFile(path.to_owned()));
     }
     Ok(recipients)
 }

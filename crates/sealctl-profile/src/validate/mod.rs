@@ -21,12 +21,13 @@ use toml_edit::{Document, Item, TableLike, Value};
 
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::endpoint::Endpoint;
+use crate::recipient::{Recipient, RecipientProblem, show_entry};
 use crate::schema::{
     Field, Kind, PROFILE_FIELDS, Product, SEALCTL_FIELDS, SEALCTL_TABLE, SECRET_KEYS,
 };
 use crate::sealed::{
-    ENDPOINT_PARAM, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, looks_sealed,
-    recipients_fingerprint, value_param,
+    ENDPOINT_PARAM, EXPIRY_PARAM, FramingError, RECIPIENTS_PARAM, SealedValue,
+    canonical_recipient, looks_sealed, parse_expiry, recipients_fingerprint, value_param,
 };
 use crate::source::{SourceText, is_secret_key};
 
@@ -443,6 +444,7 @@ impl<'s> Walk<'s> {
                     if !recipients.is_empty() {
                         self.recipients = Some(recipients_fingerprint(&recipients));
                     }
+                    self.recipient_entries(table);
                 }
                 SEALCTL_TABLE => self.report_at_key(
                     Rule::WrongType,
@@ -455,6 +457,64 @@ impl<'s> Walk<'s> {
             }
         }
         unknown
+    }
+
+    /// The rules on `[sealctl] recipients` entries: each can be sealed to, as judged by the
+    /// parser sealing uses, and none is listed twice.
+    fn recipient_entries(&mut self, table: &dyn TableLike) {
+        let Some(array) = table.get("recipients").and_then(Item::as_array) else {
+            return;
+        };
+        const KEY: &str = "sealctl.recipients";
+        // Canonical recipient, and the line it is first listed on.
+        let mut listed: HashMap<String, usize> = HashMap::new();
+        for value in array.iter() {
+            let Some(entry) = value.as_str() else {
+                continue;
+            };
+            let span = value.span().unwrap_or(0..0);
+            match entry.parse::<Recipient>() {
+                Err(problem) => {
+                    let message = if problem == RecipientProblem::PrivateKey {
+                        // Never shown, in the message nor in the line under it.
+                        self.secret(span.clone());
+                        format!("a `[sealctl] recipients` entry {problem}")
+                    } else if problem == RecipientProblem::Empty {
+                        format!("a `[sealctl] recipients` entry {problem}")
+                    } else {
+                        format!(
+                            "`[sealctl] recipients` entry `{}` {problem}",
+                            show_entry(entry)
+                        )
+                    };
+                    let help = match remove_command(entry) {
+                        Some(command) if problem != RecipientProblem::PrivateKey => {
+                            format!("{}; or remove it: {command}", problem.help())
+                        }
+                        _ => problem.help().to_owned(),
+                    };
+                    self.report_at_key(Rule::InvalidRecipient, KEY, span, message, Some(help));
+                }
+                Ok(_) => {
+                    let (line, _) = self.source.line_column(span.start + self.offset);
+                    match listed.get(&canonical_recipient(entry)) {
+                        Some(first) => self.report_at_key(
+                            Rule::DuplicateRecipient,
+                            KEY,
+                            span,
+                            format!(
+                                "`[sealctl] recipients` lists `{}` again (first on line {first})",
+                                show_entry(entry)
+                            ),
+                            Some("delete this entry: each recipient counts once".to_owned()),
+                        ),
+                        None => {
+                            listed.insert(canonical_recipient(entry), line);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Walks one profile, and returns its name for the duplicate-name rule.
@@ -610,7 +670,12 @@ impl<'s> Walk<'s> {
     fn sealed(&mut self, name: &str, value: &str, span: impl Fn() -> Range<usize>) {
         let key = self.scope.key(name);
         if let Err(error) = SealedValue::check(value) {
-            let help = "restore the value from version control, or seal the token again";
+            let help = match error {
+                FramingError::BadExpiry(_) => {
+                    "the expiry is only a reminder (the server decides): remove `;exp=…` from the value, restore the value from version control, or set the token again"
+                }
+                _ => "restore the value from version control, or seal the token again",
+            };
             self.report_at_key(
                 Rule::MalformedSealed,
                 name,
@@ -641,14 +706,8 @@ impl<'s> Walk<'s> {
         let Some(expiry) = value_param(value, EXPIRY_PARAM) else {
             return;
         };
-        let Ok(expires_at) = humantime::parse_rfc3339(expiry) else {
-            self.report_at_key(
-                Rule::MalformedSealed,
-                name,
-                span(),
-                format!("`{key}` has an expiry that is not an RFC 3339 time"),
-                Some("restore the value from version control, or seal the token again".to_owned()),
-            );
+        // The framing check above has refused an unreadable expiry.
+        let Ok(expires_at) = parse_expiry(expiry) else {
             return;
         };
         let renew =
@@ -970,6 +1029,13 @@ fn profile_flag(profile: Option<&str>) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// `sealctl recipients rm '<entry>'`, when the entry can be pasted into a shell as it is.
+fn remove_command(entry: &str) -> Option<String> {
+    let entry = entry.trim();
+    (!entry.is_empty() && entry.chars().all(|c| c.is_ascii_graphic() || c == ' '))
+        .then(|| format!("sealctl recipients rm '{}'", entry.replace('\'', "'\\''")))
 }
 
 /// Where a key that belongs to a nested table lives, for one written at the wrong level.
