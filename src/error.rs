@@ -238,49 +238,75 @@ impl From<sealctl_seal::RecipientError> for CommandError {
 
 impl From<sealctl_seal::keyring::KeyringError> for CommandError {
     fn from(error: sealctl_seal::keyring::KeyringError) -> CommandError {
-        use sealctl_seal::keyring::KeyringError as E;
-        let elsewhere =
-            "or keep the token with age instead: `sealctl token move --to age` (docs/keyring.md)";
-        let hints: Vec<String> = match &error {
-            E::NoSession { .. } => vec![
-                "a headless machine has no session bus: use the age backend, or the kernel keyring (`--keyring-store keyutils`)".to_owned(),
-                "or start a session with a Secret Service: `dbus-run-session -- sh`, then `gnome-keyring-daemon --unlock --components=secrets` (docs/keyring.md)".to_owned(),
-            ],
-            E::NoProvider { .. } => vec![
-                "start one (`gnome-keyring-daemon --start --components=secrets`, KWallet or KeePassXC with its Secret Service enabled)".to_owned(),
-                elsewhere.to_owned(),
-            ],
-            E::Locked { .. } => vec![
-                "unlock it (log in to the desktop, open Seahorse, or `gnome-keyring-daemon --unlock` on a headless machine) and try again".to_owned(),
-            ],
-            E::Missing { .. } => vec![
-                "a token kept in a keyring stays on the machine where it was set; set it here with `sealctl token set --backend keyring` (or keep shared files sealed with age)".to_owned(),
-            ],
-            E::AccessDenied { store, .. } => vec![match store {
-                sealctl_profile::sealed::KeyringStore::Keyutils => {
-                    "the kernel keyring needs a session keyring: run inside a login session, or under `keyctl session -`".to_owned()
-                }
-                _ => "allow sealctl to use the entry in the keyring's prompt or settings, then try again".to_owned(),
-            }],
-            E::TimedOut { .. } => vec![
-                "is the keyring waiting on a prompt no one can see? Unlock it and try again".to_owned(),
-                format!("{} sets the limit in seconds", crate::commands::KEYRING_TIMEOUT_ENV),
-            ],
-            E::Unsupported(_) => vec![
-                "the token was set on another kind of machine; set it here with `sealctl token set --backend keyring`".to_owned(),
-            ],
-            E::Token(_) => vec![
-                "pipe in the bare token, or the whole output of `influxctl management create`".to_owned(),
-            ],
-            E::Failed { .. } => vec![elsewhere.to_owned()],
-        };
         let mut command_error = CommandError::setup(error.to_string());
         if let Some(detail) = error.detail() {
             command_error = command_error.detail(detail);
         }
-        for hint in hints {
+        for hint in keyring_hints(&error) {
             command_error = command_error.hint(hint);
         }
         command_error
+    }
+}
+
+/// What to do about a keyring failure. Each hint is printed on its own `hint:` line, so each
+/// must read alone: none begins with "or".
+fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
+    use sealctl_profile::sealed::KeyringStore;
+    use sealctl_seal::keyring::KeyringError as E;
+    let elsewhere = "to do without a keyring, keep the token with age instead: `sealctl token move --to age` (docs/keyring.md)";
+    match error {
+        E::NoSession { .. } => vec![
+            "a headless machine has no session bus: use the age backend, or the kernel keyring (`--keyring-store keyutils`)".to_owned(),
+            "to use the Secret Service there, start a session with one: `dbus-run-session -- sh`, then `gnome-keyring-daemon --unlock --components=secrets` (docs/keyring.md)".to_owned(),
+        ],
+        E::NoProvider { .. } => vec![
+            "start one (`gnome-keyring-daemon --start --components=secrets`, KWallet or KeePassXC with its Secret Service enabled)".to_owned(),
+            elsewhere.to_owned(),
+        ],
+        E::Locked { .. } => vec![
+            "unlock it (log in to the desktop, open Seahorse, or `gnome-keyring-daemon --unlock` on a headless machine) and try again".to_owned(),
+        ],
+        E::Missing { .. } if error.set_on_this_machine() => vec![
+            "set the token again with `sealctl token set --backend keyring`".to_owned(),
+        ],
+        E::Missing { .. } => vec![
+            "a token kept in a keyring stays on the machine where it was set; set it here with `sealctl token set --backend keyring` (or keep shared files sealed with age)".to_owned(),
+        ],
+        E::Ambiguous { reference, .. } => vec![
+            format!(
+                "another program stored an entry with the same attributes; list them with `secret-tool search --all service sealctl username {}`",
+                reference.id
+            ),
+            format!(
+                "delete the one not labelled `sealctl: …` (in Seahorse), or delete them all with `{}` and set the token again with `sealctl token set --backend keyring`",
+                sealctl_seal::keyring::removal_command(reference)
+            ),
+        ],
+        E::AccessDenied { store, .. } => vec![match store {
+            KeyringStore::Keyutils => {
+                "the kernel keyring needs a session keyring: run inside a login session, or under `keyctl session -`".to_owned()
+            }
+            _ => "allow sealctl to use the entry in the keyring's prompt or settings, then try again".to_owned(),
+        }],
+        E::TimedOut { .. } => vec![
+            "is the keyring waiting on a prompt no one can see? Unlock it and try again".to_owned(),
+            format!("{} sets the limit in seconds", crate::commands::KEYRING_TIMEOUT_ENV),
+        ],
+        E::Unsupported(_) => vec![
+            "the token was set on another kind of machine; set it here with `sealctl token set --backend keyring`".to_owned(),
+        ],
+        E::Token(_) => vec![
+            "pipe in the bare token, or the whole output of `influxctl management create`".to_owned(),
+        ],
+        E::LeftBehind { error, reference } => {
+            let mut hints = keyring_hints(error);
+            hints.push(format!(
+                "once the keyring answers, remove the entry: {}",
+                sealctl_seal::keyring::removal_command(reference)
+            ));
+            hints
+        }
+        E::Failed { .. } => vec![elsewhere.to_owned()],
     }
 }
