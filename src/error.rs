@@ -190,6 +190,18 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::IdentityLocked => {
                 "type the passphrase at the prompt; in CI, give the identity unprotected in SEALCTL_IDENTITY"
             }
+            E::WrongPassphrase(_) => {
+                "run it again and type that identity's passphrase (the value itself is intact)"
+            }
+            E::PassphraseCancelled(_) => {
+                "run it again and enter the passphrase, or pass another identity with --identity FILE"
+            }
+            E::NoTerminal(_) => {
+                "run it from a terminal, set PINENTRY_PROGRAM to a graphical pinentry, or give an unprotected identity in SEALCTL_IDENTITY (in CI: docs/ci.md)"
+            }
+            E::TooMuchWork { .. } => {
+                "re-encrypt the identity on this machine (`age -d` it, then `age -p` again), or unlock it on a faster machine"
+            }
             E::Misplaced { .. } => {
                 "values cannot be moved between profiles or keys; set the token here with `sealctl token set`"
             }
