@@ -322,3 +322,80 @@ fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
         E::Failed { .. } => vec![elsewhere.to_owned()],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sealctl_profile::sealed::{KeyringRef, KeyringStore};
+    use sealctl_seal::keyring::KeyringError as E;
+
+    use super::*;
+
+    /// Every keyring failure says what to do, in hints that each read alone.
+    #[test]
+    fn every_keyring_hint_stands_on_its_own() {
+        let entry = || KeyringRef {
+            store: KeyringStore::SecretService,
+            id: "0123456789abcdef0123456789abcdef".to_owned(),
+        };
+        let detail = || "raw".to_owned();
+        let errors = |store| {
+            vec![
+                E::NoSession { detail: detail() },
+                E::NoProvider { detail: detail() },
+                E::Locked {
+                    store,
+                    detail: detail(),
+                },
+                E::Missing {
+                    reference: entry(),
+                    set_on: Some("vm".to_owned()),
+                    here: Some("vm".to_owned()),
+                },
+                E::Missing {
+                    reference: entry(),
+                    set_on: Some("build-7".to_owned()),
+                    here: Some("vm".to_owned()),
+                },
+                E::Ambiguous {
+                    reference: entry(),
+                    count: 2,
+                },
+                E::AccessDenied {
+                    store,
+                    detail: detail(),
+                },
+                E::TimedOut {
+                    store,
+                    after: std::time::Duration::from_secs(5),
+                },
+                E::Unsupported(store),
+                E::Token(sealctl_seal::TokenError::Empty),
+                E::LeftBehind {
+                    error: Box::new(E::Failed {
+                        store,
+                        detail: detail(),
+                    }),
+                    reference: entry(),
+                },
+                E::Failed {
+                    store,
+                    detail: detail(),
+                },
+            ]
+        };
+        for store in KeyringStore::ALL {
+            for error in errors(*store) {
+                let said = error.to_string();
+                let error = CommandError::from(error);
+                assert!(!error.hints().is_empty(), "{said}: no hint");
+                for hint in error.hints() {
+                    let first = hint.split_whitespace().next().unwrap_or_default();
+                    assert!(
+                        !["or", "and", "also"].contains(&first),
+                        "{said}: the hint leans on another: {hint}"
+                    );
+                }
+            }
+        }
+    }
+}
