@@ -205,6 +205,18 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::IdentityLocked => {
                 "type the passphrase at the prompt; in CI, give the identity unprotected in SEALCTL_IDENTITY"
             }
+            E::WrongPassphrase(_) => {
+                "run it again and type that identity's passphrase (the value itself is intact)"
+            }
+            E::PassphraseCancelled(_) => {
+                "run it again and enter the passphrase, or pass another identity with --identity FILE"
+            }
+            E::NoTerminal(_) => {
+                "run it from a terminal, set PINENTRY_PROGRAM to a graphical pinentry, or give an unprotected identity in SEALCTL_IDENTITY (in CI: docs/ci.md)"
+            }
+            E::TooMuchWork { .. } => {
+                "re-encrypt the identity on this machine (`age -d` it, then `age -p` again), or unlock it on a faster machine"
+            }
             E::Misplaced { .. } => {
                 "values cannot be moved between profiles or keys; set the token here with `sealctl token set`"
             }
@@ -273,49 +285,152 @@ impl From<sealctl_seal::RecipientError> for CommandError {
 
 impl From<sealctl_seal::keyring::KeyringError> for CommandError {
     fn from(error: sealctl_seal::keyring::KeyringError) -> CommandError {
-        use sealctl_seal::keyring::KeyringError as E;
-        let elsewhere =
-            "or keep the token with age instead: `sealctl token move --to age` (docs/keyring.md)";
-        let hints: Vec<String> = match &error {
-            E::NoSession { .. } => vec![
-                "a headless machine has no session bus: use the age backend, or the kernel keyring (`--keyring-store keyutils`)".to_owned(),
-                "or start a session with a Secret Service: `dbus-run-session -- sh`, then `gnome-keyring-daemon --unlock --components=secrets` (docs/keyring.md)".to_owned(),
-            ],
-            E::NoProvider { .. } => vec![
-                "start one (`gnome-keyring-daemon --start --components=secrets`, KWallet or KeePassXC with its Secret Service enabled)".to_owned(),
-                elsewhere.to_owned(),
-            ],
-            E::Locked { .. } => vec![
-                "unlock it (log in to the desktop, open Seahorse, or `gnome-keyring-daemon --unlock` on a headless machine) and try again".to_owned(),
-            ],
-            E::Missing { .. } => vec![
-                "a token kept in a keyring stays on the machine where it was set; set it here with `sealctl token set --backend keyring` (or keep shared files sealed with age)".to_owned(),
-            ],
-            E::AccessDenied { store, .. } => vec![match store {
-                sealctl_profile::sealed::KeyringStore::Keyutils => {
-                    "the kernel keyring needs a session keyring: run inside a login session, or under `keyctl session -`".to_owned()
-                }
-                _ => "allow sealctl to use the entry in the keyring's prompt or settings, then try again".to_owned(),
-            }],
-            E::TimedOut { .. } => vec![
-                "is the keyring waiting on a prompt no one can see? Unlock it and try again".to_owned(),
-                format!("{} sets the limit in seconds", crate::commands::KEYRING_TIMEOUT_ENV),
-            ],
-            E::Unsupported(_) => vec![
-                "the token was set on another kind of machine; set it here with `sealctl token set --backend keyring`".to_owned(),
-            ],
-            E::Token(_) => vec![
-                "pipe in the bare token, or the whole output of `influxctl management create`".to_owned(),
-            ],
-            E::Failed { .. } => vec![elsewhere.to_owned()],
-        };
         let mut command_error = CommandError::setup(error.to_string());
         if let Some(detail) = error.detail() {
             command_error = command_error.detail(detail);
         }
-        for hint in hints {
+        for hint in keyring_hints(&error) {
             command_error = command_error.hint(hint);
         }
         command_error
+    }
+}
+
+/// What to do about a keyring failure. Each hint is printed on its own `hint:` line, so each
+/// must read alone: none begins with "or".
+fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
+    use sealctl_profile::sealed::KeyringStore;
+    use sealctl_seal::keyring::KeyringError as E;
+    let elsewhere = "to do without a keyring, keep the token with age instead: `sealctl token move --to age` (docs/keyring.md)";
+    match error {
+        E::NoSession { .. } => vec![
+            "a headless machine has no session bus: use the age backend, or the kernel keyring (`--keyring-store keyutils`)".to_owned(),
+            "to use the Secret Service there, start a session with one: `dbus-run-session -- sh`, then `gnome-keyring-daemon --unlock --components=secrets` (docs/keyring.md)".to_owned(),
+        ],
+        E::NoProvider { .. } => vec![
+            "start one (`gnome-keyring-daemon --start --components=secrets`, KWallet or KeePassXC with its Secret Service enabled)".to_owned(),
+            elsewhere.to_owned(),
+        ],
+        E::Locked { .. } => vec![
+            "unlock it (log in to the desktop, open Seahorse, or `gnome-keyring-daemon --unlock` on a headless machine) and try again".to_owned(),
+        ],
+        E::Missing { .. } if error.set_on_this_machine() => vec![
+            "set the token again with `sealctl token set --backend keyring`".to_owned(),
+        ],
+        E::Missing { .. } => vec![
+            "a token kept in a keyring stays on the machine where it was set; set it here with `sealctl token set --backend keyring` (or keep shared files sealed with age)".to_owned(),
+        ],
+        E::Ambiguous { reference, .. } => vec![
+            format!(
+                "another program stored an entry with the same attributes; list them with `secret-tool search --all service sealctl username {}`",
+                reference.id
+            ),
+            format!(
+                "delete the one not labelled `sealctl: …` (in Seahorse), or delete them all with `{}` and set the token again with `sealctl token set --backend keyring`",
+                sealctl_seal::keyring::removal_command(reference)
+            ),
+        ],
+        E::AccessDenied { store, .. } => vec![match store {
+            KeyringStore::Keyutils => {
+                "the kernel keyring needs a session keyring: run inside a login session, or under `keyctl session -`".to_owned()
+            }
+            _ => "allow sealctl to use the entry in the keyring's prompt or settings, then try again".to_owned(),
+        }],
+        E::TimedOut { .. } => vec![
+            "is the keyring waiting on a prompt no one can see? Unlock it and try again".to_owned(),
+            format!("{} sets the limit in seconds", crate::commands::KEYRING_TIMEOUT_ENV),
+        ],
+        E::Unsupported(_) => vec![
+            "the token was set on another kind of machine; set it here with `sealctl token set --backend keyring`".to_owned(),
+        ],
+        E::Token(_) => vec![
+            "pipe in the bare token, or the whole output of `influxctl management create`".to_owned(),
+        ],
+        E::LeftBehind { error, reference } => {
+            let mut hints = keyring_hints(error);
+            hints.push(format!(
+                "once the keyring answers, remove the entry: {}",
+                sealctl_seal::keyring::removal_command(reference)
+            ));
+            hints
+        }
+        E::Failed { .. } => vec![elsewhere.to_owned()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sealctl_profile::sealed::{KeyringRef, KeyringStore};
+    use sealctl_seal::keyring::KeyringError as E;
+
+    use super::*;
+
+    /// Every keyring failure says what to do, in hints that each read alone.
+    #[test]
+    fn every_keyring_hint_stands_on_its_own() {
+        let entry = || KeyringRef {
+            store: KeyringStore::SecretService,
+            id: "0123456789abcdef0123456789abcdef".to_owned(),
+        };
+        let detail = || "raw".to_owned();
+        let errors = |store| {
+            vec![
+                E::NoSession { detail: detail() },
+                E::NoProvider { detail: detail() },
+                E::Locked {
+                    store,
+                    detail: detail(),
+                },
+                E::Missing {
+                    reference: entry(),
+                    set_on: Some("vm".to_owned()),
+                    here: Some("vm".to_owned()),
+                },
+                E::Missing {
+                    reference: entry(),
+                    set_on: Some("build-7".to_owned()),
+                    here: Some("vm".to_owned()),
+                },
+                E::Ambiguous {
+                    reference: entry(),
+                    count: 2,
+                },
+                E::AccessDenied {
+                    store,
+                    detail: detail(),
+                },
+                E::TimedOut {
+                    store,
+                    after: std::time::Duration::from_secs(5),
+                },
+                E::Unsupported(store),
+                E::Token(sealctl_seal::TokenError::Empty),
+                E::LeftBehind {
+                    error: Box::new(E::Failed {
+                        store,
+                        detail: detail(),
+                    }),
+                    reference: entry(),
+                },
+                E::Failed {
+                    store,
+                    detail: detail(),
+                },
+            ]
+        };
+        for store in KeyringStore::ALL {
+            for error in errors(*store) {
+                let said = error.to_string();
+                let error = CommandError::from(error);
+                assert!(!error.hints().is_empty(), "{said}: no hint");
+                for hint in error.hints() {
+                    let first = hint.split_whitespace().next().unwrap_or_default();
+                    assert!(
+                        !["or", "and", "also"].contains(&first),
+                        "{said}: the hint leans on another: {hint}"
+                    );
+                }
+            }
+        }
     }
 }

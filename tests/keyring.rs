@@ -462,8 +462,8 @@ fn each_keyring_failure_has_its_own_message_and_exit_status_2() {
         (
             "missing",
             &missing,
-            "keyring of this machine has no entry",
-            "set it here with `sealctl token set --backend keyring`",
+            "keyring of this machine (`",
+            "set the token again with `sealctl token set --backend keyring`",
         ),
         (
             "locked",
@@ -477,14 +477,166 @@ fn each_keyring_failure_has_its_own_message_and_exit_status_2() {
         assert!(text.contains(message), "{case}: {text}");
         assert!(text.contains(advice), "{case}: {text}");
         assert!(output.stdout.is_empty(), "{case}");
+        // Each hint is its own line, so none may lean on the one before.
+        assert!(!text.contains("hint: or "), "{case}: {text}");
         assert!(!leaks(&text, TOKEN) && !leaks(&text, OTHER_TOKEN), "{case}");
         assert_eq!(machine.file(), before, "{case}: the file changed");
     }
     // -v shows the bus's own words, which name the address it tried.
     assert!(stderr(&no_bus).contains("raw error:"));
-    // The file names the machine the token was set on.
+    // The token was set on this very machine: no "copied from there".
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    assert!(stderr(&missing).contains(&format!("keyring of `{}`", host.trim())));
+    let missing = stderr(&missing);
+    assert!(
+        missing.contains(&format!(
+            "of this machine (`{}`) has no entry {}, though the token was set here",
+            host.trim(),
+            machine.entry_id("mgmt_token")
+        )),
+        "{missing}"
+    );
+    assert!(!missing.contains("copied from there"), "{missing}");
+    assert!(!missing.contains("stays on the machine where it was set"));
+
+    // A file from another machine names that machine.
+    let elsewhere = machine.file().replace(";host=", ";host=build-7;was=");
+    std::fs::write(&machine.config, &elsewhere).unwrap();
+    let copied = machine
+        .sealctl(Some(&other_machine))
+        .args(["token", "get"])
+        .output()
+        .unwrap();
+    let copied = stderr(&copied);
+    assert!(
+        copied.contains(
+            "set in the keyring of `build-7`, so the file was probably copied from there"
+        ),
+        "{copied}"
+    );
+    assert!(copied.contains("stays on the machine where it was set"));
+}
+
+/// Two Secret Service entries with sealctl's attributes (another client's `keyring set`): the
+/// message says so and what to do, without -v, and no entry is touched.
+#[test]
+fn two_entries_with_the_same_attributes_are_named_with_what_to_do() {
+    let bus = SecretService::start();
+    let machine = Machine::new();
+    machine.set(&bus, &[], TOKEN);
+    let id = machine.entry_id("mgmt_token");
+    let stored = bus.secret_tool(
+        &[
+            "store",
+            "--label",
+            "another client",
+            "service",
+            "sealctl",
+            "username",
+            &id,
+            // What Python keyring adds to every entry; an entry with exactly sealctl's
+            // attributes would replace sealctl's own instead.
+            "application",
+            "Python keyring library",
+        ],
+        "not-an-envelope",
+    );
+    assert!(stored.status.success(), "{}", stderr(&stored));
+    let before = machine.file();
+
+    for args in [
+        &["token", "get"][..],
+        &["exec", "--env", "T=mgmt_token", "--", "true"],
+        &["token", "rm"],
+    ] {
+        let output = machine.sealctl(Some(&bus)).args(args).output().unwrap();
+        let text = stderr(&output);
+        if args[1] == "rm" {
+            // The reference leaves the file; the entries stay, with a warning and the way out.
+            assert!(output.status.success(), "{text}");
+            assert!(
+                text.contains("2 entries in the secret-service keyring match"),
+                "{text}"
+            );
+            assert!(text.contains(&format!("secret-tool clear service sealctl username {id}")));
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {text}");
+        assert!(
+            text.contains(&format!(
+                "error: 2 entries in the secret-service keyring match entry {id} (service `sealctl`, username `{id}`), so sealctl cannot tell which one holds the token"
+            )),
+            "{args:?}: {text}"
+        );
+        assert!(text.contains(&format!(
+            "hint: another program stored an entry with the same attributes; list them with `secret-tool search --all service sealctl username {id}`"
+        )));
+        assert!(
+            text.contains("`sealctl token set --backend keyring`"),
+            "{text}"
+        );
+        assert!(!text.contains("-v shows"), "{args:?}: {text}");
+        assert!(!text.contains("hint: or "), "{text}");
+        assert!(!leaks(&text, TOKEN));
+        assert_eq!(machine.file(), before);
+    }
+    let listing = entries(&bus);
+    assert_eq!(
+        listing
+            .matches(&format!("attribute.username = {id}"))
+            .count(),
+        2
+    );
+}
+
+/// `doctor` says the keyring is fine only when it can take a token as `token set` needs: a
+/// locked collection answers lookups, but fails the probe, and the probe leaves no entry.
+#[test]
+fn doctor_probes_what_setting_a_token_needs() {
+    let machine = Machine::new();
+    let bus = SecretService::start();
+    machine.set(&bus, &[], TOKEN);
+    let doctor = || {
+        let output = machine.sealctl(Some(&bus)).arg("doctor").output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned() + &stderr(&output),
+        )
+    };
+    let (status, text) = doctor();
+    assert!(
+        text.contains("the secret-service keyring takes new entries"),
+        "{text}"
+    );
+    let listing = entries(&bus);
+    assert_eq!(
+        listing.matches("attribute.service = sealctl").count(),
+        1,
+        "{listing}"
+    );
+    assert!(
+        !listing.contains("probe"),
+        "the probe entry was left: {listing}"
+    );
+    assert_ne!(status, Some(2), "{text}");
+
+    bus.lock();
+    let (status, text) = doctor();
+    assert_eq!(status, Some(1), "{text}");
+    let keyring_line = text
+        .lines()
+        .find(|line| line.split_whitespace().take(2).eq(["fail", "keyring"]))
+        .unwrap_or_else(|| panic!("no failing keyring line:\n{text}"));
+    assert!(keyring_line.contains("is locked"), "{keyring_line}");
+    assert!(!text.contains("takes new entries"), "{text}");
+    // What doctor said is what `token set` meets.
+    let set = machine
+        .sealctl(Some(&bus))
+        .args(["--profile", "prod", "token", "set", "--backend", "keyring"])
+        .write_stdin(OTHER_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(set.status.code(), Some(2));
+    assert!(stderr(&set).contains("is locked"));
 }
 
 /// Commands that need no keyring never connect to D-Bus, even when the bus is there and hangs;
@@ -582,4 +734,97 @@ fn the_kernel_keyring_holds_tokens_for_the_session() {
     assert_eq!(lines[2], "absent", "no entry after rm");
     assert!(!leaks(&stderr(&output), TOKEN));
     assert_eq!(machine.file(), PROFILES);
+}
+
+/// Runs `script` with `sh -c` as root of a user namespace of its own, where the user-session
+/// keyring is fresh and nobody else's; `None` where this system allows no user namespaces.
+fn in_own_user_namespace(machine: &Machine, script: &str) -> Option<Output> {
+    let probe = crate::common::command("unshare")
+        .args(["-r", "true"])
+        .output();
+    if !probe.is_ok_and(|output| output.status.success()) {
+        eprintln!("skipped: no user namespaces here (unshare -r)");
+        return None;
+    }
+    Some(
+        crate::common::command("unshare")
+            .args(["-r", "sh", "-c", script, "sh", TOKEN])
+            .env("HOME", machine.env.home())
+            .env("XDG_CONFIG_HOME", machine.env.home().join(".config"))
+            .env("XDG_RUNTIME_DIR", machine.runtime())
+            .env("SEALCTL", env!("CARGO_BIN_EXE_sealctl"))
+            .output()
+            .expect("unshare runs"),
+    )
+}
+
+/// A keyutils write that fails after the key was added (outside a session keyring the store adds
+/// it, then fails to link it to the persistent keyring), and a save that fails after the entry
+/// was made, leave no key behind: retries do not pile keys up.
+#[test]
+fn a_failed_keyutils_write_leaves_no_key_behind() {
+    let machine = Machine::new();
+    machine
+        .sealctl(None)
+        .args(["identity", "new"])
+        .assert()
+        .success();
+    machine
+        .sealctl(None)
+        .args(["--profile", "prod", "token", "set"])
+        .write_stdin(OTHER_TOKEN)
+        .assert()
+        .success();
+    let before = machine.file();
+    // `ulimit -f 0` (with SIGXFSZ ignored) makes writing the new file fail with EFBIG, even as
+    // root, after the keyring entry was made.
+    let script = "set -u\n\
+        keys() { keyctl show @s | grep -c 'user: sealctl:'; }\n\
+        echo \"before $(keys)\"\n\
+        for try in 1 2 3; do\n\
+          printf %s \"$1\" | \"$SEALCTL\" token set --keyring-store keyutils 2>>\"$HOME/outside.err\"\n\
+          echo \"status $?\"\n\
+        done\n\
+        echo \"outside $(keys)\"\n\
+        keyctl session - sh -c '\n\
+          keys() { keyctl show @s | grep -c \"user: sealctl:\"; }\n\
+          ( ulimit -f 0; trap \"\" XFSZ\n\
+            printf %s \"$1\" | \"$SEALCTL\" token set --keyring-store keyutils\n\
+            echo \"status $?\"\n\
+            \"$SEALCTL\" --profile prod token move --to keyring --keyring-store keyutils\n\
+            echo \"status $?\" ) 2>&1 | cat\n\
+          echo \"unsaved $(keys)\"' sh \"$1\"\n";
+    let Some(output) = in_own_user_namespace(&machine, script) else {
+        return;
+    };
+    // sealctl's messages come on the same pipe as the counts where writing files is limited.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (counts, save): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|line| {
+        ["before ", "status ", "outside ", "unsaved "]
+            .iter()
+            .any(|start| line.starts_with(start))
+    });
+    let save = save.join("\n");
+    let outside = std::fs::read_to_string(machine.env.home().join("outside.err")).unwrap();
+    assert_eq!(
+        counts,
+        [
+            "before 0",
+            "status 2",
+            "status 2",
+            "status 2",
+            "outside 0",
+            "status 2",
+            "status 2",
+            "unsaved 0"
+        ],
+        "{}\n{outside}\n{save}",
+        stderr(&output)
+    );
+    assert!(outside.contains("needs a session keyring"), "{outside}");
+    assert!(!outside.contains("may have been made"), "{outside}");
+    assert_eq!(save.matches("cannot write").count(), 2, "{save}");
+    assert!(!save.contains("still there"), "{save}");
+    assert!(!leaks(&outside, TOKEN) && !leaks(&save, OTHER_TOKEN));
+    assert_eq!(machine.file(), before);
 }

@@ -157,11 +157,17 @@ fn a_passphrase_protected_identity_asks_for_its_passphrase() {
         .assert()
         .success();
 
-    // Without a terminal there is no one to ask: a clear refusal.
+    // Without a terminal there is no one to ask: a clear refusal, not "damaged".
     let output = sealctl(&["--identity", key.to_str().unwrap(), "token", "get"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("is protected by a passphrase, and there is no terminal to ask for it on"),
+        "{text}"
+    );
+    assert!(!text.contains("version control"), "{text}");
 
     let mut session = on_terminal(
         &env,
@@ -181,4 +187,243 @@ fn a_passphrase_protected_identity_asks_for_its_passphrase() {
         screen.contains(TOKEN),
         "the opened token is printed: {screen:?}"
     );
+}
+
+const OTHER_TOKEN: &str = "apiv3_SECOND-Vb72kQ9sLx4Np";
+
+const TWO_PROFILES: &str = "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n\n[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"prod.example.com\"\n  port = \"443\"\n";
+
+/// An identity file made by the real `age -p` at its default work factor (2^18, which debug
+/// builds used to refuse with "Excessive work parameter"), driven on a pseudo-terminal as a
+/// person would; returns its recipient.
+fn age_p_identity(env: &TestEnv, path: &Path, passphrase: &str) -> String {
+    let plain = env.home().join("plain-identity.txt");
+    crate::common::succeeded(crate::common::command("age-keygen").arg("-o").arg(&plain));
+    let recipient =
+        crate::common::succeeded(crate::common::command("age-keygen").arg("-y").arg(&plain));
+    let mut command = Command::new("age");
+    command
+        .args(["-p", "-a", "-o"])
+        .arg(path)
+        .arg(&plain)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "dumb");
+    let mut age = spawn_command(command, Some(20_000)).expect("age runs (apt-get install age)");
+    age.exp_string("Enter passphrase (leave empty to autogenerate a secure one): ")
+        .unwrap();
+    age.send_line(passphrase).unwrap();
+    age.flush().unwrap();
+    age.exp_string("Confirm passphrase: ").unwrap();
+    age.send_line(passphrase).unwrap();
+    age.flush().unwrap();
+    age.exp_eof().unwrap();
+    std::fs::remove_file(&plain).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let made = std::fs::read_to_string(path).unwrap();
+    assert!(
+        made.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "age -p made no identity"
+    );
+    String::from_utf8(recipient.stdout)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// An OpenSSH key with a passphrase, made by the real `ssh-keygen -N`; returns its public key.
+fn ssh_protected_key(path: &Path, passphrase: &str) -> String {
+    crate::common::succeeded(
+        crate::common::command("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", passphrase, "-C", "", "-f"])
+            .arg(path),
+    );
+    std::fs::read_to_string(path.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A file whose two profiles hold tokens sealed to `recipients`.
+fn sealed_to(env: &TestEnv, recipients: &[&str]) -> std::path::PathBuf {
+    let config = env.write("config.toml", TWO_PROFILES);
+    for recipient in recipients {
+        env.sealctl()
+            .arg("--config")
+            .arg(&config)
+            .args(["recipients", "add", recipient])
+            .assert()
+            .success();
+    }
+    for (profile, token) in [("default", TOKEN), ("prod", OTHER_TOKEN)] {
+        env.sealctl()
+            .arg("--config")
+            .arg(&config)
+            .args(["--profile", profile, "token", "set"])
+            .write_stdin(token)
+            .assert()
+            .success();
+    }
+    config
+}
+
+/// Runs sealctl on a terminal, answers each passphrase prompt with `answer`, and returns the
+/// screen, the number of prompts and the exit status.
+fn answer_prompts(env: &TestEnv, args: &[&str], answer: &str) -> (String, usize, i32) {
+    let mut session = on_terminal(env, args);
+    let mut prompts = 0;
+    let mut screen = String::new();
+    while let Ok((before, prompt)) = session.exp_regex("[Pp]assphrase[^\\n]*: ") {
+        screen.push_str(&before);
+        screen.push_str(&prompt);
+        prompts += 1;
+        session.send_line(answer).unwrap();
+        session.flush().unwrap();
+    }
+    screen.push_str(&session.exp_eof().unwrap_or_default());
+    // nix's `Exited(Pid(…), code)`, read from its Debug form (rexpect does not re-export it).
+    let waited = format!("{:?}", session.process().wait().unwrap());
+    let status = waited
+        .strip_prefix("Exited(")
+        .and_then(|rest| rest.rsplit_once(", "))
+        .and_then(|(_, code)| code.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("sealctl did not exit: {waited}"));
+    (screen, prompts, status)
+}
+
+/// A real `age -p` identity opens in the tests' build (no "Excessive work parameter"), and
+/// its passphrase is asked once for every value of the command.
+#[test]
+fn a_real_age_p_identity_is_asked_for_once_per_command() {
+    let env = TestEnv::new();
+    let key = env.home().join("key.age");
+    let recipient = age_p_identity(&env, &key, "correct horse");
+    let config = sealed_to(&env, &[&recipient]);
+    let key = key.to_str().unwrap();
+    let config = config.to_str().unwrap();
+    let before = std::fs::read(config).unwrap();
+
+    let (screen, prompts, status) = answer_prompts(
+        &env,
+        &["--config", config, "--identity", key, "rekey", "--all"],
+        "correct horse",
+    );
+    assert_eq!(status, 0, "{screen}");
+    assert_eq!(prompts, 1, "asked {prompts} times: {screen}");
+    assert!(!screen.contains("Excessive work"), "{screen}");
+    assert!(!leaks(&screen, TOKEN) && !leaks(&screen, OTHER_TOKEN));
+
+    // A wrong passphrase: said so, asked once, nothing about a damaged value.
+    let sealed = std::fs::read(config).unwrap();
+    assert_ne!(sealed, before, "rekey re-sealed the values");
+    let (screen, prompts, status) = answer_prompts(
+        &env,
+        &["--config", config, "--identity", key, "rekey", "--all"],
+        "wrong horse",
+    );
+    assert_eq!(status, 2, "{screen}");
+    assert_eq!(prompts, 1, "asked {prompts} times: {screen}");
+    assert!(
+        screen.contains(&format!(
+            "error: the passphrase for identity {key} is wrong"
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains("hint: run it again and type that identity's passphrase"));
+    assert!(
+        !screen.contains("sealed value is damaged") && !screen.contains("version control"),
+        "{screen}"
+    );
+    assert_eq!(std::fs::read(config).unwrap(), sealed);
+
+    // A cancelled prompt (an empty answer at the terminal).
+    let (screen, _, status) = answer_prompts(
+        &env,
+        &["--config", config, "--identity", key, "token", "get"],
+        "",
+    );
+    assert_eq!(status, 2, "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "error: the passphrase prompt for identity {key} was cancelled"
+        )),
+        "{screen}"
+    );
+    assert!(!screen.contains("version control"), "{screen}");
+}
+
+/// An OpenSSH key with a passphrase is asked for once, though the value has three stanzas and
+/// the command opens two values; without a terminal it says so instead of "damaged".
+#[test]
+fn a_protected_ssh_key_is_asked_for_once_and_never_without_a_terminal() {
+    let env = TestEnv::new();
+    let key = env.home().join("id_ed25519");
+    let ssh = ssh_protected_key(&key, "ssh pass");
+    let others: Vec<String> = (0..2)
+        .map(|_| age::x25519::Identity::generate().to_public().to_string())
+        .collect();
+    let config = sealed_to(&env, &[&others[0], &ssh, &others[1]]);
+    let key = key.to_str().unwrap();
+    let config = config.to_str().unwrap();
+
+    let (screen, prompts, status) = answer_prompts(
+        &env,
+        &[
+            "--config",
+            config,
+            "--identity",
+            key,
+            "--profile",
+            "prod",
+            "token",
+            "get",
+        ],
+        "ssh pass",
+    );
+    assert_eq!(status, 0, "{screen}");
+    assert_eq!(prompts, 1, "asked {prompts} times for one value: {screen}");
+    assert!(screen.contains(OTHER_TOKEN), "the token is printed");
+
+    let (screen, prompts, status) = answer_prompts(
+        &env,
+        &["--config", config, "--identity", key, "rekey", "--all"],
+        "ssh pass",
+    );
+    assert_eq!(status, 0, "{screen}");
+    assert_eq!(prompts, 1, "asked {prompts} times for two values: {screen}");
+
+    let (screen, prompts, status) = answer_prompts(
+        &env,
+        &["--config", config, "--identity", key, "rekey", "--all"],
+        "not it",
+    );
+    assert_eq!((status, prompts), (2, 1), "{screen}");
+    assert!(
+        screen.contains(&format!("the passphrase for identity {key} is wrong")),
+        "{screen}"
+    );
+
+    // No terminal: standard input is a pipe.
+    let sealed = std::fs::read(config).unwrap();
+    let output = env
+        .sealctl()
+        .args(["--config", config, "--identity", key, "token", "get"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        text.contains(&format!(
+            "error: identity {key} is protected by a passphrase, and there is no terminal to ask for it on"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("hint: run it from a terminal"), "{text}");
+    assert!(
+        !text.contains("sealed value is damaged") && !text.contains("version control"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(config).unwrap(), sealed);
 }

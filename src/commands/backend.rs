@@ -210,21 +210,7 @@ impl Drop for Sealer {
 pub fn forget(keyring: &Keyring, entries: &[KeyringRef], why: &str) {
     for entry in entries {
         if let Err(error) = keyring.delete(entry) {
-            let by_hand = match entry.store {
-                KeyringStore::SecretService => {
-                    format!("secret-tool clear service sealctl username {}", entry.id)
-                }
-                KeyringStore::Keyutils => {
-                    format!(
-                        "keyctl unlink $(keyctl search @s user sealctl:{})",
-                        entry.id
-                    )
-                }
-                KeyringStore::Keychain | KeyringStore::CredentialManager => format!(
-                    "delete the entry for service `sealctl`, account `{}`, in the keyring's own tool",
-                    entry.id
-                ),
-            };
+            let by_hand = sealctl_seal::keyring::removal_command(entry);
             eprintln!(
                 "warning: keyring entry {entry}, which {why}, is still there: {error}\nhint: {by_hand}"
             );

@@ -40,8 +40,9 @@ pub enum Format {
 
 pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, CommandError> {
     let paths = if args.files.is_empty() {
-        let path = target::existing_config(global.config.clone())
-            .map_err(|error| error.hint("or name the files to check: sealctl check FILE..."))?;
+        let path = target::existing_config(global.config.clone()).map_err(|error| {
+            error.hint("to check other files, name them: sealctl check FILE...")
+        })?;
         vec![path]
     } else {
         args.files

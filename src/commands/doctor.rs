@@ -397,7 +397,8 @@ fn recipients(document: &ProfileDocument, report: &mut Report) {
     }
 }
 
-/// Whether the platform's keyring answers, with a probe for an entry that cannot exist.
+/// Whether the platform's keyring can take a token now, as `token set` needs: a probe entry is
+/// made and deleted (answering is not enough: a locked or missing collection answers too).
 fn keyring(document: Option<&ProfileDocument>, report: &mut Report) {
     let store = Keyring::default_store();
     let in_use = document.is_some_and(|document| {
@@ -410,8 +411,11 @@ fn keyring(document: Option<&ProfileDocument>, report: &mut Report) {
             })
     });
     let keyring = target::keyring().unwrap_or_default();
-    match keyring.probe(store) {
-        Ok(()) => report.ok("keyring", format!("the {store} keyring answers")),
+    match keyring.probe_write(store) {
+        Ok(()) => report.ok(
+            "keyring",
+            format!("the {store} keyring takes new entries (a probe entry was made and deleted)"),
+        ),
         Err(error) if in_use => {
             let error = CommandError::from(error);
             report.push(

@@ -52,10 +52,32 @@ pub enum OpenError {
     /// None of the identities is a recipient of the value.
     #[error("none of the identities ({0}) can open this value")]
     NoMatchingIdentity(String),
-    /// A passphrase-protected identity (or SSH key) could not be unlocked: a wrong passphrase,
-    /// or no terminal to ask on.
-    #[error("an identity could not be unlocked (wrong passphrase, or no terminal to ask for it)")]
+    /// A passphrase-protected identity (or SSH key) could not be unlocked, for a reason not told.
+    #[error("an identity could not be unlocked")]
     IdentityLocked,
+    /// A passphrase was given for a protected identity, and it does not unlock it.
+    #[error("the passphrase for identity {0} is wrong (or the identity file is damaged)")]
+    WrongPassphrase(String),
+    /// The passphrase prompt for a protected identity was cancelled.
+    #[error("the passphrase prompt for identity {0} was cancelled")]
+    PassphraseCancelled(String),
+    /// A protected identity needs its passphrase, and there is no terminal to ask on.
+    #[error(
+        "identity {0} is protected by a passphrase, and there is no terminal to ask for it on (standard input is not a terminal)"
+    )]
+    NoTerminal(String),
+    /// A protected identity file asks for more scrypt work than this machine allows.
+    #[error(
+        "identity {identity} asks for scrypt work 2^{required}, more than this machine allows (2^{target} takes about a second here, and age allows up to 16 times that)"
+    )]
+    TooMuchWork {
+        /// The identity file.
+        identity: String,
+        /// Its work factor.
+        required: u8,
+        /// What takes about a second here.
+        target: u8,
+    },
     /// The ciphertext is damaged: truncated, or changed.
     #[error("the sealed value is damaged (truncated or changed): {0}")]
     Damaged(String),

@@ -7,10 +7,10 @@ use std::fs;
 use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
 
-use age::cli_common::StdinGuard;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::IdentityError;
+use crate::passphrase::{Lock, Locked, Protected};
 use crate::recipient::Recipient;
 
 /// The variable naming an identity file.
@@ -109,6 +109,8 @@ impl IdentitySource {
 pub struct Identities {
     identities: Vec<Box<dyn age::Identity>>,
     sources: Vec<IdentitySource>,
+    /// What happened to each passphrase-protected identity.
+    locks: Vec<Lock>,
 }
 
 impl fmt::Debug for Identities {
@@ -125,20 +127,20 @@ impl Identities {
     /// private key; a passphrase-protected file asks for its passphrase on the terminal.
     pub fn load(sources: Vec<IdentitySource>) -> Result<Identities, IdentityError> {
         let mut identities: Vec<Box<dyn age::Identity>> = Vec::new();
+        let mut locks = Vec::new();
         for source in &sources {
             match source {
                 IdentitySource::File(path) => {
                     check_permissions(path)?;
-                    let loaded = age::cli_common::read_identities(
-                        vec![path.to_string_lossy().into_owned()],
-                        None,
-                        &mut StdinGuard::new(false),
-                    )
-                    .map_err(|error| IdentityError::Read {
-                        path: path.clone(),
-                        message: error.to_string(),
-                    })?;
-                    identities.extend(loaded);
+                    for identity in read_identity_file(path)? {
+                        match identity {
+                            Loaded::Plain(identity) => identities.push(identity),
+                            Loaded::Protected(protected) => {
+                                locks.push(protected.lock());
+                                identities.push(protected);
+                            }
+                        }
+                    }
                 }
                 IdentitySource::Environment(text) => identities.extend(identities_from_text(text)?),
             }
@@ -146,7 +148,13 @@ impl Identities {
         Ok(Identities {
             identities,
             sources,
+            locks,
         })
+    }
+
+    /// The first protected identity that stayed locked in this command, and why.
+    pub(crate) fn locked(&self) -> Option<(&str, Locked)> {
+        self.locks.iter().find_map(Lock::failure)
     }
 
     /// Whether there is no identity at all.
@@ -164,6 +172,67 @@ impl Identities {
             .iter()
             .map(|identity| identity.as_ref() as &dyn age::Identity)
     }
+}
+
+/// One identity read from a file.
+enum Loaded {
+    Plain(Box<dyn age::Identity>),
+    Protected(Box<Protected>),
+}
+
+/// The most an identity file may hold (age's own limit).
+const IDENTITY_FILE_LIMIT: u64 = 16 << 20;
+
+/// The identities of a file, tried as age does: an `age -p` identity file, an OpenSSH private
+/// key, then age identity lines. Passphrase-protected ones are not unlocked until needed.
+fn read_identity_file(path: &Path) -> Result<Vec<Loaded>, IdentityError> {
+    use std::io::Read as _;
+    let read_error = |message: String| IdentityError::Read {
+        path: path.to_owned(),
+        message,
+    };
+    let source = path.display().to_string();
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    fs::File::open(path)
+        .and_then(|file| file.take(IDENTITY_FILE_LIMIT).read_to_end(&mut bytes))
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => read_error("the file does not exist".to_owned()),
+            _ => read_error(error.to_string()),
+        })?;
+    match Protected::age_file(&source, &bytes) {
+        Some(Ok(protected)) => return Ok(vec![Loaded::Protected(Box::new(protected))]),
+        Some(Err(())) => {
+            return Err(read_error(
+                "it is an age file encrypted to a recipient, not with a passphrase".to_owned(),
+            ));
+        }
+        None => {}
+    }
+    if let Ok(identity) =
+        age::ssh::Identity::from_buffer(BufReader::new(&bytes[..]), Some(source.clone()))
+    {
+        return match identity {
+            age::ssh::Identity::Unsupported(key) => Err(read_error(
+                age::cli_common::ReadError::UnsupportedKey(source, key).to_string(),
+            )),
+            age::ssh::Identity::Encrypted(key) => Ok(vec![Loaded::Protected(Box::new(
+                Protected::ssh_key(&source, key),
+            ))]),
+            unencrypted => Ok(vec![Loaded::Plain(Box::new(unencrypted))]),
+        };
+    }
+    let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..]))
+        .map_err(|error| read_error(error.to_string()))?;
+    let identities = file
+        .into_identities()
+        .map_err(|error| read_error(error.to_string()))?;
+    if identities.is_empty() {
+        return Err(read_error("it holds no identity".to_owned()));
+    }
+    Ok(identities
+        .into_iter()
+        .map(|identity| Loaded::Plain(identity as Box<dyn age::Identity>))
+        .collect())
 }
 
 fn identities_from_text(text: &SecretString) -> Result<Vec<Box<dyn age::Identity>>, IdentityError> {

@@ -10,8 +10,8 @@
 //! Manager) and leaves a reference in the file.
 //!
 //! This crate does not read or write profile files (that is `sealctl-profile`) and knows nothing
-//! of the command line; prompting for a passphrase-protected identity is age's own (pinentry, or
-//! the terminal).
+//! of the command line; a passphrase-protected identity is asked for as age asks (pinentry, or
+//! the terminal), once per command, and never without a terminal.
 
 #![warn(missing_docs)]
 
@@ -19,6 +19,7 @@ mod envelope;
 mod error;
 mod identity;
 pub mod keyring;
+mod passphrase;
 pub mod prompt;
 mod recipient;
 mod seal;
@@ -30,6 +31,7 @@ pub use identity::{
     IDENTITY_ENV, IDENTITY_FILE_ENV, Identities, IdentitySource, default_identity_path,
     identity_file_recipients, new_identity_file,
 };
+pub use passphrase::Locked;
 pub use recipient::{Recipient, read_recipients};
 pub use seal::{SEALED_VALUE_LIMIT, open, open_envelope, seal, validate_token};
 pub use sealctl_profile::endpoint::Endpoint;

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::envelope::{Envelope, Place};
 use crate::error::{OpenError, SealError, TokenError};
 use crate::identity::Identities;
+use crate::passphrase::Locked;
 use crate::recipient::Recipient;
 
 /// The longest envelope sealctl opens: far more than any token needs, small enough that a
@@ -129,10 +130,16 @@ fn decrypt(value: &str, identities: &Identities) -> Result<(SealedValue, Envelop
         .map_err(|_| OpenError::Damaged("not base64".to_owned()))?;
     let decryptor = age::Decryptor::new(&ciphertext[..])
         .map_err(|error| OpenError::Damaged(error.to_string()))?;
-    let mut reader = decryptor
-        .decrypt(identities.iter())
-        .map_err(|error| match error {
-            age::DecryptError::NoMatchingKeys => OpenError::NoMatchingIdentity(
+    let mut reader = decryptor.decrypt(identities.iter()).map_err(|error| {
+        match (error, identities.locked()) {
+            // A protected identity that stayed locked is why, before "none can open it".
+            (
+                age::DecryptError::NoMatchingKeys
+                | age::DecryptError::KeyDecryptionFailed
+                | age::DecryptError::ExcessiveWork { .. },
+                Some((source, why)),
+            ) => locked_error(source, why),
+            (age::DecryptError::NoMatchingKeys, None) => OpenError::NoMatchingIdentity(
                 identities
                     .sources()
                     .iter()
@@ -140,8 +147,10 @@ fn decrypt(value: &str, identities: &Identities) -> Result<(SealedValue, Envelop
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
-            other => OpenError::Damaged(other.to_string()),
-        })?;
+            (age::DecryptError::KeyDecryptionFailed, None) => OpenError::IdentityLocked,
+            (other, _) => OpenError::Damaged(other.to_string()),
+        }
+    })?;
     // Sized once, so that no partial copy of the secret is left behind by a reallocation.
     let mut plaintext = Zeroizing::new(Vec::with_capacity(SEALED_VALUE_LIMIT + 1));
     (&mut reader)
@@ -153,6 +162,21 @@ fn decrypt(value: &str, identities: &Identities) -> Result<(SealedValue, Envelop
     }
     let envelope = Envelope::from_bytes(&plaintext).ok_or(OpenError::NotAnEnvelope)?;
     Ok((sealed, envelope))
+}
+
+/// Why a protected identity stayed locked, as an error that says what happened.
+fn locked_error(source: &str, why: Locked) -> OpenError {
+    let source = source.to_owned();
+    match why {
+        Locked::WrongPassphrase => OpenError::WrongPassphrase(source),
+        Locked::Cancelled => OpenError::PassphraseCancelled(source),
+        Locked::NoTerminal => OpenError::NoTerminal(source),
+        Locked::TooMuchWork { required, target } => OpenError::TooMuchWork {
+            identity: source,
+            required,
+            target,
+        },
+    }
 }
 
 #[cfg(test)]

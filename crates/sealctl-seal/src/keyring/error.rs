@@ -37,12 +37,26 @@ pub enum KeyringError {
     },
     /// The entry is not in this machine's keyring: the file was copied from another machine, or
     /// the entry was deleted.
-    #[error("{}", missing_message(reference, set_on.as_deref()))]
+    #[error("{}", missing_message(reference, set_on.as_deref(), here.as_deref()))]
     Missing {
         /// The entry.
         reference: KeyringRef,
         /// The machine the token was set on, if the value says.
         set_on: Option<String>,
+        /// This machine's name, if it can be read.
+        here: Option<String>,
+    },
+    /// More than one entry has the attributes of sealctl's entry (another client stored one with
+    /// the same `service` and `username`), so which holds the token cannot be told.
+    #[error(
+        "{count} entries in the {} keyring match entry {} (service `sealctl`, username `{}`), so sealctl cannot tell which one holds the token",
+        reference.store, reference.id, reference.id
+    )]
+    Ambiguous {
+        /// The entry sealctl looked for.
+        reference: KeyringRef,
+        /// How many match.
+        count: usize,
     },
     /// The store refused access.
     #[error("the {store} keyring refused access")]
@@ -66,6 +80,15 @@ pub enum KeyringError {
     /// The token itself cannot be stored.
     #[error(transparent)]
     Token(TokenError),
+    /// A write failed, and the entry it may have made could not be deleted again (the keyring
+    /// stopped answering, or refused the deletion).
+    #[error("{error}; entry {reference} may have been made, and sealctl could not remove it")]
+    LeftBehind {
+        /// Why the write failed.
+        error: Box<KeyringError>,
+        /// The entry that may be there.
+        reference: KeyringRef,
+    },
     /// Anything else.
     #[error("the {store} keyring failed")]
     Failed {
@@ -76,20 +99,39 @@ pub enum KeyringError {
     },
 }
 
-fn missing_message(reference: &KeyringRef, set_on: Option<&str>) -> String {
-    let here = match set_on {
+fn missing_message(reference: &KeyringRef, set_on: Option<&str>, here: Option<&str>) -> String {
+    let store = reference.store;
+    let id = &reference.id;
+    match set_on {
+        // On the machine it was set on, "copied from there" would send the reader looking for a
+        // copy that never was.
+        Some(host) if Some(host) == here => {
+            let lost = match store {
+                KeyringStore::Keyutils => {
+                    "; the kernel keyring keeps entries only until the session ends or the machine restarts"
+                }
+                _ => "",
+            };
+            format!(
+                "the {store} keyring of this machine (`{host}`) has no entry {id}, though the token was set here: the entry was deleted since, or the file comes from another machine of the same name{lost}"
+            )
+        }
         Some(host) => format!(
-            "; it was set in the keyring of `{host}`, so the file was probably copied from there"
+            "the {store} keyring of this machine has no entry {id}; it was set in the keyring of `{host}`, so the file was probably copied from there"
         ),
-        None => String::new(),
-    };
-    format!(
-        "the {} keyring of this machine has no entry {}{here}",
-        reference.store, reference.id
-    )
+        None => format!("the {store} keyring of this machine has no entry {id}"),
+    }
 }
 
 impl KeyringError {
+    /// Whether this is a missing entry whose token was set on this very machine.
+    pub fn set_on_this_machine(&self) -> bool {
+        matches!(
+            self,
+            KeyringError::Missing { set_on: Some(host), here: Some(here), .. } if host == here
+        )
+    }
+
     /// What the store itself said, when sealctl's message is a translation of it.
     pub fn detail(&self) -> Option<&str> {
         match self {
@@ -98,6 +140,7 @@ impl KeyringError {
             | KeyringError::Locked { detail, .. }
             | KeyringError::AccessDenied { detail, .. }
             | KeyringError::Failed { detail, .. } => Some(detail),
+            KeyringError::LeftBehind { error, .. } => error.detail(),
             _ => None,
         }
     }
@@ -150,6 +193,14 @@ pub(super) fn classify(
             Some(reference) => KeyringError::Missing {
                 reference: reference.clone(),
                 set_on: None,
+                here: None,
+            },
+            None => KeyringError::Failed { store, detail },
+        },
+        E::Ambiguous(entries) => match reference {
+            Some(reference) => KeyringError::Ambiguous {
+                reference: reference.clone(),
+                count: entries.len(),
             },
             None => KeyringError::Failed { store, detail },
         },

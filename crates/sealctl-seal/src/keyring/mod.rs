@@ -103,11 +103,7 @@ impl Keyring {
             secret: secret.clone(),
         }
         .to_bytes();
-        let entry = reference.clone();
-        self.bounded(keyring, move || {
-            store::set(&entry, &label, &envelope)
-                .map_err(|cause| error::classify(entry.store, cause, Some(&entry)))
-        })?;
+        self.write(&reference, label, envelope)?;
 
         let mut params = vec![(ENDPOINT_PARAM.to_owned(), endpoint.digest())];
         if let Some(host) = store::hostname() {
@@ -163,6 +159,7 @@ impl Keyring {
                 KeyringError::Missing { reference, .. } => KeyringError::Missing {
                     reference,
                     set_on: sealed.param(HOST_PARAM).map(str::to_owned),
+                    here: store::hostname(),
                 },
                 other => other,
             })?;
@@ -200,6 +197,61 @@ impl Keyring {
         }
     }
 
+    /// Whether `keyring` can take a token now, as `token set` needs: makes an entry (a usable,
+    /// unlocked collection that accepts a write) and deletes it again. Holds no secret.
+    pub fn probe_write(&self, keyring: KeyringStore) -> Result<(), KeyringError> {
+        let reference = KeyringRef {
+            store: keyring,
+            id: new_entry_id().map_err(|cause| KeyringError::Failed {
+                store: keyring,
+                detail: format!("cannot make a random entry id: {cause}"),
+            })?,
+        };
+        self.write(
+            &reference,
+            "sealctl doctor probe (safe to delete)".to_owned(),
+            b"probe".to_vec(),
+        )?;
+        match self.delete(&reference) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(KeyringError::LeftBehind {
+                error: Box::new(error),
+                reference,
+            }),
+        }
+    }
+
+    /// Writes a new entry. A write that fails is undone; one that may have left its entry
+    /// behind (the store refused the deletion, or stopped answering) says so.
+    fn write(
+        &self,
+        reference: &KeyringRef,
+        label: String,
+        bytes: impl AsRef<[u8]> + Send + 'static,
+    ) -> Result<(), KeyringError> {
+        let entry = reference.clone();
+        let written = self.bounded(reference.store, move || {
+            store::set(&entry, &label, bytes.as_ref()).map_err(|failure| {
+                let error = error::classify(entry.store, failure.cause, Some(&entry));
+                match failure.left_behind {
+                    true => KeyringError::LeftBehind {
+                        error: Box::new(error),
+                        reference: entry.clone(),
+                    },
+                    false => error,
+                }
+            })
+        });
+        match written {
+            // The call goes on after the wait ends, and may yet make the entry.
+            Err(error @ KeyringError::TimedOut { .. }) => Err(KeyringError::LeftBehind {
+                error: Box::new(error),
+                reference: reference.clone(),
+            }),
+            other => other,
+        }
+    }
+
     /// Runs one keyring call on its own thread and waits at most [`Keyring::timeout`] for it. A
     /// call that does not answer is left behind; the process does not wait for it to exit.
     fn bounded<T: Send + 'static>(
@@ -229,6 +281,23 @@ impl Keyring {
                 detail: "the keyring call ended without an answer".to_owned(),
             }),
         }
+    }
+}
+
+/// The command a person runs to remove an entry sealctl could not remove itself.
+pub fn removal_command(entry: &KeyringRef) -> String {
+    match entry.store {
+        KeyringStore::SecretService => {
+            format!("secret-tool clear service {SERVICE} username {}", entry.id)
+        }
+        KeyringStore::Keyutils => format!(
+            "keyctl unlink $(keyctl search @s user {SERVICE}:{})",
+            entry.id
+        ),
+        KeyringStore::Keychain | KeyringStore::CredentialManager => format!(
+            "delete the entry for service `{SERVICE}`, account `{}`, in the keyring's own tool",
+            entry.id
+        ),
     }
 }
 

@@ -86,10 +86,72 @@ fn entry(reference: &KeyringRef, label: Option<&str>) -> Result<Entry, Cause> {
         .map_err(Cause::Call)
 }
 
-pub fn set(reference: &KeyringRef, label: &str, secret: &[u8]) -> Result<(), Cause> {
-    entry(reference, Some(label))?
-        .set_secret(secret)
-        .map_err(Cause::Call)
+/// Stores `secret` in a new entry. A write that fails partway is undone: keyutils adds the key
+/// to the session keyring and then links it to the persistent one, and outside a session keyring
+/// that link fails with the key already added (one more per retry). `Err` says whether an entry
+/// may still be there.
+pub fn set(reference: &KeyringRef, label: &str, secret: &[u8]) -> Result<(), SetFailure> {
+    // Nothing is written before the entry exists, so failing here leaves nothing behind.
+    let entry = entry(reference, Some(label)).map_err(|cause| SetFailure {
+        cause,
+        left_behind: false,
+    })?;
+    let Err(error) = entry.set_secret(secret) else {
+        return Ok(());
+    };
+    // The id is new and random: any entry under it is this call's own, so deleting it is safe.
+    let deleted = matches!(
+        entry.delete_credential(),
+        Ok(()) | Err(keyring_core::Error::NoEntry)
+    );
+    let left_behind = match reference.store {
+        // keyutils' delete searches for the key, and a key that cannot be searched (outside a
+        // session keyring) is reported as no entry: only the keyring's own list tells.
+        KeyringStore::Keyutils => !unlink_from_session(reference),
+        _ => !deleted,
+    };
+    Err(SetFailure {
+        cause: Cause::Call(error),
+        left_behind,
+    })
+}
+
+/// Removes a keyutils entry by unlinking it from the session and user-session keyrings, which
+/// needs only write permission on them. Outside a session keyring the store adds the key to the
+/// user-session keyring, where it can be neither searched for nor invalidated, so the store's own
+/// delete misses it (and its next call has made the process a session keyring of its own).
+/// Returns whether no such entry is left in either.
+#[cfg(target_os = "linux")]
+fn unlink_from_session(reference: &KeyringRef) -> bool {
+    use linux_keyutils::{KeyRing, KeyRingIdentifier};
+    let description = format!("{SERVICE}:{}", reference.id);
+    [KeyRingIdentifier::Session, KeyRingIdentifier::UserSession]
+        .into_iter()
+        .filter_map(|which| KeyRing::from_special_id(which, false).ok())
+        .all(|keyring| {
+            let Ok(links) = keyring.get_links(4096) else {
+                return false;
+            };
+            links
+                .iter()
+                .filter_map(|node| node.as_key())
+                .filter(|key| {
+                    key.metadata()
+                        .is_ok_and(|metadata| metadata.get_description() == description)
+                })
+                .all(|key| keyring.unlink_key(key).is_ok())
+        })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unlink_from_session(_: &KeyringRef) -> bool {
+    false
+}
+
+/// Why [`set`] failed, and whether it may have left its entry behind.
+pub struct SetFailure {
+    pub cause: Cause,
+    pub left_behind: bool,
 }
 
 pub fn get(reference: &KeyringRef) -> Result<SecretBytes, Cause> {
