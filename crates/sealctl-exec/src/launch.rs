@@ -17,16 +17,17 @@ use crate::error::{CannotRunWhy, ExecError};
 #[cfg(unix)]
 fn fatal_signals() -> Vec<i32> {
     use signal_hook::consts::*;
-    let mut signals = vec![
+    let common = [
         SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, SIGVTALRM, SIGPROF,
         SIGXCPU, SIGXFSZ, SIGIO, SIGSYS, SIGTRAP, SIGABRT, SIGBUS,
     ];
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        signals.extend([libc::SIGSTKFLT, libc::SIGPWR]);
-        signals.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
-    }
-    signals
+    let linux = [libc::SIGSTKFLT, libc::SIGPWR]
+        .into_iter()
+        .chain(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let linux = std::iter::empty();
+    common.into_iter().chain(linux).collect()
 }
 
 /// Starts catching [`fatal_signals`]: from now on none of them ends sealctl, each waits in the
