@@ -34,12 +34,6 @@ impl Setup {
         let runtime = env.home().join("runtime");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::create_dir_all(&runtime).unwrap();
-        // As systemd makes it: the user's own, closed to others.
-        std::fs::set_permissions(
-            &runtime,
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_fake-influxctl"), bin.join("influxctl"))
             .unwrap();
         let setup = Setup {
@@ -411,7 +405,7 @@ fn no_file_holds_the_token_while_the_program_runs_nor_after() {
     for sent in [Signal::INT, Signal::TERM] {
         let (child, _) = setup.start(&["--private-file", "--", "influxctl", "wait-signal"]);
         assert_eq!(
-            runs(&setup.runtime.join("sealctl")).len(),
+            std::fs::read_dir(&setup.runtime).unwrap().count(),
             1,
             "the private folder is in XDG_RUNTIME_DIR"
         );
@@ -419,8 +413,8 @@ fn no_file_holds_the_token_while_the_program_runs_nor_after() {
         child.wait_with_output().unwrap();
         assert_eq!(places(&setup), Vec::<PathBuf>::new(), "after {sent:?}");
         assert_eq!(
-            runs(&setup.runtime.join("sealctl")),
-            Vec::<PathBuf>::new(),
+            std::fs::read_dir(&setup.runtime).unwrap().count(),
+            0,
             "a private folder was left"
         );
     }
@@ -512,14 +506,19 @@ fn sealctl_dumps_no_core_but_the_program_keeps_its_limit() {
     assert_eq!(lines[1], "1024", "the program's limit: {text}");
 }
 
-/// The `run-*` folders (one per run's private copy) in a folder of private copies.
+/// The `sealctl-run-*` folders (one per run's private copy) in a folder of private copies.
 fn runs(folder: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return Vec::new();
     };
     entries
         .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with("run-"))
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("sealctl-run-")
+        })
         .map(|entry| entry.path())
         .collect()
 }
@@ -658,7 +657,7 @@ fn every_fatal_signal_reaches_the_program_and_no_private_copy_is_left() {
         assert!(!orphaned, "{name}: the program was left running");
         assert!(!config.exists(), "{name}: the private copy was left");
         assert_eq!(
-            runs(&setup.runtime.join("sealctl")),
+            runs(&setup.runtime),
             Vec::<PathBuf>::new(),
             "{name}: a run folder was left"
         );
@@ -670,7 +669,7 @@ fn every_fatal_signal_reaches_the_program_and_no_private_copy_is_left() {
 fn a_copy_left_by_a_killed_run_is_removed_by_the_next_once_its_program_is_gone() {
     use rustix::process::Signal;
     let setup = Setup::new();
-    let folder = setup.runtime.join("sealctl");
+    let folder = setup.runtime.clone();
     let (mut killed, pid, left) = start_sleeper(private_sleeper(&setup));
     signal(killed.id(), Signal::KILL);
     killed.wait().unwrap();
@@ -729,7 +728,7 @@ fn copy_folder(
         return Err((output.status.code().unwrap_or(-1), stderr));
     }
     let config = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
-    // config.toml in run-… in the folder of copies.
+    // config.toml in sealctl-run-… in the folder of copies.
     Ok(config.parent().unwrap().parent().unwrap().to_owned())
 }
 
@@ -758,11 +757,14 @@ fn private_copies_go_only_in_a_folder_private_to_the_user() {
     // Only root can give a folder to another user here.
     let chown_to_nobody = |path: &Path| std::os::unix::fs::chown(path, Some(65534), None).is_ok();
 
-    set_mode(&setup.runtime, 0o700);
-    assert_eq!(
-        copy_folder(&setup, Some(&setup.runtime), &tmp),
-        Ok(setup.runtime.join("sealctl"))
-    );
+    // The user's own, and no one else may write to it: 0700 as systemd makes it, or 0755.
+    for mode in [0o700, 0o755] {
+        set_mode(&setup.runtime, mode);
+        assert_eq!(
+            copy_folder(&setup, Some(&setup.runtime), &tmp),
+            Ok(setup.runtime.clone())
+        );
+    }
     assert_eq!(copy_folder(&setup, None, &tmp), Ok(fallback.clone()));
     assert_eq!(
         mode(&fallback),
@@ -781,7 +783,14 @@ fn private_copies_go_only_in_a_folder_private_to_the_user() {
     set_mode(&open, 0o777);
     let link = home.join("linked-runtime");
     std::os::unix::fs::symlink(&setup.runtime, &link).unwrap();
-    let mut unsafe_runtimes = vec![(open, "mode 0777"), (link, "symbolic link")];
+    let group = home.join("group-runtime");
+    std::fs::create_dir(&group).unwrap();
+    set_mode(&group, 0o770);
+    let mut unsafe_runtimes = vec![
+        (open, "mode 0777"),
+        (group, "mode 0770"),
+        (link, "symbolic link"),
+    ];
     let others = home.join("others-runtime");
     std::fs::create_dir(&others).unwrap();
     set_mode(&others, 0o700);
@@ -819,10 +828,17 @@ fn private_copies_go_only_in_a_folder_private_to_the_user() {
     type Make<'a> = Box<dyn Fn() + 'a>;
     let mut refusals: Vec<(&str, Make)> = vec![
         (
-            "mode 0755",
+            "mode 0777",
             Box::new(|| {
                 std::fs::create_dir(&fallback).unwrap();
-                set_mode(&fallback, 0o755);
+                set_mode(&fallback, 0o777);
+            }),
+        ),
+        (
+            "mode 0775",
+            Box::new(|| {
+                std::fs::create_dir(&fallback).unwrap();
+                set_mode(&fallback, 0o775);
             }),
         ),
         (

@@ -42,7 +42,7 @@ pub struct ExecArgs {
 
     /// Keep the config copy in a private 0600 file (removed when the program exits) instead of
     /// memory, for programs that need a regular file. Always so where memory files are missing.
-    /// The file goes in XDG_RUNTIME_DIR when it is private to you (mode 0700), else in a
+    /// The file goes in XDG_RUNTIME_DIR when only you can write to it, else in a
     /// sealctl-UID folder of the temporary folder.
     #[arg(long)]
     pub private_file: bool,

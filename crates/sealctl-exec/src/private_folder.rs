@@ -1,26 +1,29 @@
 //! The folder, private to the user, that private copies of the config live in, and the removal of
 //! copies that runs killed outright (SIGKILL, a crash) left there.
 //!
-//! Each run keeps its copy in a folder of its own, `run-PID-START-…`: PID is sealctl's process id
-//! and START when that process started (Linux; 0 elsewhere), so that a later process given the
-//! same id is not taken for the run. Beside the copy, a `lock` file is locked (`flock`) by sealctl
-//! from the start, and the lock is inherited by the program: it is held as long as sealctl, the
-//! program or anything the program started with it lives, and the system drops it when the last
-//! of them ends, however it ends. A run's folder is removed by a later run only when its sealctl
-//! is gone and its lock is free: a live run's copy is never removed, and a reused process id can
-//! only delay the removal, never hasten it.
+//! Each run keeps its copy in a folder of its own, `sealctl-run-PID-START-…`: PID is sealctl's
+//! process id and START when that process started (Linux; 0 elsewhere), so that a later process
+//! given the same id is not taken for the run. Beside the copy, a `lock` file is locked (`flock`)
+//! by sealctl from the start, and the lock is inherited by the program: it is held as long as
+//! sealctl, the program or anything the program started with it lives, and the system drops it
+//! when the last of them ends, however it ends. A run's folder is removed by a later run only
+//! when its sealctl is gone and its lock is free: a live run's copy is never removed, and a
+//! reused process id can only delay the removal, never hasten it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::ExecError;
 
+/// How the name of a run's folder starts (`XDG_RUNTIME_DIR` holds other programs' files too).
+const RUN_PREFIX: &str = "sealctl-run-";
+
 /// The file, in a run's folder, locked for as long as the run's processes live.
 const LOCK_FILE: &str = "lock";
 
 /// The folder private copies go in, created if needed and checked to be private to this user:
-/// `$XDG_RUNTIME_DIR/sealctl` when `XDG_RUNTIME_DIR` is a folder of the user's own that no one
-/// else may enter (mode 0700), else `sealctl-UID` in the temporary folder (`TMPDIR`, else
+/// `XDG_RUNTIME_DIR` itself when it is a folder of the user's own that no one else can write to
+/// (systemd makes it 0700), else `sealctl-UID` in the temporary folder (`TMPDIR`, else
 /// `/dev/shm` where it exists, which is in memory, else `/tmp`). Also says why
 /// `XDG_RUNTIME_DIR` was passed over, when it was set but is not private.
 pub fn private_folder() -> Result<(PathBuf, Option<String>), ExecError> {
@@ -56,7 +59,7 @@ fn where_copies_go() -> (PathBuf, Option<String>) {
         .filter(|dir| dir.is_absolute());
     let passed_over = match &runtime {
         Some(dir) => match not_private(dir) {
-            None => return (dir.join("sealctl"), None),
+            None => return (dir.clone(), None),
             Some(why) => Some(format!("XDG_RUNTIME_DIR ({}) {why}", dir.display())),
         },
         None => None,
@@ -84,8 +87,8 @@ fn user_id() -> u32 {
     0
 }
 
-/// Why `folder` is not private to this user (a real folder, the user's own, mode 0700 or
-/// stricter), or `None` when it is.
+/// Why `folder` is not private to this user (a real folder, the user's own, that no one else
+/// can write to), or `None` when it is.
 fn not_private(folder: &Path) -> Option<String> {
     let metadata = match fs::symlink_metadata(folder) {
         Ok(metadata) => metadata,
@@ -107,9 +110,11 @@ fn not_private(folder: &Path) -> Option<String> {
                 user_id()
             ));
         }
-        if metadata.mode() & 0o077 != 0 {
+        // Others may list it, but not change it: each copy is in a 0700 folder of its own, and
+        // no one else can swap, remove or plant anything beside it.
+        if metadata.mode() & 0o022 != 0 {
             return Some(format!(
-                "can be entered by others (mode {:04o}, not 0700)",
+                "can be written by others (mode {:04o}; 0700 is private)",
                 metadata.mode() & 0o7777
             ));
         }
@@ -117,10 +122,10 @@ fn not_private(folder: &Path) -> Option<String> {
     None
 }
 
-/// The name of a new run's folder: `run-PID-START-`, completed with random letters.
+/// The name of a new run's folder: `sealctl-run-PID-START-`, completed with random letters.
 pub fn run_prefix() -> String {
     let pid = std::process::id();
-    format!("run-{pid}-{}-", start_time(pid).unwrap_or(0))
+    format!("{RUN_PREFIX}{pid}-{}-", start_time(pid).unwrap_or(0))
 }
 
 /// Creates and locks the lock file of a new run's folder; the lock lasts while the returned file
@@ -185,9 +190,9 @@ fn remove_left_copies_in(folder: &Path) -> usize {
 /// A process id and when that process started (0: not known).
 type Process = (u32, u64);
 
-/// The sealctl process of a run folder's name `run-PID-START-RANDOM`.
+/// The sealctl process of a run folder's name `sealctl-run-PID-START-RANDOM`.
 fn parse_run(name: &str) -> Option<Process> {
-    let mut parts = name.strip_prefix("run-")?.splitn(3, '-');
+    let mut parts = name.strip_prefix(RUN_PREFIX)?.splitn(3, '-');
     let pid = parts.next()?.parse().ok()?;
     let start = parts.next()?.parse().ok()?;
     parts.next()?;
@@ -247,23 +252,23 @@ mod tests {
             fs::write(path.join("config.toml"), "x").unwrap();
             path
         };
-        let live = make(&format!("run-{me}-{my_start}-a"));
+        let live = make(&format!("sealctl-run-{me}-{my_start}-a"));
         let _live_lock = lock_run(&live).unwrap();
-        let dead = make(&format!("run-{gone_pid}-0-b"));
+        let dead = make(&format!("sealctl-run-{gone_pid}-0-b"));
         drop(lock_run(&dead).unwrap());
-        let dead_before_its_lock = make(&format!("run-{gone_pid}-0-c"));
+        let dead_before_its_lock = make(&format!("sealctl-run-{gone_pid}-0-c"));
         // sealctl gone, but the lock held (by a program that inherited it): kept.
-        let dead_but_program_lives = make(&format!("run-{gone_pid}-0-d"));
+        let dead_but_program_lives = make(&format!("sealctl-run-{gone_pid}-0-d"));
         let _program_lock = lock_run(&dead_but_program_lives).unwrap();
         let unknown = make("not-a-run");
         let mut removed = vec![dead, dead_before_its_lock];
         let mut kept = vec![live, dead_but_program_lives, unknown];
         // The id reused by a later process (this one): told apart by its start time (Linux).
         if my_start != 0 {
-            let reused = make(&format!("run-{me}-{}-e", my_start + 1));
+            let reused = make(&format!("sealctl-run-{me}-{}-e", my_start + 1));
             removed.push(reused);
         } else {
-            kept.push(make(&format!("run-{me}-1-e")));
+            kept.push(make(&format!("sealctl-run-{me}-1-e")));
         }
         assert_eq!(remove_left_copies_in(folder.path()), removed.len());
         for path in removed {
@@ -276,23 +281,33 @@ mod tests {
 
     #[test]
     fn names_are_read_strictly() {
-        assert_eq!(parse_run("run-12-34-xyz"), Some((12, 34)));
-        assert_eq!(parse_run("run-12-34"), None);
-        assert_eq!(parse_run("run-x-34-a"), None);
-        assert_eq!(parse_run("sealctl-12-34-a"), None);
+        assert_eq!(parse_run("sealctl-run-12-34-xyz"), Some((12, 34)));
+        assert_eq!(parse_run("sealctl-run-12-34"), None);
+        assert_eq!(parse_run("sealctl-run-x-34-a"), None);
+        assert_eq!(parse_run("run-12-34-a"), None);
     }
 
     #[cfg(unix)]
     #[test]
-    fn a_folder_is_private_only_if_it_is_a_real_folder_of_ones_own_closed_to_others() {
+    fn a_folder_is_private_only_if_it_is_a_real_folder_of_ones_own_no_one_else_can_write() {
         use std::os::unix::fs::PermissionsExt as _;
         let scratch = tempfile::tempdir().unwrap();
         let folder = scratch.path().join("f");
         fs::create_dir(&folder).unwrap();
         fs::set_permissions(&folder, fs::Permissions::from_mode(0o700)).unwrap();
         assert_eq!(not_private(&folder), None);
+        // Others may look, not write: each copy has a 0700 folder of its own inside.
         fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).unwrap();
-        assert!(not_private(&folder).unwrap().contains("mode 0755"));
+        assert_eq!(not_private(&folder), None);
+        for mode in [0o775, 0o757, 0o777, 0o1777] {
+            fs::set_permissions(&folder, fs::Permissions::from_mode(mode)).unwrap();
+            assert!(
+                not_private(&folder)
+                    .unwrap()
+                    .contains(&format!("mode {mode:04o}")),
+                "{mode:o}"
+            );
+        }
         fs::set_permissions(&folder, fs::Permissions::from_mode(0o700)).unwrap();
         let link = scratch.path().join("link");
         std::os::unix::fs::symlink(&folder, &link).unwrap();
