@@ -124,6 +124,7 @@ pub struct PrivateCopy {
     path: PathBuf,
     passed_over: Option<String>,
     /// The run's lock, held until the program (which inherits it) and sealctl are both gone.
+    #[cfg_attr(not(unix), allow(dead_code))]
     lock: fs::File,
     /// The signals caught while the copy exists, until the program's supervisor takes them.
     #[cfg(unix)]

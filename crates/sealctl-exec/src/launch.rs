@@ -92,6 +92,7 @@ impl Launch {
         self.spawn_and_wait()
     }
 
+    #[cfg_attr(not(unix), allow(unused_mut))]
     fn spawn_and_wait(mut self) -> Result<u8, ExecError> {
         // A private copy has caught every fatal signal since it was made; else they are caught
         // now, before the program starts, so that none is lost between the two.

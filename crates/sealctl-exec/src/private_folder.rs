@@ -30,6 +30,7 @@ pub fn private_folder() -> Result<(PathBuf, Option<String>), ExecError> {
     let (folder, passed_over) = where_copies_go();
     match fs::symlink_metadata(&folder) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            #[cfg_attr(not(unix), allow(unused_mut))]
             let mut builder = fs::DirBuilder::new();
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
@@ -135,6 +136,7 @@ pub fn lock_run(run: &Path) -> std::io::Result<fs::File> {
         .write(true)
         .create_new(true)
         .open(run.join(LOCK_FILE))?;
+    #[cfg(unix)]
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
     Ok(file)
 }
@@ -143,9 +145,13 @@ pub fn lock_run(run: &Path) -> std::io::Result<fs::File> {
 /// Locks it when it is, so that no other run can take it meanwhile.
 fn lock_is_free(run: &Path) -> bool {
     match fs::File::open(run.join(LOCK_FILE)) {
+        #[cfg(unix)]
         Ok(file) => {
             rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
         }
+        // No flock here: the lock cannot be told free, so the copy stays.
+        #[cfg(not(unix))]
+        Ok(_) => false,
         // sealctl died before it made the lock: nothing can hold it.
         Err(error) => error.kind() == std::io::ErrorKind::NotFound,
     }
@@ -201,6 +207,7 @@ fn parse_run(name: &str) -> Option<Process> {
 
 /// Whether a process is still running: its id exists, is not a zombie and (where known) started
 /// when it did. When in doubt, it is taken as running.
+#[cfg(unix)]
 fn is_running((pid, start): Process) -> bool {
     let Ok(raw) = i32::try_from(pid) else {
         return true;
@@ -215,6 +222,12 @@ fn is_running((pid, start): Process) -> bool {
         Some((state, now)) => state != 'Z' && (start == 0 || now == start),
         None => true,
     }
+}
+
+/// Where processes cannot be asked about, every run is taken as running.
+#[cfg(not(unix))]
+fn is_running(_: Process) -> bool {
+    true
 }
 
 /// When process `pid` started, in clock ticks since boot (Linux).
