@@ -134,3 +134,80 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     /// Write the manual pages, one per subcommand.
     Man(ManArgs),
 }
+
+/// An unknown long option with clap's suggestion, or when clap found none close enough (it misses
+/// swapped letters, as in `--evn`), the nearest option of the same command within two edits.
+pub fn with_nearest_option(mut error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::UnknownArgument || error.get(ContextKind::SuggestedArg).is_some()
+    {
+        return error;
+    }
+    let Some(ContextValue::String(unknown)) = error.get(ContextKind::InvalidArg) else {
+        return error;
+    };
+    let Some(name) = unknown.strip_prefix("--") else {
+        return error;
+    };
+    let name = name.split('=').next().unwrap_or(name).to_owned();
+    let root = <Cli as clap::CommandFactory>::command();
+    // The subcommand the option was given to: the names before it, as clap read them.
+    let mut command = &root;
+    for arg in std::env::args().skip(1) {
+        if arg == *unknown {
+            break;
+        }
+        if let Some(sub) = command.find_subcommand(&arg) {
+            command = sub;
+        }
+    }
+    let nearest = command
+        .get_arguments()
+        .chain(root.get_arguments().filter(|arg| arg.is_global_set()))
+        .filter_map(clap::Arg::get_long)
+        .map(|long| (edits(&name, long), long))
+        .filter(|(distance, _)| *distance <= 2 && *distance < name.len())
+        .min();
+    if let Some((_, long)) = nearest {
+        error.insert(
+            ContextKind::SuggestedArg,
+            ContextValue::String(format!("--{long}")),
+        );
+    }
+    error
+}
+
+/// The edits (insertions, deletions, substitutions, swaps of neighbours) from `a` to `b`.
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn edits_count_swaps_as_one() {
+        assert_eq!(super::edits("evn", "env"), 1);
+        assert_eq!(super::edits("prfile", "profile"), 1);
+        assert_eq!(super::edits("abc", "abc"), 0);
+        assert_eq!(super::edits("", "env"), 3);
+    }
+}

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
         .var(commands::completions::COMPLETE_ENV)
         .complete();
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::try_parse().unwrap_or_else(|error| cli::with_nearest_option(error).exit());
     cli.global.color.apply();
     ui::set_quiet(cli.global.quiet);
     let verbose = cli.global.verbose > 0;

@@ -505,3 +505,682 @@ fn sealctl_dumps_no_core_but_the_program_keeps_its_limit() {
     assert_eq!(sealctl_limit[4], "0", "sealctl's own soft limit: {text}");
     assert_eq!(lines[1], "1024", "the program's limit: {text}");
 }
+
+/// The `sealctl-run-*` folders (one per run's private copy) in a folder of private copies.
+fn runs(folder: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("sealctl-run-")
+        })
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// Writes an executable script under HOME/bin.
+fn script(setup: &Setup, name: &str, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = setup.bin.join(name);
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A program that says `ready PID CONFIG` (CONFIG: the `--config` the influxctl adapter gave it)
+/// and sleeps, with no handler of its own for any signal.
+fn sleeper(setup: &Setup) -> PathBuf {
+    script(
+        setup,
+        "sleeper",
+        // Its output closed, so that a test waiting on sealctl's never waits for it.
+        "#!/bin/sh\nulimit -c 0\necho \"ready $$ $2\"\nexec sleep 600 >/dev/null 2>&1\n",
+    )
+}
+
+/// Starts `command`, which runs [`sleeper`]; returns it with the sleeper's pid and config path.
+fn start_sleeper(mut command: Command) -> (Child, u32, PathBuf) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut words = line
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("not ready: {line:?}"))
+        .splitn(2, ' ');
+    let pid = words.next().unwrap().parse().unwrap();
+    let config = PathBuf::from(words.next().unwrap());
+    (child, pid, config)
+}
+
+/// `sealctl exec --private-file` of [`sleeper`], through the influxctl adapter.
+fn private_sleeper(setup: &Setup) -> Command {
+    let mut command = setup.process();
+    command
+        .args(["exec", "--private-file", "--adapter", "influxctl", "--"])
+        .arg(sleeper(setup));
+    command
+}
+
+/// Whether process `pid` has ended (a zombie nobody waits for has ended too).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat[stat.rfind(')').unwrap() + 1..]
+            .trim_start()
+            .starts_with('Z'),
+    }
+}
+
+/// Waits (a minute at most) until process `pid` has ended.
+fn wait_until_gone(pid: u32) {
+    for _ in 0..1200 {
+        if gone(pid) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("process {pid} is still running");
+}
+
+// Regression: a signal sealctl neither forwarded nor handled (SIGUSR1, SIGALRM, …) killed it,
+// left the plaintext copy and orphaned the program.
+#[test]
+fn every_fatal_signal_reaches_the_program_and_no_private_copy_is_left() {
+    use rustix::process::Signal;
+    let setup = Setup::new();
+    let named = [
+        Signal::HUP,
+        Signal::INT,
+        Signal::QUIT,
+        Signal::TERM,
+        Signal::USR1,
+        Signal::USR2,
+        Signal::ALARM,
+        Signal::PIPE,
+        Signal::VTALARM,
+        Signal::PROF,
+        Signal::XCPU,
+        Signal::XFSZ,
+        Signal::IO,
+        Signal::POWER,
+        Signal::SYS,
+        Signal::TRAP,
+        Signal::ABORT,
+        Signal::BUS,
+        Signal::STKFLT,
+    ];
+    // Real-time signals end a process too; rustix cannot name them, bash's kill can. The
+    // program is asked to end with SIGTERM (143).
+    let sends = named
+        .iter()
+        .map(|sent| (format!("{sent:?}"), Some(*sent), 128 + sent.as_raw()))
+        .chain(["RTMIN", "RTMIN+3", "RTMAX"].map(|name| (name.to_owned(), None, 143)));
+    for (name, sent, expected) in sends {
+        let (child, pid, config) = start_sleeper(private_sleeper(&setup));
+        assert!(config.exists(), "{name}: the copy exists while it runs");
+        match sent {
+            Some(sent) => signal(child.id(), sent),
+            None => {
+                let status = crate::common::command("bash")
+                    .args(["-c", "kill -s \"$0\" \"$1\""])
+                    .arg(&name)
+                    .arg(child.id().to_string())
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "{name}: bash's kill failed");
+            }
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(expected),
+            "{name}: sealctl did not end with the program's status: {:?} {stderr}",
+            output.status
+        );
+        let orphaned = !gone(pid);
+        if orphaned {
+            signal(pid, Signal::KILL);
+        }
+        assert!(!orphaned, "{name}: the program was left running");
+        assert!(!config.exists(), "{name}: the private copy was left");
+        assert_eq!(
+            runs(&setup.runtime),
+            Vec::<PathBuf>::new(),
+            "{name}: a run folder was left"
+        );
+    }
+}
+
+// Regression: after a SIGKILL to sealctl the plaintext copy stayed for ever.
+#[test]
+fn a_copy_left_by_a_killed_run_is_removed_by_the_next_once_its_program_is_gone() {
+    use rustix::process::Signal;
+    let setup = Setup::new();
+    let folder = setup.runtime.clone();
+    let (mut killed, pid, left) = start_sleeper(private_sleeper(&setup));
+    signal(killed.id(), Signal::KILL);
+    killed.wait().unwrap();
+    assert!(left.exists(), "premise: SIGKILL cannot be caught");
+    // Another run, alive while the next ones start: its copy is never touched.
+    let (live, live_pid, live_copy) = start_sleeper(private_sleeper(&setup));
+    // The killed run's program still runs, and may still read its copy: it stays too.
+    setup
+        .sealctl()
+        .args(["exec", "--", "true"])
+        .assert()
+        .success();
+    assert!(
+        left.exists(),
+        "the copy of a program still running was removed"
+    );
+    assert!(live_copy.exists(), "a live run's copy was removed");
+    signal(pid, Signal::KILL);
+    wait_until_gone(pid);
+    // Any run cleans up, also one that makes no private copy itself.
+    setup
+        .sealctl()
+        .args(["exec", "--", "true"])
+        .assert()
+        .success();
+    assert!(!left.exists(), "the copy of a dead run was left");
+    assert_eq!(runs(&folder).len(), 1, "only the live run's folder stays");
+    assert!(live_copy.exists(), "a live run's copy was removed");
+    signal(live.id(), Signal::TERM);
+    live.wait_with_output().unwrap();
+    wait_until_gone(live_pid);
+    assert_eq!(runs(&folder), Vec::<PathBuf>::new());
+}
+
+/// Where `sealctl exec --private-file` puts the copy with `runtime` as XDG_RUNTIME_DIR (unset if
+/// `None`) and `tmp` as TMPDIR: the folder of copies, or the failure's status and message.
+fn copy_folder(
+    setup: &Setup,
+    runtime: Option<&Path>,
+    tmp: &Path,
+) -> Result<PathBuf, (i32, String)> {
+    let reporter = script(setup, "where", "#!/bin/sh\necho \"$2\"\n");
+    let mut command = setup.process();
+    command
+        .env("TMPDIR", tmp)
+        .args(["exec", "--private-file", "--adapter", "influxctl", "--"])
+        .arg(reporter);
+    match runtime {
+        Some(runtime) => command.env("XDG_RUNTIME_DIR", runtime),
+        None => command.env_remove("XDG_RUNTIME_DIR"),
+    };
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if !output.status.success() {
+        assert!(output.stdout.is_empty(), "the program was started");
+        return Err((output.status.code().unwrap_or(-1), stderr));
+    }
+    let config = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
+    // config.toml in sealctl-run-… in the folder of copies.
+    Ok(config.parent().unwrap().parent().unwrap().to_owned())
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+// Regression: with XDG_RUNTIME_DIR unset the copy went to /tmp.
+#[test]
+fn private_copies_go_only_in_a_folder_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let setup = Setup::new();
+    let uid = rustix::process::geteuid().as_raw();
+    let home = setup.env.home();
+    let tmp = home.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let fallback = tmp.join(format!("sealctl-{uid}"));
+    let set_mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    // Only root can give a folder to another user here.
+    let chown_to_nobody = |path: &Path| std::os::unix::fs::chown(path, Some(65534), None).is_ok();
+
+    // The user's own, and no one else may write to it: 0700 as systemd makes it, or 0755.
+    for mode in [0o700, 0o755] {
+        set_mode(&setup.runtime, mode);
+        assert_eq!(
+            copy_folder(&setup, Some(&setup.runtime), &tmp),
+            Ok(setup.runtime.clone())
+        );
+    }
+    assert_eq!(copy_folder(&setup, None, &tmp), Ok(fallback.clone()));
+    assert_eq!(
+        mode(&fallback),
+        0o700,
+        "the folder sealctl makes is private"
+    );
+    assert_eq!(
+        copy_folder(&setup, Some(Path::new("relative/run")), &tmp),
+        Ok(fallback.clone()),
+        "XDG_RUNTIME_DIR must be absolute"
+    );
+
+    // An XDG_RUNTIME_DIR others can enter, or not one's own, is passed over, with a warning.
+    let open = home.join("open-runtime");
+    std::fs::create_dir(&open).unwrap();
+    set_mode(&open, 0o777);
+    let link = home.join("linked-runtime");
+    std::os::unix::fs::symlink(&setup.runtime, &link).unwrap();
+    let group = home.join("group-runtime");
+    std::fs::create_dir(&group).unwrap();
+    set_mode(&group, 0o770);
+    let mut unsafe_runtimes = vec![
+        (open, "mode 0777"),
+        (group, "mode 0770"),
+        (link, "symbolic link"),
+    ];
+    let others = home.join("others-runtime");
+    std::fs::create_dir(&others).unwrap();
+    set_mode(&others, 0o700);
+    if chown_to_nobody(&others) {
+        unsafe_runtimes.push((others.clone(), "belongs to user 65534"));
+        // Through a link of one's own, too.
+        let link_to_others = home.join("link-to-others");
+        std::os::unix::fs::symlink(&others, &link_to_others).unwrap();
+        unsafe_runtimes.push((link_to_others, "symbolic link"));
+    }
+    for (runtime, why) in &unsafe_runtimes {
+        let reporter = script(&setup, "where", "#!/bin/sh\necho \"$2\"\n");
+        let output = setup
+            .process()
+            .env("TMPDIR", &tmp)
+            .env("XDG_RUNTIME_DIR", runtime)
+            .args(["exec", "--private-file", "--adapter", "influxctl", "--"])
+            .arg(reporter)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{why}: {stderr}");
+        assert!(
+            stderr.contains("warning: XDG_RUNTIME_DIR") && stderr.contains(why),
+            "{why}: {stderr}"
+        );
+        let config = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            Path::new(config.trim()).starts_with(&fallback),
+            "{why}: the copy went to {config}"
+        );
+    }
+
+    // A fallback folder that is not private is refused: no copy, the program not started.
+    type Make<'a> = Box<dyn Fn() + 'a>;
+    let mut refusals: Vec<(&str, Make)> = vec![
+        (
+            "mode 0777",
+            Box::new(|| {
+                std::fs::create_dir(&fallback).unwrap();
+                set_mode(&fallback, 0o777);
+            }),
+        ),
+        (
+            "mode 0775",
+            Box::new(|| {
+                std::fs::create_dir(&fallback).unwrap();
+                set_mode(&fallback, 0o775);
+            }),
+        ),
+        (
+            "symbolic link",
+            Box::new(|| {
+                let elsewhere = home.join("elsewhere");
+                std::fs::create_dir_all(&elsewhere).unwrap();
+                set_mode(&elsewhere, 0o700);
+                std::os::unix::fs::symlink(&elsewhere, &fallback).unwrap();
+            }),
+        ),
+        (
+            "is not a folder",
+            Box::new(|| std::fs::write(&fallback, "").unwrap()),
+        ),
+    ];
+    if chown_to_nobody(&others) {
+        refusals.push((
+            "belongs to user 65534",
+            Box::new(|| {
+                std::fs::create_dir(&fallback).unwrap();
+                set_mode(&fallback, 0o700);
+                assert!(chown_to_nobody(&fallback));
+            }),
+        ));
+    }
+    for (why, make) in refusals {
+        let _ = std::fs::remove_dir_all(&fallback);
+        let _ = std::fs::remove_file(&fallback);
+        make();
+        let (status, stderr) = copy_folder(&setup, None, &tmp).unwrap_err();
+        assert_eq!(status, 2, "{why}: {stderr}");
+        assert!(
+            stderr.contains(&fallback.display().to_string()),
+            "{why}: {stderr}"
+        );
+        assert!(stderr.contains(why), "{why}: {stderr}");
+        assert!(
+            stderr.contains("hint: set XDG_RUNTIME_DIR"),
+            "{why}: {stderr}"
+        );
+        assert!(
+            files_holding(&home.join("elsewhere"), DEFAULT_TOKEN, 3).is_empty(),
+            "{why}: a copy was made"
+        );
+    }
+}
+
+/// The names of the variables in a file `env` wrote.
+fn variable_names(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name.to_owned()))
+        .collect()
+}
+
+// Regression: SEALCTL_IDENTITY (a key that opens every profile) and SEALCTL_IDENTITY_FILE
+// reached the program and everything it started.
+#[test]
+fn sealctls_key_variables_never_reach_the_program_nor_its_children() {
+    let setup = Setup::new();
+    let identity_file = setup.env.home().join(".config/sealctl/identity.txt");
+    let identity = std::fs::read_to_string(&identity_file).unwrap();
+    let moved = setup.env.home().join("ci-identity.txt");
+    std::fs::rename(&identity_file, &moved).unwrap();
+    let dump = setup.env.home().join("env-program");
+    let child_dump = setup.env.home().join("env-child");
+    let dumper = script(
+        &setup,
+        "dump-env",
+        &format!(
+            "#!/bin/sh\nenv > {}\nsh -c 'env > {}'\n",
+            dump.display(),
+            child_dump.display()
+        ),
+    );
+    let secret_names = [
+        "SEALCTL_IDENTITY",
+        "SEALCTL_IDENTITY_FILE",
+        "SEALCTL_CI_IDENTITY",
+    ];
+    for (variable, value) in [
+        ("SEALCTL_IDENTITY", identity.as_str()),
+        ("SEALCTL_IDENTITY_FILE", moved.to_str().unwrap()),
+    ] {
+        // Replacing sealctl (env adapter), and waiting beside it (a private file).
+        for mode in [
+            &["--env", "T=mgmt_token"][..],
+            &["--private-file", "--adapter", "influxctl"],
+        ] {
+            let _ = std::fs::remove_file(&dump);
+            let _ = std::fs::remove_file(&child_dump);
+            let output = setup
+                .process()
+                .env(variable, value)
+                .env("SEALCTL_CI_IDENTITY", &identity)
+                .env("KEPT_FOR_THE_PROGRAM", "1")
+                .arg("exec")
+                .args(mode)
+                .arg("--")
+                .arg(&dumper)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{variable} {mode:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            for file in [&dump, &child_dump] {
+                let names = variable_names(file);
+                assert!(
+                    names.iter().any(|name| name == "KEPT_FOR_THE_PROGRAM"),
+                    "premise: the environment reaches the program"
+                );
+                let seen: Vec<&str> = secret_names
+                    .iter()
+                    .copied()
+                    .filter(|secret| names.iter().any(|name| name == secret))
+                    .collect();
+                assert_eq!(
+                    seen,
+                    Vec::<&str>::new(),
+                    "{variable} {mode:?} in {}",
+                    file.display()
+                );
+                // Nor the key itself, under any name.
+                let text = std::fs::read_to_string(file).unwrap();
+                assert!(
+                    !leaks(&text, identity.lines().last().unwrap().trim()),
+                    "{variable} {mode:?}: the key is in {}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+// Regression: `--env` took `1BAD`, `A B`, duplicates and PATH.
+#[test]
+fn env_names_are_checked_before_anything_is_opened() {
+    let setup = Setup::new();
+    let marker = setup.env.home().join("started");
+    let start = format!("touch {}", marker.display());
+    let bad: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["1BAD=token"], "not an environment variable name"),
+        (vec!["A B=token"], "not an environment variable name"),
+        (vec!["A-B=token"], "not an environment variable name"),
+        (vec!["=token"], "the variable name is empty"),
+        (vec!["ÉTÉ=token"], "not an environment variable name"),
+        (
+            vec!["A\u{1b}]0;x\u{7}=token"],
+            "not an environment variable name",
+        ),
+        (vec!["A=token", "A=mgmt_token"], "more than once"),
+        (vec!["PATH=token"], "PATH decides how programs"),
+        (vec!["LD_PRELOAD=token"], "LD_PRELOAD decides how programs"),
+        (vec!["LD_LIBRARY_PATH=token"], "LD_LIBRARY_PATH decides"),
+        (vec!["DYLD_INSERT_LIBRARIES=token"], "decides how programs"),
+        (vec!["HOME=token"], "HOME decides"),
+        (vec!["BASH_ENV=token"], "BASH_ENV decides"),
+        (vec!["SEALCTL_PROFILE=token"], "sealctl's own"),
+        (vec!["SEALCTL_IDENTITY=token"], "sealctl's own"),
+    ];
+    for (vars, why) in bad {
+        let mut command = setup.sealctl();
+        // Neither the file nor any identity may be read first: both are missing.
+        command
+            .env("SEALCTL_IDENTITY_FILE", "/nonexistent/identity.txt")
+            .args(["--config", "/nonexistent/config.toml", "exec"]);
+        for var in &vars {
+            command.args(["--env", var]);
+        }
+        let output = command.args(["--", "sh", "-c", &start]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{vars:?}: {stderr}");
+        assert!(stderr.contains(why), "{vars:?}: {stderr}");
+        assert!(
+            !stderr.contains("nonexistent"),
+            "{vars:?} read files first: {stderr}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{vars:?}: raw escape in {stderr:?}"
+        );
+        assert!(!marker.exists(), "{vars:?}: the program was started");
+    }
+    // Names that are fine: lower case, underscores, digits after the first letter.
+    setup
+        .sealctl()
+        .args([
+            "--profile",
+            "prod",
+            "exec",
+            "--env",
+            "influx_token2=mgmt_token",
+        ])
+        .args(["--env", "_T=token"])
+        .args(["--", "sh", "-c", &start])
+        .assert()
+        .success();
+    assert!(marker.exists());
+}
+
+// Regression: `sealctl exec --prfile prod -- influxctl` tried to run a program named `--prfile`.
+#[test]
+fn an_unknown_option_before_the_program_is_a_usage_error() {
+    let setup = Setup::new();
+    let marker = setup.env.home().join("started");
+    let start = format!("touch {}", marker.display());
+    for (typo, meant) in [
+        ("--prfile", "--profile"),
+        ("--privte-file", "--private-file"),
+        ("--evn", "--env"),
+        ("--adaptor", "--adapter"),
+        ("--confg", "--config"),
+    ] {
+        for args in [
+            vec![typo, "x", "--", "sh", "-c", &start],
+            vec![typo, "sh", "-c", &start],
+            vec!["--private-file", typo, "--", "sh", "-c", &start],
+        ] {
+            let output = setup.sealctl().arg("exec").args(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("'{typo}'")) && stderr.contains(&format!("'{meant}'")),
+                "{args:?}: {stderr}"
+            );
+            assert!(!marker.exists(), "{args:?}: something was started");
+        }
+    }
+    // After `--`, a name starting with `-` is the program's.
+    script(&setup, "--weird-program", &format!("#!/bin/sh\n{start}\n"));
+    setup
+        .sealctl()
+        .args(["exec", "--", "--weird-program"])
+        .assert()
+        .success();
+    assert!(marker.exists(), "`-- --weird-program` did not run it");
+    // After the program, every option is the program's, also one that looks like sealctl's.
+    setup
+        .sealctl()
+        .args([
+            "exec",
+            "sh",
+            "-c",
+            "printf '%s\\n' \"$@\"",
+            "sh",
+            "--prfile",
+            "x",
+            "--env",
+            "A=b",
+        ])
+        .assert()
+        .success()
+        .stdout("--prfile\nx\n--env\nA=b\n");
+    let report = report(
+        &setup,
+        &["influxctl", "--debug", "--profile", "prod", "report"],
+        &[],
+    );
+    assert_eq!(report["profile"], "prod");
+}
+
+// Regression: a file that is not executable got the hint "is it installed and on PATH?".
+#[test]
+fn a_program_that_cannot_run_says_why() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let setup = Setup::new();
+    let home = setup.env.home();
+    let not_executable = setup.env.write("scripts/not executable.sh", "#!/bin/sh\n");
+    let on_path = setup.env.write("bin/notexec", "#!/bin/sh\n");
+    let folder = home.join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let bad_interpreter = setup.env.write("scripts/bad.sh", "#!/nonexistent/sh\n");
+    std::fs::set_permissions(&bad_interpreter, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cases: Vec<(&std::ffi::OsStr, i32, Vec<String>)> = vec![
+        (
+            not_executable.as_os_str(),
+            126,
+            vec![
+                format!("{} is not executable", not_executable.display()),
+                format!("chmod +x '{}'", not_executable.display()),
+            ],
+        ),
+        (
+            "notexec".as_ref(),
+            126,
+            vec![
+                format!("{} is not executable", on_path.display()),
+                format!("chmod +x {}", on_path.display()),
+            ],
+        ),
+        (
+            folder.as_os_str(),
+            126,
+            vec![format!("{} is a folder", folder.display())],
+        ),
+        (
+            bad_interpreter.as_os_str(),
+            127,
+            vec!["the interpreter /nonexistent/sh".to_owned()],
+        ),
+        (
+            "no-such-program-here".as_ref(),
+            127,
+            vec![
+                "command not found".to_owned(),
+                "is it installed and on PATH?".to_owned(),
+            ],
+        ),
+    ];
+    // Both ways of starting it: replacing sealctl, and beside a private file.
+    for mode in [&[][..], &["--private-file", "--adapter", "influxctl"][..]] {
+        for (program, status, says) in &cases {
+            let output = setup
+                .sealctl()
+                .arg("exec")
+                .args(mode)
+                .arg("--")
+                .arg(program)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(*status),
+                "{program:?} {mode:?}: {stderr}"
+            );
+            for said in says {
+                assert!(
+                    stderr.contains(said.as_str()),
+                    "{program:?} {mode:?}: {stderr}"
+                );
+            }
+            if *status == 126 {
+                assert!(
+                    !stderr.contains("on PATH?"),
+                    "{program:?} {mode:?}: {stderr}"
+                );
+            }
+        }
+    }
+}

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use sealctl_exec::influxctl::{self, InfluxctlArgs};
-use sealctl_exec::{ConfigCopy, ExecError, Launch};
+use sealctl_exec::{CannotRunWhy, ConfigCopy, ExecError, Launch};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
-use sealctl_seal::{Endpoint, Place};
+use sealctl_seal::{Endpoint, IDENTITY_ENV, IDENTITY_FILE_ENV, Place};
 use secrecy::SecretString;
 
 use super::target;
@@ -29,7 +29,9 @@ if it is not found, 126 if it cannot run); sealctl's own errors exit with 2 and 
 started.")]
 pub struct ExecArgs {
     /// Set VAR in the program's environment to the opened value of KEY (mgmt_token, token, or
-    /// any key) of the profile. Repeatable.
+    /// any key) of the profile. Repeatable. VAR is a variable name (letters, digits, `_`, not
+    /// starting with a digit), given once, and not one that decides how programs start (PATH,
+    /// LD_*, …) or that sealctl sets or removes itself.
     #[arg(long = "env", value_name = "VAR=KEY", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
@@ -40,16 +42,16 @@ pub struct ExecArgs {
 
     /// Keep the config copy in a private 0600 file (removed when the program exits) instead of
     /// memory, for programs that need a regular file. Always so where memory files are missing.
+    /// The file goes in XDG_RUNTIME_DIR when only you can write to it, else in a
+    /// sealctl-UID folder of the temporary folder.
     #[arg(long)]
     pub private_file: bool,
 
-    /// The program and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PROGRAM"
-    )]
+    /// The program and its arguments. Options before it are sealctl's (an unknown one is an
+    /// error); to run a program whose name starts with `-`, put `--` before it.
+    // No allow_hyphen_values: an unknown `--opt` before the program must be a usage error, not
+    // the program's name. Once the program is named, everything after it is its own.
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }
 
@@ -63,15 +65,83 @@ pub enum Adapter {
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((var, key)) if !var.is_empty() && !key.is_empty() && !var.contains('\0') => {
-            Ok((var.to_owned(), key.to_owned()))
-        }
-        _ => Err("expected VAR=KEY, as in INFLUX_TOKEN=token".to_owned()),
+    let (var, key) = text
+        .split_once('=')
+        .filter(|(_, key)| !key.is_empty())
+        .ok_or("expected VAR=KEY, as in INFLUX_TOKEN=token")?;
+    check_variable_name(var)?;
+    Ok((var.to_owned(), key.to_owned()))
+}
+
+/// sealctl's own variables that hold a key, or lead to one: the program never sees them, so that
+/// neither it nor anything it starts can open every sealed value. `SEALCTL_CI_IDENTITY` is the
+/// name docs/ci.md gives the CI secret, which some CI systems export as it is.
+const KEY_VARIABLES: [&str; 3] = [IDENTITY_ENV, IDENTITY_FILE_ENV, "SEALCTL_CI_IDENTITY"];
+
+/// Variables that decide how a program is found, loaded or started, or where it finds its
+/// files: a token in one of them breaks the start (or runs a library named by it).
+const START_VARIABLES: [&str; 8] = [
+    "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "PWD", "TMPDIR",
+];
+
+/// Prefixes of the dynamic loader's variables (Linux, macOS).
+const LOADER_PREFIXES: [&str; 2] = ["LD_", "DYLD_"];
+
+/// Why `name` cannot be given with `--env`, if it cannot.
+fn check_variable_name(name: &str) -> Result<(), String> {
+    let well_formed = name
+        .chars()
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name.is_empty() {
+        return Err(
+            "the variable name is empty: expected VAR=KEY, as in INFLUX_TOKEN=token".into(),
+        );
     }
+    if !well_formed {
+        return Err(format!(
+            "`{}` is not an environment variable name: use letters, digits and `_`, not starting \
+             with a digit, as in INFLUX_TOKEN",
+            name.escape_debug()
+        ));
+    }
+    if START_VARIABLES.contains(&name)
+        || LOADER_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+    {
+        return Err(format!(
+            "{name} decides how programs are found and started; a token in it would break the \
+             program's start: choose another name, as in INFLUX_TOKEN"
+        ));
+    }
+    if name == "SEALCTL_PROFILE" || KEY_VARIABLES.contains(&name) {
+        return Err(format!(
+            "{name} is sealctl's own (it sets or removes it for the program): choose another \
+             name, as in INFLUX_TOKEN"
+        ));
+    }
+    Ok(())
+}
+
+/// A variable given twice with `--env`, if one is.
+fn repeated_variable(env: &[(String, String)]) -> Option<&str> {
+    env.iter()
+        .enumerate()
+        .find(|(index, (var, _))| env[..*index].iter().any(|(seen, _)| seen == var))
+        .map(|(_, (var, _))| var.as_str())
 }
 
 pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandError> {
+    // Before anything is read or opened.
+    if let Some(var) = repeated_variable(&args.env) {
+        return Err(CommandError::setup(format!(
+            "--env {var}=… is given more than once: give each variable once"
+        )));
+    }
+    // Copies left by runs that were killed outright (SIGKILL, a crash) go first.
+    sealctl_exec::private_folder::remove_left_copies();
     let (program, program_args) = args.command.split_first().expect("clap requires PROGRAM");
     let adapter = args.adapter.unwrap_or(if influxctl::is_influxctl(program) {
         Adapter::Influxctl
@@ -145,7 +215,23 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             } else {
                 ConfigCopy::new(text.as_bytes())
             }
-            .map_err(|error| CommandError::setup(error.to_string()).source(error))?;
+            .map_err(|error| match &error {
+                ExecError::NotPrivate { .. } => CommandError::setup(error.to_string()).hint(
+                    "set XDG_RUNTIME_DIR to a folder of your own with mode 0700 (systemd \
+                     makes /run/user/UID at login), or remove or fix the folder named",
+                ),
+                _ => CommandError::setup(error.to_string()).source(error),
+            })?;
+            if let Some(why) = copy.runtime_dir_passed_over() {
+                eprintln!(
+                    "warning: {why}; the private copy is kept in {} instead",
+                    copy.path()
+                        .parent()
+                        .and_then(|run| run.parent())
+                        .unwrap_or(copy.path())
+                        .display()
+                );
+            }
             let mut with_flags = vec![
                 OsString::from("--config"),
                 copy.path().as_os_str().to_owned(),
@@ -162,18 +248,55 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         args: program_args,
         env,
         copy,
+        env_remove: KEY_VARIABLES.iter().map(OsString::from).collect(),
     };
     crate::harden::core_limit_for_the_program();
     match launch.run() {
         Ok(code) => Ok(Status::Child(code)),
         Err(error @ (ExecError::NotFound(_) | ExecError::CannotRun { .. })) => {
+            let hint = match &error {
+                ExecError::CannotRun { why, .. } => cannot_run_hint(why),
+                _ => "is it installed and on PATH?".to_owned(),
+            };
             let status = error.exit_status();
             Err(
                 CommandError::with_status(Status::Child(status), format!("sealctl exec: {error}"))
-                    .hint("is it installed and on PATH?"),
+                    .hint(hint),
             )
         }
         Err(error) => Err(CommandError::setup(error.to_string())),
+    }
+}
+
+/// What to do about a program that was found but cannot be run.
+fn cannot_run_hint(why: &CannotRunWhy) -> String {
+    match why {
+        CannotRunWhy::Folder(_) => "name the program inside it".to_owned(),
+        CannotRunWhy::NotExecutable(path) => format!(
+            "make it executable: chmod +x {}",
+            shell_word(&path.to_string_lossy())
+        ),
+        CannotRunWhy::NoInterpreter { .. } => {
+            "install that interpreter, or fix the script's first line".to_owned()
+        }
+        CannotRunWhy::NotAProgram(_) => {
+            "a script needs a first line such as #!/bin/sh; a program must be built for this system"
+                .to_owned()
+        }
+        CannotRunWhy::Other(_) => "check the file and its permissions".to_owned(),
+    }
+}
+
+/// `text` as one word of a POSIX shell command line.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 

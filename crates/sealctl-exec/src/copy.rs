@@ -19,14 +19,11 @@ pub enum ConfigCopy {
         /// `/proc/self/fd/N`, as the program sees it.
         path: PathBuf,
     },
-    /// A 0600 file in a 0700 folder of its own under `XDG_RUNTIME_DIR` (a memory file system on
-    /// most systems), else the temporary folder; removed with the folder when this is dropped.
-    PrivateFile {
-        /// The folder, removed when dropped.
-        folder: tempfile::TempDir,
-        /// The file in it.
-        path: PathBuf,
-    },
+    /// A 0600 file in a 0700 folder of its own, in a folder private to the user (see
+    /// [`crate::private_folder`]); removed with its folder when this is dropped. From its making
+    /// to its removal, every signal that would end sealctl is caught, so that sealctl can pass
+    /// it on to the program and remove the copy, instead of dying and leaving it.
+    PrivateFile(PrivateCopy),
 }
 
 impl ConfigCopy {
@@ -59,15 +56,16 @@ impl ConfigCopy {
         Ok(ConfigCopy::InMemory { fd, path })
     }
 
-    /// A 0600 file in a 0700 private folder, under `XDG_RUNTIME_DIR` when there is one.
+    /// A 0600 file in a 0700 folder of its own, in the folder private to the user that
+    /// [`crate::private_folder::private_folder`] chooses; refused when that folder is not private.
     pub fn private_file(contents: &[u8]) -> Result<ConfigCopy, ExecError> {
-        let base = std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .filter(|dir| dir.is_dir())
-            .unwrap_or_else(std::env::temp_dir);
-        // tempfile makes the folder 0700 and the file 0600 on Unix.
+        // Caught before the file exists, so that no signal can end sealctl while it does.
+        #[cfg(unix)]
+        let signals = crate::launch::catch_fatal_signals()?;
+        let (base, passed_over) = crate::private_folder::private_folder()?;
+        // A run's folder is named after its process, so that later runs can tell when it is gone.
         let folder = tempfile::Builder::new()
-            .prefix("sealctl-")
+            .prefix(&crate::private_folder::run_prefix())
             .tempdir_in(base)
             .map_err(ExecError::Copy)?;
         #[cfg(unix)]
@@ -76,6 +74,7 @@ impl ConfigCopy {
             fs::set_permissions(folder.path(), fs::Permissions::from_mode(0o700))
                 .map_err(ExecError::Copy)?;
         }
+        let lock = crate::private_folder::lock_run(folder.path()).map_err(ExecError::Copy)?;
         let path = folder.path().join("config.toml");
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -83,7 +82,23 @@ impl ConfigCopy {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&path).map_err(ExecError::Copy)?;
         file.write_all(contents).map_err(ExecError::Copy)?;
-        Ok(ConfigCopy::PrivateFile { folder, path })
+        Ok(ConfigCopy::PrivateFile(PrivateCopy {
+            folder,
+            path,
+            passed_over,
+            lock,
+            #[cfg(unix)]
+            signals: Some(signals),
+        }))
+    }
+
+    /// Why `XDG_RUNTIME_DIR` was not used for a private copy though it was set, if so.
+    pub fn runtime_dir_passed_over(&self) -> Option<&str> {
+        match self {
+            ConfigCopy::PrivateFile(copy) => copy.passed_over.as_deref(),
+            #[cfg(target_os = "linux")]
+            ConfigCopy::InMemory { .. } => None,
+        }
     }
 
     /// The path the program is given.
@@ -91,14 +106,52 @@ impl ConfigCopy {
         match self {
             #[cfg(target_os = "linux")]
             ConfigCopy::InMemory { path, .. } => path,
-            ConfigCopy::PrivateFile { path, .. } => path,
+            ConfigCopy::PrivateFile(copy) => &copy.path,
         }
     }
 
     /// Whether something must be removed after the program exits (so sealctl cannot simply
     /// replace itself with the program).
     pub fn needs_cleanup(&self) -> bool {
-        matches!(self, ConfigCopy::PrivateFile { .. })
+        matches!(self, ConfigCopy::PrivateFile(_))
+    }
+}
+
+/// A private file holding the copy, in a folder of its own; both removed when this is dropped.
+pub struct PrivateCopy {
+    /// The run's folder, removed (copy and all) when this is dropped.
+    folder: tempfile::TempDir,
+    path: PathBuf,
+    passed_over: Option<String>,
+    /// The run's lock, held until the program (which inherits it) and sealctl are both gone.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    lock: fs::File,
+    /// The signals caught while the copy exists, until the program's supervisor takes them.
+    #[cfg(unix)]
+    signals: Option<signal_hook::iterator::Signals>,
+}
+
+impl PrivateCopy {
+    /// Lets the program inherit the run's lock, so that a later run leaves the copy alone while
+    /// the program lives on after sealctl was killed outright.
+    #[cfg(unix)]
+    pub(crate) fn share_lock_with_program(&self) -> std::io::Result<()> {
+        rustix::io::fcntl_setfd(&self.lock, rustix::io::FdFlags::empty()).map_err(Into::into)
+    }
+
+    /// The signals caught since the copy was made, for the program's supervisor.
+    #[cfg(unix)]
+    pub(crate) fn take_signals(&mut self) -> Option<signal_hook::iterator::Signals> {
+        self.signals.take()
+    }
+}
+
+impl std::fmt::Debug for PrivateCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateCopy")
+            .field("folder", &self.folder.path())
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 

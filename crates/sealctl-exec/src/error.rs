@@ -1,6 +1,7 @@
 //! Why a program could not be started. Messages never hold a secret.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// A program that could not be started, or a copy of the config that could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -9,11 +10,13 @@ pub enum ExecError {
     #[error("{}: command not found", .0.to_string_lossy())]
     NotFound(OsString),
     /// The program exists but cannot be run: exit status 126, as a shell.
-    #[error("{}: cannot run it", .program.to_string_lossy())]
+    #[error("{}: cannot run it: {why}", .program.to_string_lossy())]
     CannotRun {
         /// The program.
         program: OsString,
-        /// Why.
+        /// Why, as far as can be told from the file.
+        why: CannotRunWhy,
+        /// The system's own error.
         #[source]
         source: std::io::Error,
     },
@@ -29,9 +32,63 @@ pub enum ExecError {
     /// Forwarding signals to the program, or waiting for it, failed.
     #[error("cannot watch over the program (its signals, or its end)")]
     Supervise(#[source] std::io::Error),
+    /// The folder a private copy would go in is not private to the user.
+    #[error("cannot keep the private copy of the config in {}: it {why}", .folder.display())]
+    NotPrivate {
+        /// The folder.
+        folder: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The in-memory or private copy could not be made.
     #[error("cannot make the private copy of the config")]
     Copy(#[source] std::io::Error),
+}
+
+/// Why a program that was found cannot be run.
+#[derive(Debug)]
+pub enum CannotRunWhy {
+    /// The name is a folder.
+    Folder(PathBuf),
+    /// The file has no permission to be run.
+    NotExecutable(PathBuf),
+    /// A script whose `#!` interpreter does not exist (status 127, as a shell).
+    NoInterpreter {
+        /// The script.
+        path: PathBuf,
+        /// The interpreter its first line names, if it names one.
+        interpreter: Option<String>,
+    },
+    /// Not a format this system runs (no `#!` line, or built for another system).
+    NotAProgram(PathBuf),
+    /// Something else: the system's own error.
+    Other(String),
+}
+
+impl std::fmt::Display for CannotRunWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CannotRunWhy::Folder(path) => write!(f, "{} is a folder", path.display()),
+            CannotRunWhy::NotExecutable(path) => {
+                write!(f, "{} is not executable", path.display())
+            }
+            CannotRunWhy::NoInterpreter {
+                path,
+                interpreter: Some(interpreter),
+            } => write!(
+                f,
+                "the interpreter {interpreter} named on the first line of {} does not exist",
+                path.display()
+            ),
+            CannotRunWhy::NoInterpreter { path, .. } => {
+                write!(f, "{} needs a program that does not exist", path.display())
+            }
+            CannotRunWhy::NotAProgram(path) => {
+                write!(f, "{} is not a program this system can run", path.display())
+            }
+            CannotRunWhy::Other(error) => f.write_str(error),
+        }
+    }
 }
 
 impl ExecError {
@@ -39,6 +96,10 @@ impl ExecError {
     pub fn exit_status(&self) -> u8 {
         match self {
             ExecError::NotFound(_) => 127,
+            ExecError::CannotRun {
+                why: CannotRunWhy::NoInterpreter { .. },
+                ..
+            } => 127,
             ExecError::CannotRun { .. } => 126,
             _ => 2,
         }

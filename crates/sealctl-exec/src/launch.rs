@@ -1,22 +1,41 @@
 //! Starting the program: replacing sealctl where nothing needs cleaning up, else waiting for it
-//! and forwarding signals.
+//! and passing on every signal that would otherwise end sealctl.
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::copy::ConfigCopy;
-use crate::error::ExecError;
+use crate::error::{CannotRunWhy, ExecError};
 
-/// The signals sealctl passes on to the program it waits for.
+/// Every signal whose default action ends a process and that a handler may catch: sealctl
+/// passes each on to the program it waits for, as the program would have received it had sealctl
+/// replaced itself with it. Left out: SIGKILL and SIGSTOP (they cannot be caught), and SIGSEGV,
+/// SIGILL and SIGFPE, which mean sealctl itself crashed (a handler that returns would fault again).
 #[cfg(unix)]
-const FORWARDED: [i32; 4] = [
-    signal_hook::consts::SIGINT,
-    signal_hook::consts::SIGTERM,
-    signal_hook::consts::SIGHUP,
-    signal_hook::consts::SIGQUIT,
-];
+fn fatal_signals() -> Vec<i32> {
+    use signal_hook::consts::*;
+    let common = [
+        SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, SIGVTALRM, SIGPROF,
+        SIGXCPU, SIGXFSZ, SIGIO, SIGSYS, SIGTRAP, SIGABRT, SIGBUS,
+    ];
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let linux = [libc::SIGSTKFLT, libc::SIGPWR]
+        .into_iter()
+        .chain(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let linux = std::iter::empty();
+    common.into_iter().chain(linux).collect()
+}
+
+/// Starts catching [`fatal_signals`]: from now on none of them ends sealctl, each waits in the
+/// returned queue.
+#[cfg(unix)]
+pub(crate) fn catch_fatal_signals() -> Result<signal_hook::iterator::Signals, ExecError> {
+    signal_hook::iterator::Signals::new(fatal_signals()).map_err(ExecError::Supervise)
+}
 
 /// A program to start, with its arguments, extra environment and config copy.
 pub struct Launch {
@@ -28,6 +47,8 @@ pub struct Launch {
     pub env: Vec<(OsString, SecretString)>,
     /// The config copy it is given, if any.
     pub copy: Option<ConfigCopy>,
+    /// Variables of sealctl's own environment that the program must not see (they hold keys).
+    pub env_remove: Vec<OsString>,
 }
 
 impl std::fmt::Debug for Launch {
@@ -40,6 +61,7 @@ impl std::fmt::Debug for Launch {
                 &self.env.iter().map(|(name, _)| name).collect::<Vec<_>>(),
             )
             .field("copy", &self.copy)
+            .field("env_remove", &self.env_remove)
             .finish()
     }
 }
@@ -48,6 +70,9 @@ impl Launch {
     fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command.args(&self.args);
+        for name in &self.env_remove {
+            command.env_remove(name);
+        }
         for (name, value) in &self.env {
             command.env(name, value.expose_secret());
         }
@@ -67,54 +92,118 @@ impl Launch {
         self.spawn_and_wait()
     }
 
-    #[cfg(unix)]
-    fn spawn_and_wait(self) -> Result<u8, ExecError> {
-        // Take the signals before the program starts, so none is lost between the two.
-        let mut signals =
-            signal_hook::iterator::Signals::new(FORWARDED).map_err(ExecError::Supervise)?;
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    fn spawn_and_wait(mut self) -> Result<u8, ExecError> {
+        // A private copy has caught every fatal signal since it was made; else they are caught
+        // now, before the program starts, so that none is lost between the two.
+        #[cfg(unix)]
+        let taken = match self.copy.as_mut() {
+            Some(ConfigCopy::PrivateFile(copy)) => copy.take_signals(),
+            _ => None,
+        };
+        #[cfg(unix)]
+        let mut signals = match taken {
+            Some(signals) => signals,
+            None => catch_fatal_signals()?,
+        };
+        #[cfg(unix)]
         let handle = signals.handle();
+        #[cfg(unix)]
+        if let Some(ConfigCopy::PrivateFile(copy)) = &self.copy {
+            copy.share_lock_with_program().map_err(ExecError::Copy)?;
+        }
         let mut child = self
             .command()
             .spawn()
             .map_err(|error| start_error(&self.program, error))?;
-        let pid = rustix::process::Pid::from_child(&child);
-        let forwarder = std::thread::spawn(move || {
-            for signal in signals.forever() {
-                if let Some(signal) = rustix::process::Signal::from_named_raw(signal) {
+        #[cfg(unix)]
+        let forwarder = {
+            let pid = rustix::process::Pid::from_child(&child);
+            std::thread::spawn(move || {
+                for signal in signals.forever() {
+                    // Real-time signals have no name rustix can send: the program is asked to
+                    // end instead, as their default action would have ended sealctl.
+                    let signal = rustix::process::Signal::from_named_raw(signal)
+                        .unwrap_or(rustix::process::Signal::TERM);
                     let _ = rustix::process::kill_process(pid, signal);
                 }
-            }
-        });
+                // Given back, so that the signals stay caught until the copy is gone.
+                signals
+            })
+        };
         let status = child.wait();
-        handle.close();
-        let _ = forwarder.join();
+        #[cfg(unix)]
+        let caught = {
+            handle.close();
+            forwarder.join()
+        };
         // The copy (and its folder) is removed here, before sealctl exits.
         drop(self.copy);
-        status.map(exit_code).map_err(ExecError::Supervise)
-    }
-
-    /// Without Unix signals there is nothing to forward: Ctrl-C reaches the program through the
-    /// console it shares with sealctl.
-    #[cfg(not(unix))]
-    fn spawn_and_wait(self) -> Result<u8, ExecError> {
-        let status = self
-            .command()
-            .spawn()
-            .map_err(|error| start_error(&self.program, error))?
-            .wait();
-        drop(self.copy);
+        #[cfg(unix)]
+        drop(caught);
         status.map(exit_code).map_err(ExecError::Supervise)
     }
 }
 
 fn start_error(program: &OsString, error: std::io::Error) -> ExecError {
+    let found = found_at(program);
     match error.kind() {
-        std::io::ErrorKind::NotFound => ExecError::NotFound(program.clone()),
+        std::io::ErrorKind::NotFound => match found {
+            // The file is there: what is missing is the interpreter its `#!` line names.
+            Some(path) if path.is_file() => ExecError::CannotRun {
+                program: program.clone(),
+                why: CannotRunWhy::NoInterpreter {
+                    interpreter: interpreter(&path),
+                    path,
+                },
+                source: error,
+            },
+            _ => ExecError::NotFound(program.clone()),
+        },
         _ => ExecError::CannotRun {
             program: program.clone(),
+            why: match found {
+                Some(path) if path.is_dir() => CannotRunWhy::Folder(path),
+                Some(path) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+                    CannotRunWhy::NotExecutable(path)
+                }
+                Some(path) if error.raw_os_error() == Some(ENOEXEC) => {
+                    CannotRunWhy::NotAProgram(path)
+                }
+                _ => CannotRunWhy::Other(error.to_string()),
+            },
             source: error,
         },
     }
+}
+
+/// "Exec format error": a file the system does not know how to run.
+const ENOEXEC: i32 = 8;
+
+/// The file that starting `program` tried: the program itself if it names a path, else the first
+/// file or folder of that name in a PATH folder (as a shell looks it up).
+fn found_at(program: &OsString) -> Option<PathBuf> {
+    let path = Path::new(program);
+    if path.components().count() > 1 || program.to_string_lossy().contains('/') {
+        return path.exists().then(|| path.to_owned());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.exists())
+}
+
+/// The interpreter a script's `#!` line names, if it has one.
+fn interpreter(path: &Path) -> Option<String> {
+    let mut start = [0u8; 256];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read(&mut file, &mut start))
+        .ok()?;
+    let line = start[..read]
+        .strip_prefix(b"#!")?
+        .split(|b| *b == b'\n')
+        .next()?;
+    let line = String::from_utf8_lossy(line);
+    line.split_whitespace().next().map(str::to_owned)
 }
 
 /// A program's exit status as a shell reports it: its code, or 128+N for signal N.

@@ -6,12 +6,14 @@
 //!   selected profile, its sealed values opened, sealctl's own table left out.
 //! - [`ConfigCopy`] is where that copy lives without touching a persistent disk: on Linux an
 //!   anonymous in-memory file, sealed against writes and inherited by the program as
-//!   `/proc/self/fd/N`; elsewhere (or when asked) a 0600 file in a 0700 private folder, removed as
-//!   soon as the program exits, also when sealctl is interrupted.
-//! - [`Launch`] starts the program: where nothing needs cleaning up afterwards it replaces sealctl
-//!   (`exec`), so the program's exit status and signals are its own with no process in between;
-//!   otherwise it waits for the program, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, and
-//!   exits with its status (128+N for a program killed by signal N).
+//!   `/proc/self/fd/N`; elsewhere (or when asked) a 0600 file in a folder private to the user
+//!   ([`private_folder`]), removed as soon as the program exits, also when sealctl gets a signal,
+//!   and by a later run when sealctl was killed outright.
+//! - [`Launch`] starts the program, without sealctl's own key-bearing variables: where nothing
+//!   needs cleaning up afterwards it replaces sealctl (`exec`), so the program's exit status and
+//!   signals are its own with no process in between; otherwise it waits for the program, passes
+//!   on to it every signal that would end sealctl, and exits with its status (128+N for a
+//!   program killed by signal N).
 //!
 //! Opening sealed values is `sealctl-seal`'s work; this crate receives them opened.
 
@@ -21,7 +23,8 @@ mod copy;
 mod error;
 pub mod influxctl;
 mod launch;
+pub mod private_folder;
 
-pub use copy::ConfigCopy;
-pub use error::ExecError;
+pub use copy::{ConfigCopy, PrivateCopy};
+pub use error::{CannotRunWhy, ExecError};
 pub use launch::{Launch, exit_code};
