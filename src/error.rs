@@ -214,6 +214,9 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::NoTerminal(_) => {
                 "run it from a terminal, set PINENTRY_PROGRAM to a graphical pinentry, or give an unprotected identity in SEALCTL_IDENTITY (in CI: docs/ci.md)"
             }
+            E::PromptFailed(_) => {
+                "the line above says why; if PINENTRY_PROGRAM names a pinentry that cannot run here, unset it to be asked on the terminal"
+            }
             E::TooMuchWork { .. } => {
                 "re-encrypt the identity on this machine (`age -d` it, then `age -p` again), or unlock it on a faster machine"
             }

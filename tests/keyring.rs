@@ -828,3 +828,50 @@ fn a_failed_keyutils_write_leaves_no_key_behind() {
     assert!(!leaks(&outside, TOKEN) && !leaks(&save, OTHER_TOKEN));
     assert_eq!(machine.file(), before);
 }
+
+/// A Secret Service entry made for a file that cannot be saved is deleted again, for every
+/// command that seals into the keyring (`token set`, `token move`, `profile add`, `init`).
+#[test]
+fn entries_made_for_a_file_that_cannot_be_saved_are_deleted() {
+    let machine = Machine::new();
+    let bus = SecretService::start();
+    machine
+        .sealctl(None)
+        .args(["identity", "new"])
+        .assert()
+        .success();
+    machine
+        .sealctl(None)
+        .args(["--profile", "prod", "token", "set"])
+        .write_stdin(OTHER_TOKEN)
+        .assert()
+        .success();
+    let before = machine.file();
+    // `ulimit -f 0` (SIGXFSZ ignored) makes writing the new file fail with EFBIG, even as root,
+    // after the entry was made; stderr goes through a pipe, which the limit does not touch.
+    let script = "ulimit -f 0; trap '' XFSZ\n\
+        printf %s \"$1\" | \"$SEALCTL\" token set --backend keyring; echo \"status $?\"\n\
+        \"$SEALCTL\" --profile prod token move --to keyring; echo \"status $?\"\n\
+        printf %s \"$1\" | \"$SEALCTL\" profile add --name new --product clustered --host n.example.com --backend keyring --token-stdin; echo \"status $?\"\n\
+        printf %s \"$1\" | \"$SEALCTL\" init --force --name default --product clustered --host h.example.com --backend keyring --token-stdin; echo \"status $?\"\n";
+    let output = bus
+        .command("sh")
+        .args(["-c", &format!("( {script} ) 2>&1 | cat"), "sh", TOKEN])
+        .env("HOME", machine.env.home())
+        .env("XDG_CONFIG_HOME", machine.env.home().join(".config"))
+        .env("XDG_RUNTIME_DIR", machine.runtime())
+        .env("SEALCTL", env!("CARGO_BIN_EXE_sealctl"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.matches("status 2").count(), 4, "{text}");
+    assert_eq!(text.matches("cannot write").count(), 4, "{text}");
+    assert!(!text.contains("still there"), "{text}");
+    assert!(!leaks(&text, TOKEN) && !leaks(&text, OTHER_TOKEN));
+    let listing = entries(&bus);
+    assert!(
+        !listing.contains("attribute.service = sealctl"),
+        "entries were left: {listing}"
+    );
+    assert_eq!(machine.file(), before);
+}

@@ -169,6 +169,28 @@ fn a_passphrase_protected_identity_asks_for_its_passphrase() {
     );
     assert!(!text.contains("version control"), "{text}");
 
+    // A pinentry that cannot run (pinentry-curses with no terminal) is a failed prompt, said so.
+    if Path::new("/usr/bin/pinentry-curses").exists() {
+        let output = sealctl(&["--identity", key.to_str().unwrap(), "token", "get"])
+            .env("PINENTRY_PROGRAM", "/usr/bin/pinentry-curses")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        assert!(
+            text.contains("could not be asked for: the prompt failed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sealctl: could not ask for the passphrase: "),
+            "{text}"
+        );
+        assert!(
+            !text.contains("version control") && !text.contains("no terminal"),
+            "{text}"
+        );
+    }
+
     let mut session = on_terminal(
         &env,
         &[

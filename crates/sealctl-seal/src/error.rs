@@ -66,6 +66,9 @@ pub enum OpenError {
         "identity {0} is protected by a passphrase, and there is no terminal to ask for it on (standard input is not a terminal)"
     )]
     NoTerminal(String),
+    /// The passphrase could not be asked for: pinentry (or the terminal) failed.
+    #[error("the passphrase for identity {0} could not be asked for: the prompt failed")]
+    PromptFailed(String),
     /// A protected identity file asks for more scrypt work than this machine allows.
     #[error(
         "identity {identity} asks for scrypt work 2^{required}, more than this machine allows (2^{target} takes about a second here, and age allows up to 16 times that)"

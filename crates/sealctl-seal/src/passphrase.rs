@@ -21,6 +21,8 @@ pub enum Locked {
     Cancelled,
     /// Standard input is not a terminal, so there was no one to ask.
     NoTerminal,
+    /// pinentry (or the terminal) could not be used to ask.
+    PromptFailed,
     /// The identity file asks for more scrypt work than this machine allows (age's limit: about
     /// 16 times what takes a second here).
     TooMuchWork {
@@ -95,9 +97,11 @@ impl age::Callbacks for Asker {
                 self.unlock.fail(Locked::Cancelled);
                 None
             }
-            // pinentry or the terminal could not be used at all.
-            Err(_) => {
-                self.unlock.fail(Locked::NoTerminal);
+            // pinentry or the terminal could not be used at all; what it said goes to stderr now
+            // (it holds no secret), as the error that follows cannot carry it.
+            Err(error) => {
+                eprintln!("sealctl: could not ask for the passphrase: {error}");
+                self.unlock.fail(Locked::PromptFailed);
                 None
             }
         }

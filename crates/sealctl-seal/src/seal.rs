@@ -171,6 +171,7 @@ fn locked_error(source: &str, why: Locked) -> OpenError {
         Locked::WrongPassphrase => OpenError::WrongPassphrase(source),
         Locked::Cancelled => OpenError::PassphraseCancelled(source),
         Locked::NoTerminal => OpenError::NoTerminal(source),
+        Locked::PromptFailed => OpenError::PromptFailed(source),
         Locked::TooMuchWork { required, target } => OpenError::TooMuchWork {
             identity: source,
             required,
