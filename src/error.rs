@@ -154,6 +154,10 @@ impl From<sealctl_profile::ProfileError> for CommandError {
                 "make it writable with `chmod u+w {}`, or pass --force to write it anyway (it keeps its mode)",
                 path.display()
             )),
+            E::HardLinks { path, .. } => Some(format!(
+                "make each other name a symbolic link to it (`ln -sf {} OTHER`), then run this again",
+                path.display()
+            )),
             E::LinkLoop { path } => Some(format!(
                 "point the link at the profile file: ln -sfn FILE {}",
                 path.display()

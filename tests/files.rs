@@ -558,3 +558,32 @@ fn standard_input_has_the_same_limit() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
 }
+
+// A hard link cannot be written through: a new file would leave the plaintext under the other
+// name while `check` of this one found it sealed.
+#[test]
+fn a_file_with_hard_links_is_refused_and_left_unchanged() {
+    let env = TestEnv::new();
+    env.sealctl().args(["identity", "new"]).assert().success();
+    let other = env.write("dotfiles/influx.toml", file_text(PLAIN));
+    let config = env.home().join(".config/influxctl/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::hard_link(&other, &config).unwrap();
+    let before = std::fs::read(&other).unwrap();
+    for args in [
+        vec!["seal", "--all"],
+        vec!["seal", "--all", "--force"],
+        vec!["token", "set"],
+    ] {
+        let output = env.sealctl().args(&args).write_stdin(NEW).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("has 2 names (hard links)"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("ln -sf"), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read(&other).unwrap(), before);
+        assert_eq!(std::fs::read(&config).unwrap(), before);
+    }
+}

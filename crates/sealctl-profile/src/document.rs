@@ -653,6 +653,13 @@ impl ProfileDocument {
                 ),
             });
         }
+        let links = link_count(&metadata);
+        if links > 1 {
+            return Err(ProfileError::HardLinks {
+                path: self.path.clone(),
+                links,
+            });
+        }
         if !self.overwrite_read_only && is_read_only(&target, &metadata) {
             return Err(ProfileError::ReadOnly {
                 path: self.path.clone(),
@@ -1167,6 +1174,17 @@ fn keep_owner(file: &fs::File, original: &fs::Metadata) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn keep_owner(_file: &fs::File, _original: &fs::Metadata) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(unix)]
+fn link_count(metadata: &fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    metadata.nlink()
+}
+
+#[cfg(not(unix))]
+fn link_count(_metadata: &fs::Metadata) -> u64 {
+    1
 }
 
 #[cfg(unix)]

@@ -98,6 +98,17 @@ pub enum ProfileError {
         /// Its permission bits.
         mode: u32,
     },
+    /// The file has other names (hard links), which a save, replacing it with a new file, would
+    /// leave holding the old text: plaintext tokens would stay there.
+    #[error(
+        "{path} has {links} names (hard links); sealctl did not change it, since writing a new file would leave the old text under the other names"
+    )]
+    HardLinks {
+        /// The file as named.
+        path: PathBuf,
+        /// How many names it has.
+        links: u64,
+    },
     /// The file could not be written; the original is unchanged.
     #[error("cannot write {path} (the file is unchanged)")]
     Write {

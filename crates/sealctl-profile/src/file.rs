@@ -136,7 +136,7 @@ fn may_write(_path: &Path) -> bool {
     true
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
