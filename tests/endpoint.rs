@@ -595,6 +595,60 @@ fn exec_of_a_moved_host_never_starts_the_program() {
     assert_eq!(report["mgmt_token_sha256"], sha256(TOKEN));
     std::fs::remove_file(&marker).unwrap();
 
+    // influxctl's --account and --cluster override a Dedicated profile's ids, which its tokens
+    // are bound to.
+    let cluster = "11111111-2222-3333-4444-555555555555";
+    team.sealctl()
+        .args([
+            "profile",
+            "add",
+            "--name",
+            "cloud",
+            "--product",
+            "dedicated",
+        ])
+        .args(["--account-id", "0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11"])
+        .args(["--cluster-id", cluster, "--token-stdin"])
+        .write_stdin("apiv3_cloud-Tok3n")
+        .assert()
+        .success();
+    for args in [
+        &[
+            "--",
+            "influxctl",
+            "--profile",
+            "cloud",
+            "--cluster",
+            "99999999-2222-3333-4444-555555555555",
+            "report",
+        ][..],
+        &[
+            "--",
+            "influxctl",
+            "--account=99999999-57b1-4e39-9b1a-3f1e0c4e2a11",
+            "--profile",
+            "cloud",
+            "report",
+        ],
+    ] {
+        let refused = exec(args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&refused).contains("that profile `cloud`'s tokens are sealed for"));
+        assert!(!marker.exists(), "influxctl was started: {args:?}");
+    }
+    let upper = cluster.to_uppercase();
+    let ran = exec(&[
+        "--",
+        "influxctl",
+        "--profile",
+        "cloud",
+        "--cluster",
+        &upper,
+        "report",
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    std::fs::remove_file(&marker).unwrap();
+
     team.edit("host = \"prod.example.com\"", "host = \"evil.example.com\"");
     for args in [
         &["--", "influxctl", "--profile", "prod", "report"][..],

@@ -173,6 +173,9 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
     )?;
 
     let endpoint = target::endpoint(&document, &profile)?;
+    if adapter == Adapter::Influxctl {
+        refuse_other_ids(&document, &profile, &endpoint, &scanned)?;
+    }
     let mut opener = target::Opener::new(global, &path);
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
@@ -298,6 +301,50 @@ fn shell_word(text: &str) -> String {
     } else {
         format!("'{}'", text.replace('\'', "'\\''"))
     }
+/// influxctl's `--account` and `--cluster` override a Dedicated profile's ids. Its sealed tokens
+/// are bound to the profile's ids, so other ids would use them for another cluster: refused, as
+/// a changed profile is.
+fn refuse_other_ids(
+    document: &ProfileDocument,
+    profile: &str,
+    endpoint: &Endpoint,
+    scanned: &InfluxctlArgs,
+) -> Result<(), CommandError> {
+    if endpoint.product() != "dedicated" {
+        return Ok(());
+    }
+    let sealed = document
+        .values(&[profile.to_owned()], SECRET_KEYS)?
+        .iter()
+        .any(|value| looks_sealed(&value.value));
+    let overrides = [
+        (
+            "--account",
+            "account",
+            &scanned.account,
+            endpoint.account_id(),
+        ),
+        (
+            "--cluster",
+            "cluster",
+            &scanned.cluster,
+            endpoint.cluster_id(),
+        ),
+    ];
+    for (flag, what, given, bound) in overrides {
+        let Some(given) = given.as_deref().filter(|_| sealed) else {
+            continue;
+        };
+        if Some(given.to_ascii_lowercase().as_str()) != bound {
+            return Err(CommandError::setup(format!(
+                "influxctl's {flag} {} is not the {what} that profile `{profile}`'s tokens are sealed for ({})",
+                given.escape_debug(),
+                bound.unwrap_or("none")
+            ))
+            .hint("leave the flag out, or use a profile of that cluster with its own token (`sealctl profile add`); the program was not started"));
+        }
+    }
+    Ok(())
 }
 
 /// Opens a value for the program; failing, says the program was not started (fail closed).

@@ -22,6 +22,10 @@ pub struct InfluxctlArgs {
     pub config: Option<OsString>,
     /// The `--profile` the user gave influxctl.
     pub profile: Option<String>,
+    /// The `--account` the user gave influxctl, overriding the profile's (left in `rest` too).
+    pub account: Option<String>,
+    /// The `--cluster` the user gave influxctl, overriding the profile's (left in `rest` too).
+    pub cluster: Option<String>,
     /// Every other argument, in order.
     pub rest: Vec<OsString>,
 }
@@ -64,6 +68,12 @@ pub fn scan(args: &[OsString]) -> Result<InfluxctlArgs, ExecError> {
                 )
             }
         };
+        let text = || value.as_ref().map(|v| v.to_string_lossy().into_owned());
+        match name {
+            "account" => scanned.account = text(),
+            "cluster" => scanned.cluster = text(),
+            _ => {}
+        }
         match name {
             "config" => scanned.config = value,
             "profile" => scanned.profile = value.map(|v| v.to_string_lossy().into_owned()),
@@ -134,6 +144,25 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn account_and_cluster_overrides_are_noted_and_passed_on() {
+        let scanned = scan(&args(&[
+            "--account=a",
+            "--cluster",
+            "c",
+            "report",
+            "--cluster",
+            "x",
+        ]))
+        .unwrap();
+        assert_eq!(scanned.account.as_deref(), Some("a"));
+        assert_eq!(scanned.cluster.as_deref(), Some("c"));
+        assert_eq!(
+            scanned.rest,
+            args(&["--account=a", "--cluster", "c", "report", "--cluster", "x"])
+        );
     }
 
     #[test]

@@ -104,6 +104,16 @@ impl Endpoint {
     pub fn port(&self) -> &str {
         &self.port
     }
+
+    /// The Dedicated account id, in lower case.
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+
+    /// The Dedicated cluster id, in lower case.
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
+    }
 }
 
 /// `clustered prod.example.com:443`, `dedicated account …, cluster …`: how messages name it.

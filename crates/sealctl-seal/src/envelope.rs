@@ -154,14 +154,14 @@ impl Envelope {
         match (&self.endpoint, sealed.endpoint_digest()) {
             (Some(sealed_for), _) if sealed_for != now => Err(OpenError::EndpointChanged {
                 place: self.place,
-                sealed_for: sealed_for.clone(),
-                now: now.clone(),
+                sealed_for: Box::new(sealed_for.clone()),
+                now: Box::new(now.clone()),
             }),
             (Some(sealed_for), Some(clear)) if clear != sealed_for.digest() => {
                 Err(OpenError::EndpointEdited {
                     place: self.place,
                     clear: clear.to_owned(),
-                    sealed_for: Some(sealed_for.clone()),
+                    sealed_for: Some(Box::new(sealed_for.clone())),
                 })
             }
             (None, Some(clear)) => Err(OpenError::EndpointEdited {

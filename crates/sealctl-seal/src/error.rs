@@ -108,9 +108,9 @@ pub enum OpenError {
         /// Where the value is.
         place: Place,
         /// The endpoint sealed inside the value.
-        sealed_for: Endpoint,
+        sealed_for: Box<Endpoint>,
         /// The profile's endpoint now.
-        now: Endpoint,
+        now: Box<Endpoint>,
     },
     /// The clear `ep=` digest disagrees with what is sealed inside: the value was edited.
     #[error("{place} says in clear that it is bound to endpoint digest ep={clear}, but {}: the value was edited", match .sealed_for {
@@ -123,7 +123,7 @@ pub enum OpenError {
         /// The digest written in clear.
         clear: String,
         /// The endpoint sealed inside, if any.
-        sealed_for: Option<Endpoint>,
+        sealed_for: Option<Box<Endpoint>>,
     },
 }
 

@@ -744,10 +744,11 @@ impl<'s> Walk<'s> {
             return;
         };
         let key = self.scope.key(name);
-        let rebind = format!(
-            "sealctl rekey --rebind{}",
-            profile_flag(self.scope.profile.as_deref())
-        );
+        // Named even when it is `default`: INFLUXCTL_PROFILE would otherwise choose another.
+        let rebind = match self.scope.profile.as_deref() {
+            Some(DEFAULT_PROFILE) => format!("sealctl rekey --rebind --profile {DEFAULT_PROFILE}"),
+            other => format!("sealctl rekey --rebind{}", profile_flag(other)),
+        };
         match value_param(value, ENDPOINT_PARAM) {
             None => {
                 let message = format!(
