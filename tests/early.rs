@@ -211,6 +211,39 @@ fn an_entry_that_cannot_be_parsed_is_removed_by_its_text() {
     home.sealctl().arg("seal").assert().success();
 }
 
+// Regression: `recipients add AGE-SECRET-KEY-1…` quoted the private key in its error.
+#[test]
+fn recipients_add_names_what_it_refuses_without_showing_a_private_key() {
+    let home = Home::new();
+    let private = age::x25519::Identity::generate().to_string();
+    let before = home.file();
+    for (argument, says) in [
+        (private.expose_secret(), "is a private key"),
+        (
+            "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t",
+            "cannot seal to age plugins yet",
+        ),
+        (
+            "ssh-dss AAAAB3NzaC1kc3MAAACBAP",
+            "not a valid ssh-ed25519 or ssh-rsa",
+        ),
+    ] {
+        let output = home
+            .sealctl()
+            .args(["recipients", "add", argument])
+            .output()
+            .unwrap();
+        let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert_eq!(output.status.code(), Some(2), "{said}");
+        assert!(said.contains(says), "{said}");
+        assert!(
+            !leaks(&said, private.expose_secret()),
+            "the private key leaked"
+        );
+        assert_eq!(home.file(), before);
+    }
+}
+
 #[test]
 fn a_recipient_listed_twice_is_a_warning() {
     let home = Home::new();
@@ -374,7 +407,16 @@ fn exec_of_influxctl_says_an_expired_token_once() {
     let output = home
         .sealctl()
         .env("PATH", path)
-        .args(["exec", "--env", "T=mgmt_token", "--", "influxctl", "report"])
+        .args([
+            "exec",
+            "--env",
+            "T=mgmt_token",
+            "--env",
+            "U=mgmt_token",
+            "--",
+            "influxctl",
+            "report",
+        ])
         .output()
         .unwrap();
     let stderr = text(&output.stderr);

@@ -192,7 +192,15 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             OsString::from(var),
             open_or_stop(&mut opener, &value, &place, &endpoint)?,
         ));
-        target::warn_expiry(&value, &place, &path);
+        // Said once per key, however many variables it goes to.
+        if !args
+            .env
+            .iter()
+            .take_while(|(v, _)| v != var)
+            .any(|(_, k)| k == key)
+        {
+            target::warn_expiry(&value, &place, &path);
+        }
     }
 
     let (copy, program_args) = match adapter {
