@@ -109,7 +109,7 @@ impl CommandError {
         for hint in &self.hints {
             text.push_str(&format!("hint: {hint}\n"));
         }
-        anstream::eprint!("{text}");
+        anstream::eprint!("{}", crate::ui::visible_message(&text));
         self.status.into()
     }
 }
@@ -143,7 +143,10 @@ impl From<sealctl_profile::ProfileError> for CommandError {
         use sealctl_profile::ProfileError as E;
         let hint = match &error {
             E::Syntax { path, .. } | E::Schema { path, .. } => {
-                Some(format!("`sealctl check {}` shows where", path.display()))
+                Some(format!(
+                    "`sealctl check {}` shows where",
+                    crate::ui::shell_quote(&path.to_string_lossy())
+                ))
             }
             E::UnknownProfile { .. } => Some("choose one with --profile NAME".to_owned()),
             E::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -178,23 +181,24 @@ impl From<sealctl_profile::ProfileError> for CommandError {
 impl From<sealctl_seal::OpenError> for CommandError {
     fn from(error: sealctl_seal::OpenError) -> CommandError {
         use sealctl_seal::OpenError as E;
+        let set = crate::ui::CommandLine::sealctl(&["token", "set"]);
         let hint = match error {
             E::Keyring(keyring) => return keyring.into(),
-            E::OtherBackend(_) => "this is a bug in sealctl; please report it",
+            E::OtherBackend(_) => "this is a bug in sealctl; please report it".to_owned(),
             E::NoIdentity => {
-                "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`"
+                "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`".to_owned()
             }
             E::NoMatchingIdentity(_) => {
-                "ask someone who can open it to add your recipient (`sealctl recipients add`) and run `sealctl rekey`"
+                format!("ask someone who can open it to add your recipient (`sealctl recipients add`) and run `{}`", crate::ui::CommandLine::sealctl(&["rekey"]))
             }
             E::IdentityLocked => {
-                "type the passphrase at the prompt; in CI, give the identity unprotected in SEALCTL_IDENTITY"
+                "type the passphrase at the prompt; in CI, give the identity unprotected in SEALCTL_IDENTITY".to_owned()
             }
             E::Misplaced { .. } => {
-                "values cannot be moved between profiles or keys; set the token here with `sealctl token set`"
+                format!("values cannot be moved between profiles or keys; set the token here with `{set}`")
             }
             E::Damaged(_) | E::NotAnEnvelope | E::Framing(_) => {
-                "restore the value from version control, or set the token again with `sealctl token set`"
+                format!("restore the value from version control, or set the token again with `{set}`")
             }
         };
         CommandError::setup(error.to_string()).hint(hint)
@@ -205,7 +209,10 @@ impl From<sealctl_seal::IdentityError> for CommandError {
     fn from(error: sealctl_seal::IdentityError) -> CommandError {
         use sealctl_seal::IdentityError as E;
         let hint = match &error {
-            E::Permissions { path, .. } => Some(format!("chmod 600 {}", path.display())),
+            E::Permissions { path, .. } => Some(format!(
+                "chmod 600 {}",
+                crate::ui::shell_quote(&path.to_string_lossy())
+            )),
             E::Exists(_) => Some("choose another file with --out FILE".to_owned()),
             _ => None,
         };
@@ -239,8 +246,12 @@ impl From<sealctl_seal::RecipientError> for CommandError {
 impl From<sealctl_seal::keyring::KeyringError> for CommandError {
     fn from(error: sealctl_seal::keyring::KeyringError) -> CommandError {
         use sealctl_seal::keyring::KeyringError as E;
-        let elsewhere =
-            "or keep the token with age instead: `sealctl token move --to age` (docs/keyring.md)";
+        let elsewhere = format!(
+            "or keep the token with age instead: `{}` (docs/keyring.md)",
+            crate::ui::CommandLine::sealctl(&["token", "move"]).args(["--to", "age"])
+        );
+        let set_here =
+            crate::ui::CommandLine::sealctl(&["token", "set"]).args(["--backend", "keyring"]);
         let hints: Vec<String> = match &error {
             E::NoSession { .. } => vec![
                 "a headless machine has no session bus: use the age backend, or the kernel keyring (`--keyring-store keyutils`)".to_owned(),
@@ -248,13 +259,13 @@ impl From<sealctl_seal::keyring::KeyringError> for CommandError {
             ],
             E::NoProvider { .. } => vec![
                 "start one (`gnome-keyring-daemon --start --components=secrets`, KWallet or KeePassXC with its Secret Service enabled)".to_owned(),
-                elsewhere.to_owned(),
+                elsewhere.clone(),
             ],
             E::Locked { .. } => vec![
                 "unlock it (log in to the desktop, open Seahorse, or `gnome-keyring-daemon --unlock` on a headless machine) and try again".to_owned(),
             ],
             E::Missing { .. } => vec![
-                "a token kept in a keyring stays on the machine where it was set; set it here with `sealctl token set --backend keyring` (or keep shared files sealed with age)".to_owned(),
+                format!("a token kept in a keyring stays on the machine where it was set; set it here with `{set_here}` (or keep shared files sealed with age)"),
             ],
             E::AccessDenied { store, .. } => vec![match store {
                 sealctl_profile::sealed::KeyringStore::Keyutils => {
@@ -267,12 +278,12 @@ impl From<sealctl_seal::keyring::KeyringError> for CommandError {
                 format!("{} sets the limit in seconds", crate::commands::KEYRING_TIMEOUT_ENV),
             ],
             E::Unsupported(_) => vec![
-                "the token was set on another kind of machine; set it here with `sealctl token set --backend keyring`".to_owned(),
+                format!("the token was set on another kind of machine; set it here with `{set_here}`"),
             ],
             E::Token(_) => vec![
                 "pipe in the bare token, or the whole output of `influxctl management create`".to_owned(),
             ],
-            E::Failed { .. } => vec![elsewhere.to_owned()],
+            E::Failed { .. } => vec![elsewhere.clone()],
         };
         let mut command_error = CommandError::setup(error.to_string());
         if let Some(detail) = error.detail() {

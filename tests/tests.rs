@@ -9,6 +9,7 @@ mod doctor;
 mod exec;
 mod faults;
 mod fuzz_regressions;
+mod hints;
 mod init;
 mod keyring;
 mod leaks;

@@ -198,8 +198,8 @@ pub fn forget(keyring: &Keyring, entries: &[KeyringRef], why: &str) {
                     entry.id
                 ),
             };
-            eprintln!(
-                "warning: keyring entry {entry}, which {why}, is still there: {error}\nhint: {by_hand}"
+            warning!(
+                "keyring entry {entry}, which {why}, is still there: {error}\nhint: {by_hand}"
             );
         }
     }

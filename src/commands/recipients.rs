@@ -92,7 +92,12 @@ fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Statu
                     "{recipient} is not a recipient of {}",
                     path.display()
                 ))
-                .hint("`sealctl recipients list` shows them"));
+                .hint(format!(
+                    "`{}` shows them",
+                    crate::ui::CommandLine::sealctl(&["recipients", "list"])
+                        .file(&path)
+                        .no_profile()
+                )));
             }
         }
         listed.retain(|known| {
@@ -109,9 +114,12 @@ fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Statu
     document.save()?;
     let changed = listed.len().abs_diff(before);
     note!(
-        "{} {}; run `sealctl rekey --all` to re-seal existing values",
+        "{} {}; run `{}` to re-seal existing values",
         if add { "added" } else { "removed" },
-        plural(changed, "recipient")
+        plural(changed, "recipient"),
+        crate::ui::CommandLine::sealctl(&["rekey"])
+            .file(&path)
+            .all()
     );
     Ok(Status::Success)
 }

@@ -42,8 +42,12 @@ pub fn existing_config(explicit: Option<PathBuf>) -> Result<PathBuf, CommandErro
     };
     if !path.exists() {
         return Err(
-            CommandError::setup(format!("there is no profile file at {}", path.display()))
-                .hint("name the file with --config FILE, or create one with `influxctl init`"),
+            CommandError::setup(format!("there is no profile file at {}", path.display())).hint(
+                format!(
+                    "name the file with --config FILE, or create one with `{}`",
+                    crate::ui::CommandLine::sealctl(&["init"]).file(&path)
+                ),
+            ),
         );
     }
     Ok(path)
@@ -197,14 +201,20 @@ pub fn recipients(
                             "{}: [sealctl] recipients: {error}",
                             document.path().display()
                         ))
-                        .hint("fix or remove it with `sealctl recipients rm`")
+                        .hint(format!(
+                            "fix or remove it with `{}`",
+                            crate::ui::CommandLine::sealctl(&["recipients", "rm"])
+                                .file(document.path())
+                                .no_profile()
+                                .args([recipient.as_str()])
+                        ))
                     })
             })
             .collect();
     }
     let source = IdentitySource::discover_from_env(&global.identity).into_iter().next().ok_or_else(|| {
         CommandError::setup(format!("{} lists no recipients to seal to, and there is no identity", document.path().display()))
-            .hint("create your identity with `sealctl identity new`, or add recipients with `sealctl recipients add`")
+            .hint(format!("create your identity with `sealctl identity new`, or add recipients with `{} RECIPIENT`", crate::ui::CommandLine::sealctl(&["recipients", "add"]).file(document.path()).no_profile()))
     })?;
     let recipients = source.recipients()?;
     document.set_recipients(

@@ -9,6 +9,7 @@
 //! - [`ProfileDocument`] loads a file for editing and saves it back changing only the bytes of
 //!   the edited values: comments, order and formatting survive.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
+//! - [`terminal`] makes names and messages safe to show on a terminal.
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
 //!   plaintext one.
 //!
@@ -35,9 +36,10 @@ pub mod paths;
 pub mod schema;
 pub mod sealed;
 mod source;
+pub mod terminal;
 mod validate;
 
-pub use diagnostic::{Diagnostic, Rule, Severity};
+pub use diagnostic::{Diagnostic, Fix, Rule, Severity};
 pub use document::{FileLock, ProfileDocument, ProfileValue};
 pub use error::ProfileError;
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use toml_edit::{Document, Item, TableLike, Value};
 
-use crate::diagnostic::{Diagnostic, Rule};
+use crate::diagnostic::{Diagnostic, Fix, Rule};
 use crate::schema::{
     Field, Kind, PROFILE_FIELDS, Product, SEALCTL_FIELDS, SEALCTL_TABLE, SECRET_KEYS,
 };
@@ -239,6 +239,7 @@ impl<'s> Walk<'s> {
             severity: rule.severity(),
             message,
             help,
+            fix: None,
             span,
             line,
             column,
@@ -246,6 +247,17 @@ impl<'s> Walk<'s> {
             key: self.key.clone(),
             source_line: Default::default(),
         });
+    }
+
+    /// Gives the finding just reported the command that fixes it.
+    fn with_fix(&mut self, args: &[&str], profile: bool) {
+        let profile = profile.then(|| self.scope.profile.clone()).flatten();
+        if let Some(found) = self.found.last_mut() {
+            found.fix = Some(Fix {
+                args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+                profile,
+            });
+        }
     }
 
     /// Marks a span of the walk's text as secret.
@@ -629,8 +641,9 @@ impl<'s> Walk<'s> {
                 name,
                 span(),
                 format!("`{key}` is sealed to other recipients (r={sealed}) than the file lists now (r={file})"),
-                Some("re-seal it to the current recipients: sealctl rekey --all".to_owned()),
+                Some("re-seal it to the current recipients".to_owned()),
             );
+            self.with_fix(&["rekey", "--all"], false);
         }
         let Some(expiry) = value_param(value, EXPIRY_PARAM) else {
             return;
@@ -645,8 +658,13 @@ impl<'s> Walk<'s> {
             );
             return;
         };
-        let renew =
-            "create a new token (influxctl management create) and set it: sealctl token set";
+        let renew = "create a new token (influxctl management create) and set it";
+        // `token set` sets these two keys; it is the fix only for them.
+        let set: Option<&[&str]> = match name {
+            "mgmt_token" => Some(&["token", "set"]),
+            "token" => Some(&["token", "set", "--key", "token"]),
+            _ => None,
+        };
         match expires_at.duration_since(self.now) {
             Err(_) => self.report_at_key(
                 Rule::TokenExpired,
@@ -665,7 +683,10 @@ impl<'s> Walk<'s> {
                 ),
                 Some(renew.to_owned()),
             ),
-            Ok(_) => {}
+            Ok(_) => return,
+        }
+        if let Some(set) = set {
+            self.with_fix(set, true);
         }
     }
 
@@ -838,11 +859,9 @@ impl<'s> Walk<'s> {
                     key,
                     secret.key_span(),
                     format!("`{key}` holds {what} in plaintext"),
-                    Some(format!(
-                        "seal it in place: sealctl seal{}",
-                        profile_flag(self.scope.profile.as_deref())
-                    )),
+                    Some("seal it in place".to_owned()),
                 );
+                self.with_fix(&["seal"], true);
             }
         }
         if let Some(tls) = table.get("tls").and_then(Item::as_table_like) {
@@ -904,23 +923,6 @@ impl<'s> Walk<'s> {
                 Some("use tls.ca to trust a private CA instead".to_owned()),
             );
         }
-    }
-}
-
-/// ` --profile NAME` for a help line, or nothing for `default` (and unnamed profiles).
-fn profile_flag(profile: Option<&str>) -> String {
-    match profile {
-        Some(name) if name != DEFAULT_PROFILE && !name.is_empty() => {
-            if name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            {
-                format!(" --profile {name}")
-            } else {
-                format!(" --profile '{}'", name.replace('\'', "'\\''"))
-            }
-        }
-        _ => String::new(),
     }
 }
 
