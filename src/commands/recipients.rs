@@ -95,7 +95,7 @@ fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Statu
                 .hint(format!(
                     "`{}` shows them",
                     crate::ui::CommandLine::sealctl(&["recipients", "list"])
-                        .file(&path)
+                        .file(path)
                         .no_profile()
                 )));
             }
@@ -117,9 +117,7 @@ fn edit(path: &std::path::Path, arguments: &[String], add: bool) -> Result<Statu
         "{} {}; run `{}` to re-seal existing values",
         if add { "added" } else { "removed" },
         plural(changed, "recipient"),
-        crate::ui::CommandLine::sealctl(&["rekey"])
-            .file(&path)
-            .all()
+        crate::ui::CommandLine::sealctl(&["rekey"]).file(path).all()
     );
     Ok(Status::Success)
 }
