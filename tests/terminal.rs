@@ -259,6 +259,15 @@ fn names_that_hold_escape_sequences_are_shown_not_sent() {
     assert_eq!(checked.status.code(), Some(1));
     run(&["doctor"], None);
     run(&["profile", "show", "no\u{1b}]0;such\u{7}"], None);
+    // A path is a name too, in errors and in the command their hint suggests.
+    let missing = run(&["--config", "p\u{1b}]0;T\u{7}\u{9b}.toml", "seal"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    let said = String::from_utf8(missing.stderr).unwrap();
+    assert!(said.contains("p\\u001B]0;T\\u0007\\u009B.toml"), "{said}");
+    assert!(
+        said.contains("sealctl init --config \"$(printf 'p\\033]0;T\\007\\302\\233.toml')\""),
+        "{said}"
+    );
 
     // Machine output keeps the exact names: JSON's own escaping is safe.
     let json = run(&["check", "--format", "json"], None);
