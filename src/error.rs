@@ -109,7 +109,7 @@ impl CommandError {
         for hint in &self.hints {
             text.push_str(&format!("hint: {hint}\n"));
         }
-        anstream::eprint!("{text}");
+        anstream::eprint!("{}", crate::ui::visible_message(&text));
         self.status.into()
     }
 }
@@ -143,7 +143,10 @@ impl From<sealctl_profile::ProfileError> for CommandError {
         use sealctl_profile::ProfileError as E;
         let hint = match &error {
             E::Syntax { path, .. } | E::Schema { path, .. } => {
-                Some(format!("`sealctl check {}` shows where", path.display()))
+                Some(format!(
+                    "`sealctl check {}` shows where",
+                    crate::ui::shell_quote(&path.to_string_lossy())
+                ))
             }
             E::UnknownProfile { .. } => Some("choose one with --profile NAME".to_owned()),
             E::DuplicateProfile { path, .. } => Some(format!(
@@ -197,49 +200,50 @@ impl From<sealctl_profile::ProfileError> for CommandError {
 impl From<sealctl_seal::OpenError> for CommandError {
     fn from(error: sealctl_seal::OpenError) -> CommandError {
         use sealctl_seal::OpenError as E;
+        let set = crate::ui::CommandLine::sealctl(&["token", "set"]);
         let hint = match error {
             E::Keyring(keyring) => return keyring.into(),
-            E::OtherBackend(_) => "this is a bug in sealctl; please report it",
+            E::OtherBackend(_) => "this is a bug in sealctl; please report it".to_owned(),
             E::NoIdentity => {
-                "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`"
+                "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`".to_owned()
             }
             E::NoMatchingIdentity(_) => {
-                "ask someone who can open it to add your recipient (`sealctl recipients add`) and run `sealctl rekey`"
+                format!("ask someone who can open it to add your recipient (`sealctl recipients add`) and run `{}`", crate::ui::CommandLine::sealctl(&["rekey"]))
             }
             E::IdentityLocked => {
-                "type the passphrase at the prompt; in CI, give the identity unprotected in SEALCTL_IDENTITY"
+                "type the passphrase at the prompt; in CI, give the identity unprotected in SEALCTL_IDENTITY".to_owned()
             }
             E::WrongPassphrase(_) => {
-                "run it again and type that identity's passphrase (the value itself is intact)"
+                "run it again and type that identity's passphrase (the value itself is intact)".to_owned()
             }
             E::PassphraseCancelled(_) => {
-                "run it again and enter the passphrase, or pass another identity with --identity FILE"
+                "run it again and enter the passphrase, or pass another identity with --identity FILE".to_owned()
             }
             E::NoTerminal(_) => {
-                "run it from a terminal, set PINENTRY_PROGRAM to a graphical pinentry, or give an unprotected identity in SEALCTL_IDENTITY (in CI: docs/ci.md)"
+                "run it from a terminal, set PINENTRY_PROGRAM to a graphical pinentry, or give an unprotected identity in SEALCTL_IDENTITY (in CI: docs/ci.md)".to_owned()
             }
             E::PromptFailed(_) => {
-                "the line above says why; if PINENTRY_PROGRAM names a pinentry that cannot run here, unset it to be asked on the terminal"
+                "the line above says why; if PINENTRY_PROGRAM names a pinentry that cannot run here, unset it to be asked on the terminal".to_owned()
             }
             E::TooMuchWork { .. } => {
-                "re-encrypt the identity on this machine (`age -d` it, then `age -p` again), or unlock it on a faster machine"
+                "re-encrypt the identity on this machine (`age -d` it, then `age -p` again), or unlock it on a faster machine".to_owned()
             }
             E::Misplaced { .. } => {
-                "values cannot be moved between profiles or keys; set the token here with `sealctl token set`"
+                format!("values cannot be moved between profiles or keys; set the token here with `{set}`")
             }
             E::EndpointChanged { .. } => {
-                "if the profile was not meant to move, restore its product, host, port and ids from version control"
+                "if the profile was not meant to move, restore its product, host, port and ids from version control".to_owned()
             }
             E::EndpointEdited { .. } => {
-                "restore the value from version control, or set the token again with `sealctl token set`"
+                format!("restore the value from version control, or set the token again with `{set}`")
             }
             // The expiry is written in clear, beside the ciphertext, so a bad one is damage or
             // an edit; the token itself may be intact.
             E::Framing(sealctl_profile::sealed::FramingError::BadExpiry(_)) => {
-                "the expiry is only a reminder (the server decides): remove `;exp=…` from the value to open it, or restore the value from version control"
+                "the expiry is only a reminder (the server decides): remove `;exp=…` from the value to open it, or restore the value from version control".to_owned()
             }
             E::Damaged(_) | E::NotAnEnvelope | E::Framing(_) => {
-                "restore the value from version control, or set the token again with `sealctl token set`"
+                format!("restore the value from version control, or set the token again with `{set}`")
             }
         };
         CommandError::setup(error.to_string()).hint(hint)
@@ -250,7 +254,10 @@ impl From<sealctl_seal::IdentityError> for CommandError {
     fn from(error: sealctl_seal::IdentityError) -> CommandError {
         use sealctl_seal::IdentityError as E;
         let hint = match &error {
-            E::Permissions { path, .. } => Some(format!("chmod 600 {}", path.display())),
+            E::Permissions { path, .. } => Some(format!(
+                "chmod 600 {}",
+                crate::ui::shell_quote(&path.to_string_lossy())
+            )),
             E::Exists(_) => Some("choose another file with --out FILE".to_owned()),
             _ => None,
         };
@@ -308,7 +315,12 @@ impl From<sealctl_seal::keyring::KeyringError> for CommandError {
 fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
     use sealctl_profile::sealed::KeyringStore;
     use sealctl_seal::keyring::KeyringError as E;
-    let elsewhere = "to do without a keyring, keep the token with age instead: `sealctl token move --to age` (docs/keyring.md)";
+    let elsewhere = format!(
+        "to do without a keyring, keep the token with age instead: `{}` (docs/keyring.md)",
+        crate::ui::CommandLine::sealctl(&["token", "move"]).args(["--to", "age"])
+    );
+    let set_here =
+        crate::ui::CommandLine::sealctl(&["token", "set"]).args(["--backend", "keyring"]);
     match error {
         E::NoSession { .. } => vec![
             "a headless machine has no session bus: use the age backend, or the kernel keyring (`--keyring-store keyutils`)".to_owned(),
@@ -316,16 +328,16 @@ fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
         ],
         E::NoProvider { .. } => vec![
             "start one (`gnome-keyring-daemon --start --components=secrets`, KWallet or KeePassXC with its Secret Service enabled)".to_owned(),
-            elsewhere.to_owned(),
+            elsewhere.clone(),
         ],
         E::Locked { .. } => vec![
             "unlock it (log in to the desktop, open Seahorse, or `gnome-keyring-daemon --unlock` on a headless machine) and try again".to_owned(),
         ],
         E::Missing { .. } if error.set_on_this_machine() => vec![
-            "set the token again with `sealctl token set --backend keyring`".to_owned(),
+            format!("set the token again with `{set_here}`"),
         ],
         E::Missing { .. } => vec![
-            "a token kept in a keyring stays on the machine where it was set; set it here with `sealctl token set --backend keyring` (or keep shared files sealed with age)".to_owned(),
+            format!("a token kept in a keyring stays on the machine where it was set; set it here with `{set_here}` (or keep shared files sealed with age)"),
         ],
         E::Ambiguous { reference, .. } => vec![
             format!(
@@ -333,7 +345,7 @@ fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
                 reference.id
             ),
             format!(
-                "delete the one not labelled `sealctl: …` (in Seahorse), or delete them all with `{}` and set the token again with `sealctl token set --backend keyring`",
+                "delete the one not labelled `sealctl: …` (in Seahorse), or delete them all with `{}` and set the token again with `{set_here}`",
                 sealctl_seal::keyring::removal_command(reference)
             ),
         ],
@@ -348,7 +360,7 @@ fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
             format!("{} sets the limit in seconds", crate::commands::KEYRING_TIMEOUT_ENV),
         ],
         E::Unsupported(_) => vec![
-            "the token was set on another kind of machine; set it here with `sealctl token set --backend keyring`".to_owned(),
+            format!("the token was set on another kind of machine; set it here with `{set_here}`"),
         ],
         E::Token(_) => vec![
             "pipe in the bare token, or the whole output of `influxctl management create`".to_owned(),
@@ -361,7 +373,7 @@ fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
             ));
             hints
         }
-        E::Failed { .. } => vec![elsewhere.to_owned()],
+        E::Failed { .. } => vec![elsewhere],
     }
 }
 

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::try_parse().unwrap_or_else(|error| cli::with_nearest_option(error).exit());
     cli.global.color.apply();
     ui::set_quiet(cli.global.quiet);
+    ui::set_run(cli.global.config.clone(), cli.global.profile.clone());
     let verbose = cli.global.verbose > 0;
     match commands::run(cli) {
         Ok(status) => status.into(),

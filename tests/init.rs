@@ -51,11 +51,13 @@ fn init_asks_on_a_terminal_and_hides_the_token() {
         ("Host", "https://cluster.example.com"),
         ("holds a scheme", "cluster.example.com"),
         ("Port", ""),
-        ("Keep the token", ""),
     ]);
-    session
+    // No D-Bus session here: the keyring is not offered, and that is said.
+    let asked = session
         .exp_string("Management token for profile `default` (input hidden): ")
         .unwrap();
+    assert!(!asked.contains("Keep the token"), "{asked}");
+    assert!(asked.contains("sealed with age"), "{asked}");
     session.send_line(TOKEN).unwrap();
     let screen = session.exp_eof().unwrap();
     assert!(!leaks(&screen, TOKEN), "the token was echoed");
@@ -78,7 +80,6 @@ fn init_asks_on_a_terminal_and_hides_the_token() {
         ("Product", ""),
         ("Host", "other.example.com"),
         ("Port", ""),
-        ("Keep the token", ""),
         ("has a profile `default` already. Replace it? [y/N]", "n"),
     ]);
     let screen = session.exp_eof().unwrap();
@@ -147,9 +148,10 @@ fn init_from_flags_uses_every_flag() {
         .write_stdin(format!("{TOKEN}\n"))
         .assert()
         .success()
-        .stderr(predicate::str::contains(
-            "next: sealctl exec -- influxctl --profile prod database list",
-        ));
+        .stderr(predicate::str::contains(format!(
+            "next: sealctl exec --config {} --profile prod -- influxctl database list",
+            file.display()
+        )));
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("name = \"prod\"\n  product = \"clustered\"\n  host = \"prod.example.com\"\n  port = \"8443\"\n"));
     assert!(text.contains(&teammate), "the recipient is listed");
@@ -383,4 +385,168 @@ fn quiet_leaves_only_errors_and_what_was_asked_for() {
         .assert()
         .code(2)
         .stderr(predicate::str::starts_with("error: "));
+}
+
+/// `init` on a pseudo-terminal, with the environment given (besides a scratch HOME) and no D-Bus
+/// session unless one is given.
+fn init_on_terminal(env: &TestEnv, vars: &[(&str, &str)]) -> rexpect::session::PtySession {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sealctl"));
+    command
+        .arg("init")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.home())
+        .env("XDG_CONFIG_HOME", env.home().join(".config"))
+        .env("TERM", "xterm")
+        .current_dir(env.home());
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    spawn_command(command, Some(20_000)).expect("a pseudo-terminal")
+}
+
+fn exit_code(session: &mut rexpect::session::PtySession) -> Option<i32> {
+    match session.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => Some(code),
+        _ => None,
+    }
+}
+
+#[test]
+fn ctrl_c_in_a_menu_gives_the_cursor_back_and_changes_nothing() {
+    let env = TestEnv::new();
+    let mut session = init_on_terminal(&env, &[]);
+    session.exp_string("Profile name").unwrap();
+    session.send_line("").unwrap();
+    // The menu hides the cursor while it is shown.
+    session.exp_string("\u{1b}[?25l").unwrap();
+    session.send_control('c').unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert!(
+        screen.contains("\u{1b}[?25h"),
+        "the cursor was left hidden: {screen:?}"
+    );
+    assert!(screen.contains("cancelled"), "{screen:?}");
+    assert_eq!(exit_code(&mut session), Some(2));
+    assert!(!config(&env).exists());
+}
+
+#[test]
+fn ctrl_c_at_the_hidden_token_prompt_ends_it_and_changes_nothing() {
+    let env = TestEnv::new();
+    let mut session = init_on_terminal(&env, &[]);
+    for (question, answer) in [
+        ("Profile name", ""),
+        ("Product", ""),
+        ("Host", "h.example.com"),
+        ("Port", ""),
+    ] {
+        session.exp_string(question).unwrap();
+        session.send_line(answer).unwrap();
+    }
+    session.exp_string("(input hidden): ").unwrap();
+    session.send("apiv3_half").unwrap();
+    session.send_control('c').unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert!(screen.contains("cancelled"), "{screen:?}");
+    assert_eq!(exit_code(&mut session), Some(2));
+    assert!(!config(&env).exists());
+}
+
+#[test]
+fn an_empty_answer_says_why_it_is_asked_again() {
+    let env = TestEnv::new();
+    let mut session = init_on_terminal(&env, &[]);
+    session.exp_string("Profile name").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("Product").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("Host").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("an answer is needed").unwrap();
+    session.exp_string("host name").unwrap();
+    session.send_line("h.example.com").unwrap();
+    session.exp_string("Port").unwrap();
+    session.send_line("").unwrap();
+
+    // An empty token (Enter pressed too early) is asked for again, saying why.
+    session.exp_string("(input hidden): ").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("the token is empty").unwrap();
+    session.exp_string("(input hidden): ").unwrap();
+    session.send_line("   ").unwrap();
+    session.exp_string("(input hidden): ").unwrap();
+    session.send_line(TOKEN).unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert!(!leaks(&screen, TOKEN), "the token was echoed");
+    assert_eq!(exit_code(&mut session), Some(0), "{screen}");
+    let got = env.sealctl().args(["token", "get"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), TOKEN);
+}
+
+#[test]
+fn the_keyring_is_offered_only_where_one_answers() {
+    // A session bus with nothing on it: no Secret Service answers, so only age is left.
+    let bus = crate::common::secret_service::SecretService::bus_only();
+    let env = TestEnv::new();
+    let answers = [
+        ("Profile name", ""),
+        ("Product", ""),
+        ("Host", "h.example.com"),
+        ("Port", ""),
+    ];
+    let mut session = init_on_terminal(&env, &[("DBUS_SESSION_BUS_ADDRESS", bus.address())]);
+    for (question, answer) in answers {
+        session.exp_string(question).unwrap();
+        session.send_line(answer).unwrap();
+    }
+    session.exp_string("sealed with age").unwrap();
+    session.exp_string("(input hidden): ").unwrap();
+    session.send_line(TOKEN).unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert!(!screen.contains("Keep the token"), "{screen}");
+    assert_eq!(exit_code(&mut session), Some(0), "{screen}");
+    drop(bus);
+
+    // A working Secret Service: the keyring is offered.
+    let service = crate::common::secret_service::SecretService::start();
+    let env = TestEnv::new();
+    let mut session = init_on_terminal(&env, &[("DBUS_SESSION_BUS_ADDRESS", service.address())]);
+    for (question, answer) in answers {
+        session.exp_string(question).unwrap();
+        session.send_line(answer).unwrap();
+    }
+    session.exp_string("Keep the token").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("(input hidden): ").unwrap();
+    session.send_line(TOKEN).unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert_eq!(exit_code(&mut session), Some(0), "{screen}");
+}
+
+#[test]
+fn init_force_says_replaced_for_a_profile_without_a_token() {
+    let env = TestEnv::new();
+    let file = env.home().join("team.toml");
+    let add = |force: bool| {
+        let mut command = env.sealctl();
+        command.arg("--config").arg(&file).args([
+            "profile",
+            "add",
+            "--name",
+            "prod",
+            "--product",
+            "clustered",
+            "--host",
+            "prod.example.com",
+        ]);
+        if force {
+            command.arg("--force");
+        }
+        String::from_utf8(command.output().unwrap().stderr).unwrap()
+    };
+    assert!(add(false).contains("added profile `prod` to"));
+    let again = add(true);
+    assert!(again.contains("replaced profile `prod` in"), "{again}");
+    assert!(!again.contains("added"), "{again}");
 }

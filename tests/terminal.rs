@@ -449,3 +449,148 @@ fn a_protected_ssh_key_is_asked_for_once_and_never_without_a_terminal() {
     );
     assert_eq!(std::fs::read(config).unwrap(), sealed);
 }
+
+/// Names that would drive a terminal: an OSC that sets the window title, a 7-bit CSI that clears
+/// the screen, the one-byte C1 CSI (U+009B), and a right-to-left override.
+const HOSTILE: [&str; 4] = [
+    "x\u{1b}]0;TITLE\u{7}",
+    "y\u{1b}[2J",
+    "z\u{9b}31m",
+    "w\u{202e}gpj.exe",
+];
+
+/// No byte of `output` could drive the terminal: no ESC, BEL, C1 CSI or bidi override. JSON
+/// keeps names exact: its own escaping covers ESC and BEL, and it is read by programs.
+fn assert_shown_not_sent(what: &str, output: &std::process::Output) {
+    let json = what.contains("json");
+    for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !bytes.contains(&0x1b) && !bytes.contains(&0x07),
+            "{what}: a raw escape reached {stream}: {text:?}"
+        );
+        assert!(
+            json || !bytes.contains(&0x9b) && !text.contains('\u{202e}'),
+            "{what}: a C1 control or bidi override reached {stream}: {text:?}"
+        );
+    }
+}
+
+/// A TOML basic string holding `text`, as a person would write a hostile name in a file.
+fn toml_string(text: &str) -> String {
+    text.chars()
+        .map(|ch| {
+            if ch.is_control() || ch == '\u{202e}' {
+                format!("\\u{:04X}", ch as u32)
+            } else {
+                ch.to_string()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn names_that_hold_escape_sequences_are_shown_not_sent() {
+    let env = TestEnv::new();
+    let mut text = String::new();
+    for name in HOSTILE {
+        text.push_str(&format!(
+            "[[profile]]\n  name = \"{}\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n  mgmt_token = \"{TOKEN}\"\n\n",
+            toml_string(name)
+        ));
+    }
+    let config = env.write(".config/influxctl/config.toml", &text);
+    env.sealctl().args(["identity", "new"]).assert().success();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut command = env.sealctl();
+        command.args(args);
+        if let Some(stdin) = stdin {
+            command.write_stdin(stdin);
+        }
+        let output = command.output().unwrap();
+        assert_shown_not_sent(&format!("{args:?}"), &output);
+        output
+    };
+
+    // Read-only views, before anything is sealed: every name appears, made visible.
+    let listed = run(&["profile", "list"], None);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("x\\u001B]0;TITLE\\u0007"), "{listed}");
+    assert!(listed.contains("z\\u009B31m"), "{listed}");
+    assert!(listed.contains("w\\u202Egpj.exe"), "{listed}");
+    for name in HOSTILE {
+        run(&["profile", "show", name], None);
+        run(&["--profile", name, "token", "get"], None);
+    }
+    let checked = run(&["check"], None);
+    assert_eq!(checked.status.code(), Some(1));
+    run(&["doctor"], None);
+    run(&["profile", "show", "no\u{1b}]0;such\u{7}"], None);
+    // A path is a name too, in errors and in the command their hint suggests.
+    let missing = run(&["--config", "p\u{1b}]0;T\u{7}\u{9b}.toml", "seal"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    let said = String::from_utf8(missing.stderr).unwrap();
+    assert!(said.contains("p\\u001B]0;T\\u0007\\u009B.toml"), "{said}");
+    assert!(
+        said.contains("sealctl init --config \"$(printf 'p\\033]0;T\\007\\302\\233.toml')\""),
+        "{said}"
+    );
+
+    // Machine output keeps the exact names: JSON's own escaping is safe.
+    let json = run(&["check", "--format", "json"], None);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let profiles: Vec<&str> = report["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["profile"].as_str())
+        .collect();
+    assert_eq!(profiles, HOSTILE);
+    let json = run(&["profile", "list", "--format", "json"], None);
+    let listing: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(listing["profiles"][0]["name"], HOSTILE[0]);
+
+    // Commands that change the file, and say so.
+    let sealed = run(&["seal", "--all"], None);
+    assert!(sealed.status.success());
+    for name in HOSTILE {
+        let set = run(&["--profile", name, "token", "set"], Some(TOKEN));
+        assert!(set.status.success());
+        let set = run(
+            &["--profile", name, "token", "set", "--key", "token"],
+            Some(TOKEN),
+        );
+        assert!(set.status.success());
+        let rm = run(&["--profile", name, "token", "rm", "--key", "token"], None);
+        assert!(rm.status.success());
+    }
+    let renamed = run(
+        &["profile", "rename", HOSTILE[0], "v\u{1b}]0;NEW\u{7}"],
+        None,
+    );
+    assert!(renamed.status.success());
+    let exists = run(&["profile", "rename", HOSTILE[1], HOSTILE[2]], None);
+    assert_eq!(exists.status.code(), Some(2));
+    let removed = run(&["profile", "rm", HOSTILE[3], "--yes"], None);
+    assert!(removed.status.success());
+    let added = run(
+        &[
+            "init",
+            "--no-input",
+            "--name",
+            "i\u{1b}]0;INIT\u{7}",
+            "--product",
+            "clustered",
+            "--host",
+            "h.example.com",
+            "--token-stdin",
+        ],
+        Some(TOKEN),
+    );
+    assert!(added.status.success());
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("i\\u001B]0;INIT\\u0007")
+    );
+}

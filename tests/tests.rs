@@ -16,6 +16,7 @@ mod exec;
 mod faults;
 mod files;
 mod fuzz_regressions;
+mod hints;
 mod init;
 mod keyring;
 mod leaks;

@@ -211,8 +211,8 @@ pub fn forget(keyring: &Keyring, entries: &[KeyringRef], why: &str) {
     for entry in entries {
         if let Err(error) = keyring.delete(entry) {
             let by_hand = sealctl_seal::keyring::removal_command(entry);
-            eprintln!(
-                "warning: keyring entry {entry}, which {why}, is still there: {error}\nhint: {by_hand}"
+            warning!(
+                "keyring entry {entry}, which {why}, is still there: {error}\nhint: {by_hand}"
             );
         }
     }

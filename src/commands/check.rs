@@ -58,7 +58,8 @@ pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, Command
     };
 
     for (path, reason) in outcomes.iter().filter_map(FileOutcome::read_error) {
-        anstream::eprintln!("error: cannot read {}: {reason}", path.display());
+        let path = crate::ui::visible(&path.to_string_lossy()).into_owned();
+        anstream::eprintln!("error: cannot read {path}: {reason}");
     }
     let written = match args.format {
         Format::Human => {

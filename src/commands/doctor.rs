@@ -72,11 +72,13 @@ impl Report {
         text: impl Into<String>,
         fix: Option<impl Into<String>>,
     ) {
+        // Paths, names and hosts from the file reach a terminal here: shown, never obeyed.
+        let shown = |text: String| crate::ui::visible_message(&text).into_owned();
         self.lines.push(Line {
             level,
             topic,
-            text: text.into(),
-            fix: fix.map(Into::into),
+            text: shown(text.into()),
+            fix: fix.map(|fix| shown(fix.into())),
         });
     }
 
@@ -156,7 +158,10 @@ fn config(global: &GlobalArgs, report: &mut Report) -> Option<ProfileDocument> {
             Level::Fail,
             "config",
             format!("there is no profile file at {}", path.display()),
-            Some("create one with `influxctl init`, or name it with --config FILE"),
+            Some(format!(
+                "create one with `{}`, or name it with --config FILE",
+                crate::ui::CommandLine::sealctl(&["init"]).file(&path)
+            )),
         );
         return None;
     };
@@ -169,7 +174,10 @@ fn config(global: &GlobalArgs, report: &mut Report) -> Option<ProfileDocument> {
                 "{} can be read by group or others (mode {mode:03o})",
                 path.display()
             ),
-            Some(format!("chmod 600 {}", path.display())),
+            Some(format!(
+                "chmod 600 {}",
+                crate::ui::shell_quote(&path.to_string_lossy())
+            )),
         );
     } else {
         report.ok("config", format!("{} (mode {mode:03o})", path.display()));
@@ -224,7 +232,12 @@ fn checked(path: &Path, diagnostics: &[Diagnostic], report: &mut Report) {
                 Level::Fail,
                 "plaintext",
                 format!("{} is in plaintext", place.trim()),
-                Some(format!("sealctl seal --all --config {}", path.display())),
+                Some(
+                    crate::ui::CommandLine::sealctl(&["seal"])
+                        .file(path)
+                        .all()
+                        .to_string(),
+                ),
             ),
             Rule::StaleRecipients => report.push(
                 Level::Warn,
@@ -233,7 +246,12 @@ fn checked(path: &Path, diagnostics: &[Diagnostic], report: &mut Report) {
                     "{} is sealed to other recipients than the file lists now",
                     place.trim()
                 ),
-                Some(format!("sealctl rekey --all --config {}", path.display())),
+                Some(
+                    crate::ui::CommandLine::sealctl(&["rekey"])
+                        .file(path)
+                        .all()
+                        .to_string(),
+                ),
             ),
             Rule::TokenExpiring | Rule::TokenExpired => report.push(
                 if diagnostic.rule == Rule::TokenExpired {
@@ -243,14 +261,17 @@ fn checked(path: &Path, diagnostics: &[Diagnostic], report: &mut Report) {
                 },
                 "expiry",
                 diagnostic.message.clone(),
-                diagnostic.help.clone(),
+                crate::report::help(diagnostic, Some(path)),
             ),
             _ if diagnostic.severity == Severity::Error => errors += 1,
             _ => warnings += 1,
         }
     }
     let others = diagnostics.iter().filter(|d| !own_line(d.rule)).count();
-    let show = format!("`sealctl check {}` shows them", path.display());
+    let show = format!(
+        "`sealctl check {}` shows them",
+        crate::ui::shell_quote(&path.to_string_lossy())
+    );
     match (errors, warnings) {
         (0, 0) => report.ok(
             "check",

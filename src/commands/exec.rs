@@ -285,7 +285,7 @@ fn cannot_run_hint(why: &CannotRunWhy) -> String {
         CannotRunWhy::Folder(_) => "name the program inside it".to_owned(),
         CannotRunWhy::NotExecutable(path) => format!(
             "make it executable: chmod +x {}",
-            shell_word(&path.to_string_lossy())
+            crate::ui::shell_quote(&path.to_string_lossy())
         ),
         CannotRunWhy::NoInterpreter { .. } => {
             "install that interpreter, or fix the script's first line".to_owned()
@@ -298,17 +298,6 @@ fn cannot_run_hint(why: &CannotRunWhy) -> String {
     }
 }
 
-/// `text` as one word of a POSIX shell command line.
-fn shell_word(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c));
-    if plain {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
 /// influxctl's `--account` and `--cluster` override a Dedicated profile's ids. Its sealed tokens
 /// are bound to the profile's ids, so other ids would use them for another cluster: refused, as
 /// a changed profile is.

@@ -131,6 +131,7 @@ fn create(
         }
     };
     let settings = if ask {
+        interrupted_questions_end_cleanly();
         ask_settings(&args)?
     } else {
         flag_settings(&args)?
@@ -151,7 +152,7 @@ fn create(
             replace = prompt::confirm(&format!(
                 "{} has a profile `{}` already. Replace it?",
                 path.display(),
-                settings.name
+                crate::ui::visible(&settings.name)
             ))
             .map_err(|error| CommandError::setup("cannot ask").source(error))?;
             if !replace {
@@ -170,6 +171,8 @@ fn create(
         None
     };
 
+    // Everything is asked: from here Ctrl-C no longer means "nothing was changed".
+    ASKING.store(false, std::sync::atomic::Ordering::SeqCst);
     // An existing file is locked while it changes; a new one is written (mode 0600) only once
     // everything else has worked.
     let new_file = !path.exists();
@@ -184,7 +187,8 @@ fn create(
         (document, Some(lock))
     };
     let mut replaced = Vec::new();
-    if document.profile_names().contains(&settings.name) {
+    let existed = document.profile_names().contains(&settings.name);
+    if existed {
         if !replace {
             return Err(profile_exists(&path, &settings.name));
         }
@@ -234,13 +238,10 @@ fn create(
     backend::forget_replaced(replaced.iter().map(String::as_str))?;
 
     note!(
-        "{} profile `{}` to {}{}",
-        if replaced.is_empty() {
-            "added"
-        } else {
-            "replaced"
-        },
-        settings.name,
+        "{} profile `{}` {} {}{}",
+        if existed { "replaced" } else { "added" },
+        crate::ui::visible(&settings.name),
+        if existed { "in" } else { "to" },
         path.display(),
         if new_file {
             " (a new file, mode 0600)"
@@ -249,15 +250,22 @@ fn create(
         }
     );
     report_check(&path)?;
-    let profile_flag = if settings.name == "default" {
-        String::new()
-    } else {
-        format!(" --profile {}", settings.name)
-    };
+    // Pasted as they are, these act on this file and this profile.
     if token.is_none() {
-        note!("next: set its management token with `sealctl token set{profile_flag}`");
+        note!(
+            "next: set its management token with `{}`",
+            crate::ui::CommandLine::sealctl(&["token", "set"])
+                .file(&path)
+                .profile(&settings.name)
+        );
     } else {
-        note!("next: sealctl exec -- influxctl{profile_flag} database list");
+        note!(
+            "next: {}",
+            crate::ui::CommandLine::sealctl(&["exec"])
+                .file(&path)
+                .profile(&settings.name)
+                .args(["--", "influxctl", "database", "list"])
+        );
     }
     Ok(Status::Success)
 }
@@ -322,15 +330,31 @@ fn flag_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
 
 /// The settings asked on the terminal, with the flags' values as the defaults.
 fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
-    let asked = |error: dialoguer::Error| CommandError::setup("cannot ask").source(error);
+    let asked = |error: dialoguer::Error| {
+        // A menu hides the cursor and, interrupted, does not show it again: the terminal is
+        // given it back before anything else is said.
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        let dialoguer::Error::IO(io) = &error;
+        if io.kind() == std::io::ErrorKind::Interrupted {
+            CommandError::setup("cancelled; nothing was changed")
+        } else {
+            CommandError::setup("cannot ask").source(error)
+        }
+    };
     let text = |label: &str, key: &'static str, default: Option<String>| {
-        let mut input =
-            Input::<String>::new()
-                .with_prompt(label)
-                .validate_with(move |value: &String| match setting_problem(key, value) {
+        // Empty answers reach the check, so that a required one says why it is asked again.
+        let mut input = Input::<String>::new()
+            .with_prompt(label)
+            .allow_empty(true)
+            .validate_with(move |value: &String| {
+                if value.trim().is_empty() {
+                    return Err(format!("an answer is needed: {}", needed(key)));
+                }
+                match setting_problem(key, value) {
                     Some(problem) => Err(problem),
                     None => Ok(()),
-                });
+                }
+            });
         if let Some(default) = default {
             input = input.default(default);
         }
@@ -378,11 +402,13 @@ fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
             text("Cluster id", "cluster_id", args.cluster_id.clone())?,
         ));
     }
+    let store = args.backend.store_or(None);
     let backend = match args.backend.backend {
         Some(choice) => Backend::from(choice),
         None if Keyring::available_stores().is_empty() => Backend::Age,
+        // Offered only where it works: not where no D-Bus session or Secret Service answers.
+        None if !keyring_answers(store) => Backend::Age,
         None => {
-            let store = args.backend.store_or(None);
             let chosen = Select::new()
                 .with_prompt("Keep the token")
                 .items([
@@ -408,6 +434,59 @@ fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
     })
 }
 
+/// The menus and text questions turn Ctrl-C into SIGINT, which would end the process with the
+/// cursor they hid still hidden. While questions are asked, SIGINT shows the cursor again and
+/// ends the run before anything is written; once they are answered, it ends the run as it would
+/// have.
+fn interrupted_questions_end_cleanly() {
+    use signal_hook::consts::SIGINT;
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            if ASKING.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = dialoguer::console::Term::stderr().show_cursor();
+                eprintln!("\nerror: cancelled; nothing was changed");
+                std::process::exit(2);
+            }
+            let _ = signal_hook::low_level::emulate_default_handler(SIGINT);
+        }
+    });
+}
+
+/// Whether `init` is still asking, so that Ctrl-C can end it without a trace.
+static ASKING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// What a question of `init` wants, said when it is answered with nothing.
+fn needed(key: &str) -> &'static str {
+    match key {
+        "name" => "the profile's name, as --profile will select it",
+        "host" => "the cluster's host name, as in cluster-host.example.com",
+        "port" => "the port, as in 443",
+        "account_id" | "cluster_id" => {
+            "the id as influxctl prints it (8-4-4-4-12 hexadecimal digits)"
+        }
+        _ => "it has no default",
+    }
+}
+
+/// Whether the keyring `store` answers now; if not, says why the token goes to age instead.
+fn keyring_answers(store: KeyringStore) -> bool {
+    let answer = super::target::keyring()
+        .map_err(|error| error.to_string())
+        .and_then(|keyring| keyring.probe(store).map_err(|error| error.to_string()));
+    match answer {
+        Ok(()) => true,
+        Err(why) => {
+            note!(
+                "the token will be sealed with age: the {store} keyring cannot be used here ({why})"
+            );
+            false
+        }
+    }
+}
+
 fn profile_exists(path: &Path, name: &str) -> CommandError {
     CommandError::setup(format!("{} has a profile `{name}` already", path.display()))
         .hint("pass --force to replace it, or --name to add another")
@@ -417,13 +496,25 @@ fn profile_exists(path: &Path, name: &str) -> CommandError {
 /// `influxctl management create`, pasted.
 fn ask_token(name: &str) -> Result<TokenInput, CommandError> {
     note!("Paste the token, or the whole output of `influxctl management create`.");
-    let token = prompt::hidden_paste(&format!(
-        "Management token for profile `{name}` (input hidden): "
-    ))
-    .map_err(|error| {
-        CommandError::setup("cannot read the token from the terminal").source(error)
-    })?;
-    Ok(parse_token_input(token.expose_secret())?)
+    let question = format!(
+        "Management token for profile `{}` (input hidden): ",
+        crate::ui::visible(name)
+    );
+    // An empty answer (Enter pressed too early) or one holding no token is asked again, saying
+    // why; the end of input or Ctrl-C ends it.
+    loop {
+        let token = prompt::hidden_paste(&question).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                CommandError::setup("cancelled; nothing was changed")
+            } else {
+                CommandError::setup("cannot read the token from the terminal").source(error)
+            }
+        })?;
+        match parse_token_input(token.expose_secret()) {
+            Ok(input) => return Ok(input),
+            Err(error) => eprintln!("{error}; paste it again (Ctrl-C cancels)"),
+        }
+    }
 }
 
 /// Makes sure the file will have recipients for age. A file that lists none gets yours (your
@@ -448,7 +539,7 @@ fn prepare_recipients(
             eprintln!(
                 "made your age identity: {} (recipient {recipient})\n\
                  back it up: values sealed only to it cannot be opened without it",
-                path.display()
+                crate::ui::visible(&path.to_string_lossy())
             );
             sources.push(IdentitySource::File(path));
         }
@@ -487,8 +578,9 @@ fn report_check(path: &Path) -> Result<(), CommandError> {
         note!("checked {}: no problems found", path.display());
     } else {
         note!(
-            "checked {}: {errors} error(s), {warnings} warning(s); `sealctl check` shows them",
-            path.display()
+            "checked {}: {errors} error(s), {warnings} warning(s); `sealctl check {}` shows them",
+            path.display(),
+            crate::ui::shell_quote(&path.to_string_lossy())
         );
     }
     Ok(())

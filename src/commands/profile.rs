@@ -226,11 +226,12 @@ fn list(global: &GlobalArgs, args: ListArgs) -> Result<Status, CommandError> {
                 "TOKEN",
             ]);
             for profile in &profiles {
+                // Names and hosts come from the file: shown, never obeyed by the terminal.
                 table.add_row([
                     if profile.selected { "*" } else { "" }.to_owned(),
-                    profile.name.clone(),
+                    crate::ui::visible(&profile.name).into_owned(),
                     profile.product.to_owned(),
-                    profile.endpoint.clone(),
+                    crate::ui::visible(&profile.endpoint).into_owned(),
                     profile.mgmt_token.cell(),
                     profile.token.cell(),
                 ]);
@@ -287,6 +288,11 @@ fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Status, CommandError> {
     ] {
         lines.push(format!("{key:<11} {}", Kept::of(value).cell()));
     }
+    // Every setting comes from the file: shown, never obeyed by the terminal.
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|line| crate::ui::visible(line).into_owned())
+        .collect();
     write_stdout((lines.join("\n") + "\n").as_bytes(), "the profile")
 }
 
@@ -340,7 +346,12 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
             path.display(),
             args.new
         ))
-        .hint("remove it first with `sealctl profile rm`, or choose another name"));
+        .hint(format!(
+            "remove it first with `{}`, or choose another name",
+            crate::ui::CommandLine::sealctl(&["profile", "rm"])
+                .file(&path)
+                .args([args.new.as_str()])
+        )));
     }
     // Open every sealed value under its old place before anything changes.
     let endpoint = target::endpoint(&document, &old)?;

@@ -105,7 +105,12 @@ fn edit(
                     "{recipient} is not a recipient of {}",
                     path.display()
                 ))
-                .hint("`sealctl recipients list` shows them"));
+                .hint(format!(
+                    "`{}` shows them",
+                    crate::ui::CommandLine::sealctl(&["recipients", "list"])
+                        .file(path)
+                        .no_profile()
+                )));
             }
         }
         listed.retain(|known| !named.iter().any(|recipient| same_entry(known, recipient)));
@@ -118,9 +123,10 @@ fn edit(
     document.save()?;
     let changed = listed.len().abs_diff(before);
     note!(
-        "{} {}; run `sealctl rekey --all` to re-seal existing values",
+        "{} {}; run `{}` to re-seal existing values",
         if add { "added" } else { "removed" },
-        plural(changed, "recipient")
+        plural(changed, "recipient"),
+        crate::ui::CommandLine::sealctl(&["rekey"]).file(path).all()
     );
     Ok(Status::Success)
 }

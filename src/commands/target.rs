@@ -80,7 +80,10 @@ pub fn existing_config(explicit: Option<PathBuf>) -> Result<PathBuf, CommandErro
             "there is no profile file at {}{through}",
             path.display()
         ))
-        .hint("name the file with --config FILE, or create one with `influxctl init`"));
+        .hint(format!(
+            "name the file with --config FILE, or create one with `{}`",
+            crate::ui::CommandLine::sealctl(&["init"]).file(&path)
+        )));
     }
     Ok(path)
 }
@@ -149,24 +152,10 @@ pub fn secret_values(
 
 /// The command that re-seals a profile's values for its current endpoint, to paste as it is.
 pub fn rebind_command(config: &Path, profile: &str) -> String {
-    let mut command = format!("sealctl rekey --rebind --profile {}", shell_word(profile));
-    if default_config_path().as_deref() != Some(config) {
-        command.push_str(&format!(
-            " --config {}",
-            shell_word(&config.display().to_string())
-        ));
-    }
-    command
-}
-
-/// A word as a POSIX shell reads it back: as it is when it is plain, else in single quotes.
-fn shell_word(word: &str) -> String {
-    let plain = |ch: char| ch.is_ascii_alphanumeric() || "_-./=:,@+%".contains(ch);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
+    crate::ui::CommandLine::sealctl(&["rekey", "--rebind"])
+        .file(config)
+        .profile(profile)
+        .to_string()
 }
 
 /// What to do about a value that will not open for its profile's endpoint, as hints.
@@ -296,8 +285,12 @@ pub fn recipients(
                     ))
                     .hint(problem.help())
                     .hint(format!(
-                        "`sealctl check {}` lists every such entry; `sealctl recipients rm ENTRY` removes one",
-                        document.path().display()
+                        "`sealctl check {}` lists every such entry; `{}` removes one",
+                        crate::ui::shell_quote(&document.path().to_string_lossy()),
+                        crate::ui::CommandLine::sealctl(&["recipients", "rm"])
+                            .file(document.path())
+                            .no_profile()
+                            .args([if entry == "an entry" { "ENTRY" } else { recipient.as_str() }])
                     ))
                 })
             })
@@ -306,7 +299,7 @@ pub fn recipients(
     }
     let source = IdentitySource::discover_from_env(&global.identity).into_iter().next().ok_or_else(|| {
         CommandError::setup(format!("{} lists no recipients to seal to, and there is no identity", document.path().display()))
-            .hint("create your identity with `sealctl identity new`, or add recipients with `sealctl recipients add`")
+            .hint(format!("create your identity with `sealctl identity new`, or add recipients with `{} RECIPIENT`", crate::ui::CommandLine::sealctl(&["recipients", "add"]).file(document.path()).no_profile()))
     })?;
     let recipients = source.recipients()?;
     document.set_recipients(
@@ -429,9 +422,9 @@ pub fn warn_expiry(value: &str, place: &Place, config: &Path) {
     let at = humantime::format_rfc3339_seconds(expiry);
     let renew = format!(
         "create a new token (influxctl management create) and set it: sealctl token set --config {} --profile {} --key {}",
-        shell_word(&config.display().to_string()),
-        shell_word(&place.profile),
-        shell_word(&place.key)
+        crate::ui::shell_quote(&config.display().to_string()),
+        crate::ui::shell_quote(&place.profile),
+        crate::ui::shell_quote(&place.key)
     );
     match expiry.duration_since(SystemTime::now()) {
         Err(ago) => eprintln!(
@@ -494,8 +487,8 @@ pub fn not_yours_warning(
          hint: to open it yourself, add your recipient with `sealctl recipients add --config {} {}`, then have someone who can open it run `sealctl rekey --all --config {}` (or set the token again)",
         names.join(", "),
         config.display(),
-        shell_word(&config.display().to_string()),
-        shell_word(&first.to_string()),
-        shell_word(&config.display().to_string()),
+        crate::ui::shell_quote(&config.display().to_string()),
+        crate::ui::shell_quote(&first.to_string()),
+        crate::ui::shell_quote(&config.display().to_string()),
     ))
 }

@@ -66,6 +66,14 @@ pub enum Key {
     Token,
 }
 
+/// `--key token` for a command about the database token; nothing for the default key.
+fn key_flag(key: Key) -> Vec<&'static str> {
+    match key {
+        Key::MgmtToken => Vec::new(),
+        Key::Token => vec!["--key", "token"],
+    }
+}
+
 impl Key {
     fn name(self) -> &'static str {
         match self {
@@ -254,7 +262,11 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
     let place = Place::new(profile.clone(), args.key.name());
     let old = document.get(&profile, args.key.name())?.ok_or_else(|| {
         CommandError::setup(format!("{place} is not set in {}", path.display())).hint(format!(
-            "set it with `sealctl token set --profile {profile}`"
+            "set it with `{}`",
+            crate::ui::CommandLine::sealctl(&["token", "set"])
+                .file(&path)
+                .profile(&profile)
+                .args(key_flag(args.key))
         ))
     })?;
     let backend = Backend::from(args.to);
@@ -321,11 +333,20 @@ fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
     let place = Place::new(profile.clone(), args.key.name());
     let value = document.get(&profile, args.key.name())?.ok_or_else(|| {
         CommandError::setup(format!("{place} is not set in {}", path.display())).hint(format!(
-            "set it with `sealctl token set --profile {profile}`"
+            "set it with `{}`",
+            crate::ui::CommandLine::sealctl(&["token", "set"])
+                .file(&path)
+                .profile(&profile)
+                .args(key_flag(args.key))
         ))
     })?;
     if !looks_sealed(&value) {
-        eprintln!("warning: {place} is in plaintext; seal it with `sealctl seal`");
+        warning!(
+            "{place} is in plaintext; seal it with `{}`",
+            crate::ui::CommandLine::sealctl(&["seal"])
+                .file(&path)
+                .profile(&profile)
+        );
     }
     let endpoint = target::endpoint(&document, &profile)?;
     let token = target::Opener::new(global, &path).open(&value, &place, &endpoint)?;

@@ -16,23 +16,26 @@ pub fn write(out: &mut impl Write, outcomes: &[FileOutcome], summary: &Summary) 
         let Ok(checked) = &outcome.result else {
             continue;
         };
-        let path = outcome.display_path();
+        // Names and paths reach a terminal here: shown, never obeyed.
+        let path = crate::ui::visible(&outcome.display_path()).into_owned();
         for diagnostic in &checked.diagnostics {
-            let rendered = render(&renderer, &path, diagnostic);
+            let help = outcome.help(diagnostic);
+            let rendered = render(&renderer, &path, diagnostic, help.as_deref());
             writeln!(out, "{rendered}\n")?;
         }
     }
     writeln!(out, "{}", summary_line(summary))
 }
 
-fn render(renderer: &Renderer, path: &str, diagnostic: &Diagnostic) -> String {
+fn render(renderer: &Renderer, path: &str, diagnostic: &Diagnostic, help: Option<&str>) -> String {
     let line = &diagnostic.source_line;
     let level = match diagnostic.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
     };
+    let message = crate::ui::visible_message(&diagnostic.message);
     let mut group = level
-        .primary_title(diagnostic.message.as_str())
+        .primary_title(message.as_ref())
         .id(diagnostic.rule.id())
         .element(
             Snippet::source(line.text.as_str())
@@ -40,8 +43,9 @@ fn render(renderer: &Renderer, path: &str, diagnostic: &Diagnostic) -> String {
                 .path(path)
                 .annotation(AnnotationKind::Primary.span(line.start..line.end)),
         );
-    if let Some(help) = &diagnostic.help {
-        group = group.element(Level::HELP.message(help.as_str()));
+    let help = help.map(crate::ui::visible_message);
+    if let Some(help) = &help {
+        group = group.element(Level::HELP.message(help.as_ref()));
     }
     let report: &[Group<'_>] = &[group];
     renderer.render(report)

@@ -6,7 +6,7 @@ pub mod sarif;
 
 use std::path::{Path, PathBuf};
 
-use sealctl_profile::{CheckedFile, Severity};
+use sealctl_profile::{CheckedFile, Diagnostic, Severity};
 
 use sealctl_profile::file::{check_size, read_to_limit};
 
@@ -32,6 +32,14 @@ impl FileOutcome {
             .map(|reason| (self.path.as_path(), reason.as_str()))
     }
 
+    /// A diagnostic's help as every format shows it (see [`help`]).
+    pub fn help(&self, diagnostic: &Diagnostic) -> Option<String> {
+        help(
+            diagnostic,
+            (self.path.as_os_str() != "-").then_some(self.path.as_path()),
+        )
+    }
+
     /// The path as shown in every format.
     pub fn display_path(&self) -> String {
         if self.path.as_os_str() == "-" {
@@ -40,6 +48,30 @@ impl FileOutcome {
             self.path.display().to_string()
         }
     }
+}
+
+/// A diagnostic's help as shown: its words, then the command that does it, naming `file` and
+/// quoted to work when pasted. A file read from standard input has no name to give.
+pub fn help(diagnostic: &Diagnostic, file: Option<&Path>) -> Option<String> {
+    let Some(fix) = &diagnostic.fix else {
+        return diagnostic.help.clone();
+    };
+    let args: Vec<&str> = fix.args.iter().map(String::as_str).collect();
+    let mut line = crate::ui::CommandLine::sealctl(&args);
+    if let Some(file) = file {
+        line = line.file(file);
+    }
+    if let Some(profile) = &fix.profile {
+        line = line.profile(profile);
+    }
+    let mut help = match &diagnostic.help {
+        Some(words) => format!("{words}: {line}"),
+        None => line.to_string(),
+    };
+    if file.is_none() {
+        help.push_str(" --config FILE, naming the file that was read from standard input");
+    }
+    Some(help)
 }
 
 /// Counts over all files.

@@ -33,7 +33,7 @@ pub fn write(out: &mut impl Write, outcomes: &[FileOutcome]) -> io::Result<()> {
         match &outcome.result {
             Ok(checked) => {
                 for d in &checked.diagnostics {
-                    let text = match &d.help {
+                    let text = match &outcome.help(d) {
                         Some(help) => format!("{} ({help})", d.message),
                         None => d.message.clone(),
                     };

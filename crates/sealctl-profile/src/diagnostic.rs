@@ -123,6 +123,16 @@ impl fmt::Display for Rule {
     }
 }
 
+/// A sealctl command that fixes a finding. A check of bytes does not know their file, so a
+/// front end completes the command with it (`--config FILE`, shell-quoted) before showing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// The subcommand and its arguments: `["seal"]`, `["rekey", "--all"]`.
+    pub args: Vec<String>,
+    /// The profile it acts on (`--profile`), if it acts on one.
+    pub profile: Option<String>,
+}
+
 /// One finding in one file.
 ///
 /// A diagnostic never holds any part of a secret: messages about `mgmt_token`, `token` and other
@@ -137,6 +147,9 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it, where sealctl can say.
     pub help: Option<String>,
+    /// The sealctl command that does what `help` says, where there is one. Front ends show it
+    /// after the help, completed with the file it is about.
+    pub fix: Option<Fix>,
     /// Byte range in the file that the diagnostic points at.
     pub span: Range<usize>,
     /// 1-based line of `span.start`.

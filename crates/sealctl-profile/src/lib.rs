@@ -13,6 +13,7 @@
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
 //! - [`recipient`] reads `[sealctl] recipients` entries with age's own parsers: `check` and
 //!   sealing judge them alike.
+//! - [`terminal`] makes names and messages safe to show on a terminal.
 //! - [`sealed`] reads the framing of sealed values, so that `check` can tell a sealed token from a
 //!   plaintext one, and [`endpoint`] says where a profile's tokens go, which sealed values are
 //!   bound to.
@@ -43,9 +44,10 @@ pub mod recipient;
 pub mod schema;
 pub mod sealed;
 mod source;
+pub mod terminal;
 mod validate;
 
-pub use diagnostic::{Diagnostic, Rule, Severity};
+pub use diagnostic::{Diagnostic, Fix, Rule, Severity};
 pub use document::{FileLock, ProfileDocument, ProfileValue};
 pub use error::ProfileError;
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use toml_edit::{Document, Item, TableLike, Value};
 
-use crate::diagnostic::{Diagnostic, Rule};
+use crate::diagnostic::{Diagnostic, Fix, Rule};
 use crate::endpoint::Endpoint;
 use crate::recipient::{Recipient, RecipientProblem, show_entry};
 use crate::schema::{
@@ -245,6 +245,7 @@ impl<'s> Walk<'s> {
             severity: rule.severity(),
             message,
             help,
+            fix: None,
             span,
             line,
             column,
@@ -252,6 +253,17 @@ impl<'s> Walk<'s> {
             key: self.key.clone(),
             source_line: Default::default(),
         });
+    }
+
+    /// Gives the finding just reported the command that fixes it.
+    fn with_fix(&mut self, args: &[&str], profile: bool) {
+        let profile = profile.then(|| self.scope.profile.clone()).flatten();
+        if let Some(found) = self.found.last_mut() {
+            found.fix = Some(Fix {
+                args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+                profile,
+            });
+        }
     }
 
     /// Marks a span of the walk's text as secret.
@@ -487,13 +499,18 @@ impl<'s> Walk<'s> {
                             show_entry(entry)
                         )
                     };
-                    let help = match remove_command(entry) {
-                        Some(command) if problem != RecipientProblem::PrivateKey => {
-                            format!("{}; or remove it: {command}", problem.help())
-                        }
-                        _ => problem.help().to_owned(),
+                    // A private key is never repeated, not even in the command that removes it.
+                    let removable =
+                        !entry.trim().is_empty() && problem != RecipientProblem::PrivateKey;
+                    let help = if removable {
+                        format!("{}; or remove it", problem.help())
+                    } else {
+                        problem.help().to_owned()
                     };
                     self.report_at_key(Rule::InvalidRecipient, KEY, span, message, Some(help));
+                    if removable {
+                        self.with_fix(&["recipients", "rm", entry.trim()], false);
+                    }
                 }
                 Ok(_) => {
                     let (line, _) = self.source.line_column(span.start + self.offset);
@@ -699,8 +716,9 @@ impl<'s> Walk<'s> {
                 name,
                 span(),
                 format!("`{key}` is sealed to other recipients (r={sealed}) than the file lists now (r={file})"),
-                Some("re-seal it to the current recipients: sealctl rekey --all".to_owned()),
+                Some("re-seal it to the current recipients".to_owned()),
             );
+            self.with_fix(&["rekey", "--all"], false);
         }
         self.binding(name, value, &span);
         let Some(expiry) = value_param(value, EXPIRY_PARAM) else {
@@ -710,8 +728,13 @@ impl<'s> Walk<'s> {
         let Ok(expires_at) = parse_expiry(expiry) else {
             return;
         };
-        let renew =
-            "create a new token (influxctl management create) and set it: sealctl token set";
+        let renew = "create a new token (influxctl management create) and set it";
+        // `token set` sets these two keys; it is the fix only for them.
+        let set: Option<&[&str]> = match name {
+            "mgmt_token" => Some(&["token", "set"]),
+            "token" => Some(&["token", "set", "--key", "token"]),
+            _ => None,
+        };
         match expires_at.duration_since(self.now) {
             Err(_) => self.report_at_key(
                 Rule::TokenExpired,
@@ -730,7 +753,10 @@ impl<'s> Walk<'s> {
                 ),
                 Some(renew.to_owned()),
             ),
-            Ok(_) => {}
+            Ok(_) => return,
+        }
+        if let Some(set) = set {
+            self.with_fix(set, true);
         }
     }
 
@@ -744,20 +770,15 @@ impl<'s> Walk<'s> {
             return;
         };
         let key = self.scope.key(name);
-        // Named even when it is `default`: INFLUXCTL_PROFILE would otherwise choose another.
-        let rebind = match self.scope.profile.as_deref() {
-            Some(DEFAULT_PROFILE) => format!("sealctl rekey --rebind --profile {DEFAULT_PROFILE}"),
-            other => format!("sealctl rekey --rebind{}", profile_flag(other)),
-        };
         match value_param(value, ENDPOINT_PARAM) {
             None => {
                 let message = format!(
                     "`{key}` is not bound to an endpoint: it would open for whatever host the profile names"
                 );
-                let help = format!(
-                    "if {endpoint} is where it belongs, bind it there (needs the identity): {rebind}"
-                );
+                let help =
+                    format!("if {endpoint} is where it belongs, bind it there (needs the identity)");
                 self.report_at_key(Rule::Unbound, name, span(), message, Some(help));
+                self.with_fix(&["rekey", "--rebind"], true);
             }
             Some(sealed) if sealed != endpoint.digest() => {
                 let message = format!(
@@ -765,9 +786,10 @@ impl<'s> Walk<'s> {
                     endpoint.digest()
                 );
                 let help = format!(
-                    "if the profile moved on purpose, re-seal its tokens for {endpoint} (needs the identity): {rebind}; otherwise restore the profile's settings from version control"
+                    "restore the profile's settings from version control; or, if the profile moved on purpose, re-seal its tokens for {endpoint} (needs the identity)"
                 );
                 self.report_at_key(Rule::EndpointChanged, name, span(), message, Some(help));
+                self.with_fix(&["rekey", "--rebind"], true);
             }
             Some(_) => {}
         }
@@ -946,11 +968,9 @@ impl<'s> Walk<'s> {
                     key,
                     secret.key_span(),
                     format!("`{key}` holds {what} in plaintext"),
-                    Some(format!(
-                        "seal it in place: sealctl seal{}",
-                        profile_flag(self.scope.profile.as_deref())
-                    )),
+                    Some("seal it in place".to_owned()),
                 );
+                self.with_fix(&["seal"], true);
             }
         }
         if let Some(tls) = table.get("tls").and_then(Item::as_table_like) {
@@ -1013,30 +1033,6 @@ impl<'s> Walk<'s> {
             );
         }
     }
-}
-
-/// ` --profile NAME` for a help line, or nothing for `default` (and unnamed profiles).
-fn profile_flag(profile: Option<&str>) -> String {
-    match profile {
-        Some(name) if name != DEFAULT_PROFILE && !name.is_empty() => {
-            if name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            {
-                format!(" --profile {name}")
-            } else {
-                format!(" --profile '{}'", name.replace('\'', "'\\''"))
-            }
-        }
-        _ => String::new(),
-    }
-}
-
-/// `sealctl recipients rm '<entry>'`, when the entry can be pasted into a shell as it is.
-fn remove_command(entry: &str) -> Option<String> {
-    let entry = entry.trim();
-    (!entry.is_empty() && entry.chars().all(|c| c.is_ascii_graphic() || c == ' '))
-        .then(|| format!("sealctl recipients rm '{}'", entry.replace('\'', "'\\''")))
 }
 
 /// Where a key that belongs to a nested table lives, for one written at the wrong level.
