@@ -414,3 +414,32 @@ fn help_shows_examples_and_exit_statuses() {
         .assert()
         .code(2);
 }
+
+/// The summary leads with files that could not be read: never "no problems found" first.
+#[test]
+fn the_summary_leads_with_files_that_could_not_be_read() {
+    let env = TestEnv::new();
+    env.sealctl()
+        .args(["check", "missing.toml"])
+        .assert()
+        .code(2)
+        .stdout("1 file could not be read; nothing was checked\n")
+        .stderr(predicate::str::contains(
+            "cannot read missing.toml: no such file",
+        ));
+    env.sealctl()
+        .args(["check", "missing.toml", "gone.toml"])
+        .arg(example("clean.toml"))
+        .assert()
+        .code(2)
+        .stdout("2 files could not be read; checked 1 other file: no problems found\n");
+    env.sealctl()
+        .args(["check", "missing.toml"])
+        .arg(example("broken.toml"))
+        .arg(example("clean.toml"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::ends_with(
+            "1 file could not be read; checked 2 other files: 12 errors, 0 warnings\n",
+        ));
+}

@@ -48,22 +48,29 @@ fn render(renderer: &Renderer, path: &str, diagnostic: &Diagnostic) -> String {
 }
 
 fn summary_line(summary: &Summary) -> String {
-    let files = plural(summary.files, "file");
-    let mut line = match (summary.errors, summary.warnings) {
-        (0, 0) => format!("checked {files}: no problems found"),
+    // A file that could not be read is a failure: it leads, so that no reader stops at "no
+    // problems found" (status 2 says the same).
+    let checked = summary.files - summary.unreadable;
+    let findings = match (summary.errors, summary.warnings) {
+        (0, 0) => "no problems found".to_owned(),
         (errors, warnings) => format!(
-            "checked {files}: {}, {}",
+            "{}, {}",
             plural(errors, "error"),
             plural(warnings, "warning")
         ),
     };
-    if summary.unreadable > 0 {
-        line.push_str(&format!(
-            "; {} could not be read",
-            plural(summary.unreadable, "file")
-        ));
+    match (summary.unreadable, checked) {
+        (0, _) => format!("checked {}: {findings}", plural(checked, "file")),
+        (unreadable, 0) => format!(
+            "{} could not be read; nothing was checked",
+            plural(unreadable, "file")
+        ),
+        (unreadable, checked) => format!(
+            "{} could not be read; checked {}: {findings}",
+            plural(unreadable, "file"),
+            plural(checked, "other file")
+        ),
     }
-    line
 }
 
 fn plural(count: usize, word: &str) -> String {

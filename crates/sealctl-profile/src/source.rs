@@ -210,6 +210,24 @@ fn visible(ch: char) -> char {
 /// (`mgmt_token`, `token`) match, and so do keys a user might invent or remember
 /// (`client_secret`, `password`, `api_token`).
 pub fn is_secret_key(name: &str) -> bool {
+    secret_name(name)
+        || !name.is_ascii() && {
+            // influxctl reads `mgmt_toKen` (a Kelvin sign) as `mgmt_token`: Go's case mapping
+            // takes these three to ASCII letters.
+            let folded: String = name
+                .chars()
+                .map(|ch| match ch {
+                    '\u{212A}' => 'k',
+                    '\u{017F}' => 's',
+                    '\u{0130}' => 'i',
+                    _ => ch,
+                })
+                .collect();
+            secret_name(&folded)
+        }
+}
+
+fn secret_name(name: &str) -> bool {
     // "token" only at the end: `mgmt_token` and `api_token` are secrets, `token_url` is not.
     // Called for every key of every file, so it compares without allocating.
     let ends_with = |suffix: &str| {
@@ -294,6 +312,10 @@ mod tests {
             "client_secret",
             "Password",
             "api_token",
+            "MGMT_TOKEN",
+            "mgmt_to\u{212A}en",
+            "\u{017F}ecret",
+            "passwd_\u{0130}d",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
