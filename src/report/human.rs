@@ -59,14 +59,23 @@ fn summary_line(summary: &Summary) -> String {
             plural(warnings, "warning")
         ),
     };
+    let checked = checked - summary.skipped;
+    let skipped = match summary.skipped {
+        0 => String::new(),
+        1 => "; skipped 1 file that is not a profile file".to_owned(),
+        n => format!("; skipped {n} files that are not profile files"),
+    };
     match (summary.unreadable, checked) {
-        (0, _) => format!("checked {}: {findings}", plural(checked, "file")),
+        (0, 0) if summary.skipped > 0 => {
+            format!("{}: nothing to check", skipped.trim_start_matches("; "))
+        }
+        (0, _) => format!("checked {}: {findings}{skipped}", plural(checked, "file")),
         (unreadable, 0) => format!(
             "{} could not be read; nothing was checked",
             plural(unreadable, "file")
         ),
         (unreadable, checked) => format!(
-            "{} could not be read; checked {}: {findings}",
+            "{} could not be read; checked {}: {findings}{skipped}",
             plural(unreadable, "file"),
             plural(checked, "other file")
         ),

@@ -6,11 +6,13 @@
 //! split that way (a parse error, tables out of the usual order) is parsed in one piece; both
 //! ways find the same diagnostics, which the tests and the fuzz target compare.
 
+mod other;
 mod parts;
 mod syntax;
 mod toml10;
 mod values;
 
+pub use other::is_other_toml;
 pub use values::setting_problem;
 
 use std::collections::{HashMap, HashSet};
