@@ -189,7 +189,11 @@ fn pre_commit_refuses_plaintext_tokens_in_every_toml_file_and_passes_other_toml(
     .unwrap();
     ok(run(&project, "git", &["add", "-A"], env), "git add");
     let broken = run(&project, "git", &["commit", "-m", "add profiles"], env);
-    let output = String::from_utf8_lossy(&broken.stdout);
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&broken.stdout),
+        String::from_utf8_lossy(&broken.stderr)
+    );
     assert!(
         !broken.status.success(),
         "a broken profile file went through"

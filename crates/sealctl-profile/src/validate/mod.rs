@@ -351,7 +351,7 @@ impl<'s> Walk<'s> {
         let Some((profile_key, _)) = key_for(root, "profile") else {
             let legacy = top_level_unknown
                 .iter()
-                .filter(|name| LEGACY_KEYS.contains(name))
+                .filter(|name| LEGACY_KEYS.iter().any(|legacy| same_key(name, legacy)))
                 .map(|name| (key_span(root, name), *name))
                 .min_by_key(|(span, _)| span.start);
             if let Some((span, name)) = legacy {
@@ -1009,7 +1009,7 @@ fn nested_home(name: &str) -> Option<String> {
 }
 
 fn legacy_help(root: &toml_edit::Table) -> String {
-    let id = |key: &str, placeholder: &str| match root.get(key).and_then(Item::as_str) {
+    let id = |key: &str, placeholder: &str| match get_str(root, key).map(|id| id.value) {
         Some(id) if values::is_uuid(id) => id.to_owned(),
         _ => placeholder.to_owned(),
     };
