@@ -305,3 +305,44 @@ pub(crate) struct ProfilesFile {
     #[serde(default)]
     pub profile: Vec<Profile>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As go-toml v2 (`strings.ToLower`) and Go's `strings.EqualFold` match keys to fields.
+    #[test]
+    fn keys_match_fields_as_go_does() {
+        for (written, field) in [
+            ("mgmt_token", "mgmt_token"),
+            ("MGMT_TOKEN", "mgmt_token"),
+            ("Mgmt_Token", "mgmt_token"),
+            // The Kelvin sign: ToLower and EqualFold both take it to `k`.
+            ("mgmt_to\u{212A}en", "mgmt_token"),
+            // The long s: EqualFold matches it to `s`.
+            ("ho\u{17F}t", "host"),
+            // The dotted capital I: ToLower takes it to `i`.
+            ("cluster_\u{130}d", "cluster_id"),
+            ("PROFILE", "profile"),
+        ] {
+            assert!(same_key(written, field), "{written} is {field}");
+        }
+        for (written, field) in [
+            // The dotless i is neither lowered nor folded to `i` by Go.
+            ("cluster_\u{131}d", "cluster_id"),
+            ("mgmt-token", "mgmt_token"),
+            ("mgmt_tokens", "mgmt_token"),
+            ("mgmt_toke", "mgmt_token"),
+            ("mgmt_token ", "mgmt_token"),
+            // Fullwidth letters are other characters.
+            ("\u{FF48}ost", "host"),
+            ("ho\u{17F}\u{17F}t", "host"),
+        ] {
+            assert!(!same_key(written, field), "{written} is not {field}");
+        }
+        assert_eq!(
+            field_named(PROFILE_FIELDS, "Account_ID").map(|field| field.name),
+            Some("account_id")
+        );
+    }
+}
