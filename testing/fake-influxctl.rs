@@ -138,24 +138,29 @@ fn report(config: Option<String>, profile: Option<String>) -> ExitCode {
                 .filter(|name| !name.is_empty())
         })
         .unwrap_or_else(|| "default".to_owned());
-    let Some(profiles) = document
-        .get("profile")
-        .and_then(toml_edit::Item::as_array_of_tables)
+    // Keys as go-toml v2 matches them to influxctl's fields: without regard to case, the last
+    // spelling written winning.
+    let read = |table: &dyn toml_edit::TableLike, field: &str| {
+        sealctl_profile::schema::keys_for(table, field)
+            .last()
+            .map(|(_, item)| item.clone())
+    };
+    let Some(profiles) =
+        read(document.as_table(), "profile").and_then(|item| item.into_array_of_tables().ok())
     else {
         return fail("no [[profile]] in config");
     };
-    let Some(chosen) = profiles
-        .iter()
-        .find(|table| table.get("name").and_then(|n| n.as_str()) == Some(name.as_str()))
-    else {
+    let Some(chosen) = profiles.iter().find(|table| {
+        read(*table, "name").and_then(|n| n.as_str().map(str::to_owned)) == Some(name.clone())
+    }) else {
         return fail(&format!(
             "profile \"{name}\" not found in {}",
             path.display()
         ));
     };
     let digest = |key: &str| {
-        chosen
-            .get(key)
+        read(chosen, key)
+            .as_ref()
             .and_then(|value| value.as_str())
             .map_or("null".to_owned(), |value| {
                 format!("\"{}\"", sha256(value.as_bytes()))

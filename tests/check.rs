@@ -414,3 +414,128 @@ fn help_shows_examples_and_exit_statuses() {
         .assert()
         .code(2);
 }
+
+/// The summary leads with files that could not be read: never "no problems found" first.
+#[test]
+fn the_summary_leads_with_files_that_could_not_be_read() {
+    let env = TestEnv::new();
+    env.sealctl()
+        .args(["check", "missing.toml"])
+        .assert()
+        .code(2)
+        .stdout("1 file could not be read; nothing was checked\n")
+        .stderr(predicate::str::contains(
+            "cannot read missing.toml: no such file",
+        ));
+    env.sealctl()
+        .args(["check", "missing.toml", "gone.toml"])
+        .arg(example("clean.toml"))
+        .assert()
+        .code(2)
+        .stdout("2 files could not be read; checked 1 other file: no problems found\n");
+    env.sealctl()
+        .args(["check", "missing.toml"])
+        .arg(example("broken.toml"))
+        .arg(example("clean.toml"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::ends_with(
+            "1 file could not be read; checked 2 other files: 8 errors, 4 warnings\n",
+        ));
+}
+
+/// `--skip-other-toml` (the pre-commit hook's mode) passes a TOML file that is plainly not a
+/// profile file, and still fails anything of influxctl's, broken TOML, and plaintext tokens.
+#[test]
+fn skip_other_toml_passes_other_toml_files_only() {
+    let env = TestEnv::new();
+    env.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[profile.release]\nlto = true\n",
+    );
+    env.write("pyproject.toml", "[project]\nname = \"app\"\n");
+    env.sealctl()
+        .args(["check", "--skip-other-toml", "Cargo.toml", "pyproject.toml"])
+        .assert()
+        .code(0)
+        .stdout("skipped 2 files that are not profile files: nothing to check\n");
+    // Without the flag, a file without profiles is an error, as before.
+    env.sealctl()
+        .args(["check", "Cargo.toml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[wrong-type]"));
+    for (name, text, rule) in [
+        ("config.toml", PLAINTEXT.to_owned(), "plaintext-secret"),
+        (
+            "upper.toml",
+            PLAINTEXT
+                .replace("[[profile]]", "[[PROFILE]]")
+                .replace("mgmt_token", "MGMT_TOKEN"),
+            "plaintext-secret",
+        ),
+        (
+            "single.toml",
+            PLAINTEXT.replace("[[profile]]", "[profile]"),
+            "wrong-type",
+        ),
+        (
+            "named.toml",
+            "[profile.prod]\nmgmt_token = \"apiv3_TESTTOKEN-a1b2c3d4e5f6g7h8\"\n".to_owned(),
+            "wrong-type",
+        ),
+        (
+            "loose.toml",
+            "mgmt_token = \"apiv3_TESTTOKEN-a1b2c3d4e5f6g7h8\"\n".to_owned(),
+            "no-profiles",
+        ),
+        (
+            "legacy.toml",
+            "account_id = \"x\"\ncluster_id = \"y\"\n".to_owned(),
+            "legacy-format",
+        ),
+        (
+            "sealctl.toml",
+            "[sealctl]\nrecipients = []\n".to_owned(),
+            "no-profiles",
+        ),
+        (
+            "broken.toml",
+            "[package]\nname = = \"app\"\n".to_owned(),
+            "toml-syntax",
+        ),
+    ] {
+        env.write(name, text);
+        let output = env
+            .sealctl()
+            .args(["check", "--skip-other-toml", name])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stdout}");
+        assert!(
+            stdout.contains(&format!("error[{rule}]")),
+            "{name}: {stdout}"
+        );
+        assert!(!stdout.contains("skipped"), "{name}: {stdout}");
+        assert!(
+            !leaks(&stdout, "apiv3_TESTTOKEN-a1b2c3d4e5f6g7h8"),
+            "{name}"
+        );
+    }
+    let output = env
+        .sealctl()
+        .args([
+            "check",
+            "--skip-other-toml",
+            "--format",
+            "json",
+            "Cargo.toml",
+            "config.toml",
+        ])
+        .output()
+        .unwrap();
+    let report = json(&output.stdout);
+    assert_eq!(report["files"][0]["skipped"], true);
+    assert_eq!(report["files"][1].get("skipped"), None);
+}

@@ -1184,3 +1184,128 @@ fn a_program_that_cannot_run_says_why() {
         }
     }
 }
+
+/// Keys are read as influxctl reads them (go-toml v2: without regard to case): a plaintext
+/// `MGMT_TOKEN` is sealed by `seal --all`, `token get`/`set` and `exec` find it, and influxctl is
+/// given the opened value under the key it reads; two spellings of one key are refused.
+#[test]
+fn case_variant_keys_are_the_keys_influxctl_reads() {
+    let setup = Setup::new();
+    let kelvin = "to\u{212A}en";
+    let file = format!(
+        "[[Profile]]\n  NAME = \"default\"\n  Product = \"clustered\"\n  HOST = \"h.example.com\"\n  Port = \"443\"\n  MGMT_TOKEN = \"{DEFAULT_TOKEN}\"\n\n[[Profile]]\n  Name = \"prod\"\n  product = \"clustered\"\n  host = \"prod.example.com\"\n  port = \"443\"\n  Mgmt_Token = \"{PROD_TOKEN}\"\n  \"{kelvin}\" = \"{DB_TOKEN}\"\n"
+    );
+    let config = setup.env.write("variants.toml", &file);
+    let config = config.to_str().unwrap();
+    setup
+        .sealctl()
+        .args(["--config", config, "seal", "--all"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("sealed 3 tokens"));
+    let sealed = std::fs::read_to_string(config).unwrap();
+    for token in [DEFAULT_TOKEN, PROD_TOKEN, DB_TOKEN] {
+        assert!(!leaks(&sealed, token), "a plaintext token is left");
+    }
+    // The keys keep their spelling: only the values changed.
+    for key in ["  MGMT_TOKEN = \"sealctl:", "  Mgmt_Token = \"sealctl:"] {
+        assert!(sealed.contains(key), "{key}");
+    }
+    assert!(sealed.contains(&format!("  \"{kelvin}\" = \"sealctl:")));
+    setup
+        .sealctl()
+        .args(["--config", config, "check"])
+        .assert()
+        .code(0);
+    let got = setup
+        .sealctl()
+        .args([
+            "--config",
+            config,
+            "--profile",
+            "prod",
+            "token",
+            "get",
+            "--key",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        sha256(String::from_utf8_lossy(&got.stdout).trim_end()),
+        sha256(DB_TOKEN)
+    );
+
+    let report = report(
+        &setup,
+        &[
+            "--",
+            "influxctl",
+            "--config",
+            config,
+            "--profile",
+            "prod",
+            "report",
+        ],
+        &[],
+    );
+    assert_eq!(report["mgmt_token_sha256"], sha256(PROD_TOKEN));
+    assert_eq!(report["token_sha256"], sha256(DB_TOKEN));
+    let report = self::report(
+        &setup,
+        &["--", "influxctl", "--config", config, "report"],
+        &[],
+    );
+    assert_eq!(report["mgmt_token_sha256"], sha256(DEFAULT_TOKEN));
+
+    // token set replaces the value of the key as written, adding no second spelling.
+    setup
+        .sealctl()
+        .args(["--config", config, "token", "set"])
+        .write_stdin("apiv3_NEW-default")
+        .assert()
+        .success();
+    let after = std::fs::read_to_string(config).unwrap();
+    assert!(!after.contains("mgmt_token"), "a second spelling was added");
+    let report = self::report(
+        &setup,
+        &["--", "influxctl", "--config", config, "report"],
+        &[],
+    );
+    assert_eq!(report["mgmt_token_sha256"], sha256("apiv3_NEW-default"));
+
+    // Two spellings of one key: every command refuses, the file unchanged, nothing started.
+    let twice = after.replacen(
+        "  MGMT_TOKEN",
+        &format!("  mgmt_token = \"{PROD_TOKEN}\"\n  MGMT_TOKEN"),
+        1,
+    );
+    std::fs::write(config, &twice).unwrap();
+    for args in [
+        vec!["seal", "--all"],
+        vec!["token", "get"],
+        vec!["exec", "--", "influxctl", "report"],
+    ] {
+        let output = setup
+            .sealctl()
+            .args(["--config", config])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("`mgmt_token` and `MGMT_TOKEN`"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("mgmt_token_sha256"));
+        assert!(!leaks(&stderr, PROD_TOKEN));
+        assert_eq!(std::fs::read_to_string(config).unwrap(), twice);
+    }
+    setup
+        .sealctl()
+        .args(["--config", config, "check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[duplicate-key]"));
+}

@@ -88,7 +88,7 @@ fn hook_repository(into: &Path) -> String {
 }
 
 #[test]
-fn pre_commit_refuses_a_plaintext_token_and_accepts_a_clean_file() {
+fn pre_commit_refuses_plaintext_tokens_in_every_toml_file_and_passes_other_toml() {
     if std::env::var_os("SEALCTL_SKIP_PRE_COMMIT").is_some() {
         eprintln!("skipped: SEALCTL_SKIP_PRE_COMMIT is set");
         return;
@@ -124,10 +124,28 @@ fn pre_commit_refuses_a_plaintext_token_and_accepts_a_clean_file() {
     );
 
     let profile = "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"cluster.example.com\"\n  port = \"443\"\n";
-    std::fs::create_dir_all(project.join("deploy")).unwrap();
+    // Where people keep profile files, under the names they give them; each with a plaintext
+    // token, one of them spelled as influxctl also reads it.
+    let committed = [
+        ("config.toml", "mgmt_token"),
+        ("deploy/profiles/prod.toml", "mgmt_token"),
+        ("deploy/influxctl/prod/config.toml", "token"),
+        ("InfluxCTL.toml", "MGMT_TOKEN"),
+    ];
+    for (path, key) in committed {
+        let path = project.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("{profile}  {key} = \"{TOKEN}\"\n")).unwrap();
+    }
+    // TOML files that are plainly not profile files pass quietly beside them.
     std::fs::write(
-        project.join("deploy/influxctl.toml"),
-        format!("{profile}  mgmt_token = \"{TOKEN}\"\n"),
+        project.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[profile.release]\nlto = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("pyproject.toml"),
+        "[project]\nname = \"app\"\n\n[tool.ruff]\nline-length = 100\n",
     )
     .unwrap();
     ok(run(&project, "git", &["add", "-A"], env), "git add");
@@ -141,14 +159,51 @@ fn pre_commit_refuses_a_plaintext_token_and_accepts_a_clean_file() {
         !refused.status.success(),
         "the commit went through:\n{output}"
     );
-    assert!(output.contains("plaintext-secret"), "{output}");
-    assert!(output.contains("deploy/influxctl.toml:6:3"), "{output}");
+    for (path, _) in committed {
+        assert!(
+            output.contains(&format!("{path}:6:3")),
+            "{path} was not reported:\n{output}"
+        );
+    }
+    assert_eq!(
+        output.matches("error[plaintext-secret]").count(),
+        4,
+        "{output}"
+    );
+    assert!(!output.contains("Cargo.toml"), "{output}");
+    assert!(!output.contains("pyproject.toml"), "{output}");
     assert!(!leaks(&output, TOKEN), "the hook's output shows the token");
 
-    std::fs::write(project.join("deploy/influxctl.toml"), profile).unwrap();
+    // `pre-commit run --all-files` (as CI runs it) fails on the same files.
+    let all = run(&project, "pre-commit", &["run", "--all-files"], env);
+    assert!(!all.status.success(), "pre-commit run --all-files passed");
+
+    // A file that looks like a profile file and is broken still fails.
+    for (path, _) in committed {
+        std::fs::write(project.join(path), profile).unwrap();
+    }
+    std::fs::write(
+        project.join("deploy/profiles/prod.toml"),
+        "[[profile]]\n  name = \"prod\"\n  product = \"clustered\n",
+    )
+    .unwrap();
+    ok(run(&project, "git", &["add", "-A"], env), "git add");
+    let broken = run(&project, "git", &["commit", "-m", "add profiles"], env);
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&broken.stdout),
+        String::from_utf8_lossy(&broken.stderr)
+    );
+    assert!(
+        !broken.status.success(),
+        "a broken profile file went through"
+    );
+    assert!(output.contains("deploy/profiles/prod.toml:3:"), "{output}");
+
+    std::fs::write(project.join("deploy/profiles/prod.toml"), profile).unwrap();
     ok(run(&project, "git", &["add", "-A"], env), "git add");
     ok(
         run(&project, "git", &["commit", "-m", "add profiles"], env),
-        "the clean commit",
+        "the clean commit, beside Cargo.toml and pyproject.toml",
     );
 }

@@ -25,6 +25,12 @@ pub struct CheckArgs {
     /// Exit with status 1 on warnings too, not only on errors.
     #[arg(long)]
     pub deny_warnings: bool,
+
+    /// Skip TOML files that are plainly not profile files (such as Cargo.toml: no [[profile]],
+    /// no [sealctl] table, no influxctl key) instead of failing them with no-profiles. For hooks
+    /// and CI jobs that check every .toml file; a broken profile file still fails.
+    #[arg(long)]
+    pub skip_other_toml: bool,
 }
 
 /// How `check` writes what it found.
@@ -47,7 +53,12 @@ pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, Command
     } else {
         args.files
     };
-    let outcomes: Vec<FileOutcome> = paths.into_par_iter().map(FileOutcome::check).collect();
+    let check = if args.skip_other_toml {
+        FileOutcome::check_or_skip_other
+    } else {
+        FileOutcome::check
+    };
+    let outcomes: Vec<FileOutcome> = paths.into_par_iter().map(check).collect();
     let summary = Summary::of(&outcomes);
     let status = if summary.unreadable > 0 {
         Status::Setup

@@ -52,22 +52,38 @@ fn render(renderer: &Renderer, path: &str, diagnostic: &Diagnostic, help: Option
 }
 
 fn summary_line(summary: &Summary) -> String {
-    let files = plural(summary.files, "file");
-    let mut line = match (summary.errors, summary.warnings) {
-        (0, 0) => format!("checked {files}: no problems found"),
+    // A file that could not be read is a failure: it leads, so that no reader stops at "no
+    // problems found" (status 2 says the same).
+    let checked = summary.files - summary.unreadable;
+    let findings = match (summary.errors, summary.warnings) {
+        (0, 0) => "no problems found".to_owned(),
         (errors, warnings) => format!(
-            "checked {files}: {}, {}",
+            "{}, {}",
             plural(errors, "error"),
             plural(warnings, "warning")
         ),
     };
-    if summary.unreadable > 0 {
-        line.push_str(&format!(
-            "; {} could not be read",
-            plural(summary.unreadable, "file")
-        ));
+    let checked = checked - summary.skipped;
+    let skipped = match summary.skipped {
+        0 => String::new(),
+        1 => "; skipped 1 file that is not a profile file".to_owned(),
+        n => format!("; skipped {n} files that are not profile files"),
+    };
+    match (summary.unreadable, checked) {
+        (0, 0) if summary.skipped > 0 => {
+            format!("{}: nothing to check", skipped.trim_start_matches("; "))
+        }
+        (0, _) => format!("checked {}: {findings}{skipped}", plural(checked, "file")),
+        (unreadable, 0) => format!(
+            "{} could not be read; nothing was checked",
+            plural(unreadable, "file")
+        ),
+        (unreadable, checked) => format!(
+            "{} could not be read; checked {}: {findings}{skipped}",
+            plural(unreadable, "file"),
+            plural(checked, "other file")
+        ),
     }
-    line
 }
 
 fn plural(count: usize, word: &str) -> String {

@@ -18,6 +18,9 @@ struct File<'a> {
     /// Why the file could not be read; absent when it was checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    /// Present, and true, for a file skipped as plainly not a profile file.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    skipped: bool,
     diagnostics: Vec<Diagnostic<'a>>,
 }
 
@@ -47,6 +50,7 @@ pub fn write(out: &mut impl Write, outcomes: &[FileOutcome], summary: &Summary) 
         .map(|outcome| File {
             path: outcome.display_path(),
             error: outcome.read_error().map(|(_, reason)| reason),
+            skipped: outcome.skipped,
             diagnostics: outcome
                 .result
                 .iter()

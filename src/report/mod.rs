@@ -6,7 +6,8 @@ pub mod sarif;
 
 use std::path::{Path, PathBuf};
 
-use sealctl_profile::{CheckedFile, Diagnostic, Severity};
+use sealctl_profile::schema::same_key;
+use sealctl_profile::{CheckedFile, Diagnostic, Rule, Severity};
 
 use sealctl_profile::file::{check_size, read_to_limit};
 
@@ -15,13 +16,44 @@ use sealctl_profile::file::{check_size, read_to_limit};
 pub struct FileOutcome {
     pub path: PathBuf,
     pub result: Result<CheckedFile, String>,
+    /// Skipped as plainly not a profile file (`--skip-other-toml`); `result` is then empty.
+    pub skipped: bool,
 }
 
 impl FileOutcome {
     /// Reads and checks one file; a file that cannot be read is an outcome too, not a failure.
     pub fn check(path: PathBuf) -> FileOutcome {
         let result = read_and_check(&path);
-        FileOutcome { path, result }
+        FileOutcome {
+            path,
+            result,
+            skipped: false,
+        }
+    }
+
+    /// [`FileOutcome::check`], skipping a file that is plainly not a profile file (such as
+    /// `Cargo.toml`) instead of reporting that it has no profiles.
+    pub fn check_or_skip_other(path: PathBuf) -> FileOutcome {
+        let mut outcome = FileOutcome::check(path);
+        // Judged only for files that found no profile: a profile file is never read twice.
+        let no_profiles = outcome.result.as_ref().is_ok_and(|checked| {
+            checked.diagnostics.iter().any(|d| {
+                d.rule == Rule::NoProfiles
+                    || d.rule == Rule::WrongType
+                        && d.key.as_deref().is_some_and(|key| same_key(key, "profile"))
+            })
+        });
+        if no_profiles
+            && outcome.path.as_os_str() != "-"
+            && std::fs::read(&outcome.path)
+                .is_ok_and(|bytes| sealctl_profile::is_other_toml(&bytes))
+        {
+            outcome.result = Ok(CheckedFile {
+                diagnostics: Vec::new(),
+            });
+            outcome.skipped = true;
+        }
+        outcome
     }
 
     /// The path and reason, for a file that could not be read.
@@ -81,6 +113,8 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub unreadable: usize,
+    /// Files skipped as plainly not profile files.
+    pub skipped: usize,
 }
 
 impl Summary {
@@ -101,6 +135,7 @@ impl Summary {
                 }
                 Err(_) => summary.unreadable += 1,
             }
+            summary.skipped += usize::from(outcome.skipped);
         }
         summary
     }

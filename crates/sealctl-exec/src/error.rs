@@ -26,6 +26,16 @@ pub enum ExecError {
     /// The profile to copy is not in the file.
     #[error("no profile named `{0}` in the file")]
     UnknownProfile(String),
+    /// Two spellings of one key (`mgmt_token`, `MGMT_TOKEN`), which influxctl reads as one.
+    #[error("{}has both `{first}` and `{second}`, which influxctl reads as the same key, keeping only one of them; keep one and remove the other", if .profile.is_empty() { "the file ".to_owned() } else { format!("profile `{}` ", .profile) })]
+    DuplicateKey {
+        /// The profile, or empty at the top level.
+        profile: String,
+        /// The first spelling.
+        first: String,
+        /// The second spelling.
+        second: String,
+    },
     /// The file is not valid TOML (run `sealctl check`).
     #[error("the profile file is not valid TOML: {0}")]
     Syntax(String),

@@ -2,8 +2,9 @@
 
 use std::ffi::{OsStr, OsString};
 
+use sealctl_profile::schema::{Field, Kind, PROFILE_FIELDS, key_for, keys_for};
 use secrecy::{ExposeSecret, SecretString};
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 use zeroize::Zeroizing;
 
 use crate::error::ExecError;
@@ -92,6 +93,10 @@ pub fn scan(args: &[OsString]) -> Result<InfluxctlArgs, ExecError> {
 
 /// The config influxctl is given: only `profile`, with `opened` values (key, plaintext) in place
 /// of its sealed ones, and nothing else of the file (no other profile, no `[sealctl]` table).
+///
+/// Keys are matched as influxctl matches them, without regard to case: an opened `mgmt_token`
+/// replaces a sealed `MGMT_TOKEN`. A profile with two spellings of one key is refused, since
+/// which one influxctl would take is not known.
 pub fn config_copy(
     text: &str,
     profile: &str,
@@ -100,20 +105,24 @@ pub fn config_copy(
     let document: DocumentMut = text
         .parse()
         .map_err(|error: toml_edit::TomlError| ExecError::Syntax(error.message().to_owned()))?;
-    let mut table = find_profile(&document, profile)
+    single_keys(document.as_table(), &[PROFILE_KEY], "")?;
+    let mut table = find_profile(&document, profile)?
         .ok_or_else(|| ExecError::UnknownProfile(profile.to_owned()))?;
+    single_keys(&table, PROFILE_FIELDS, profile)?;
     table.decor_mut().clear();
     table.set_position(None);
     for (key, secret) in opened {
         let mut value = Value::from(secret.expose_secret());
-        match table.get_mut(key) {
+        // The spelling influxctl reads the value by, as written in the file.
+        let key = key_for(&table, key).map_or(key.clone(), |(written, _)| written.to_owned());
+        match table.get_mut(&key) {
             // In place, so the key keeps its indentation and the value its comment.
             Some(Item::Value(old)) => {
                 *value.decor_mut() = old.decor().clone();
                 *old = value;
             }
             _ => {
-                table.insert(key, Item::Value(value));
+                table.insert(&key, Item::Value(value));
             }
         }
     }
@@ -124,18 +133,73 @@ pub fn config_copy(
     Ok(Zeroizing::new(copy.to_string()))
 }
 
-fn find_profile(document: &DocumentMut, name: &str) -> Option<Table> {
-    let named =
-        |table: &dyn toml_edit::TableLike| table.get("name").and_then(Item::as_str) == Some(name);
-    match document.get("profile")? {
-        Item::ArrayOfTables(array) => array.iter().find(|table| named(*table)).cloned(),
-        Item::Value(Value::Array(array)) => array
-            .iter()
-            .filter_map(Value::as_inline_table)
-            .find(|table| named(*table))
-            .map(|table| table.clone().into_table()),
-        _ => None,
+/// The top-level key of the profiles, for [`single_keys`].
+const PROFILE_KEY: Field = Field {
+    name: "profile",
+    kind: Kind::String,
+};
+
+/// Refuses a table (and its sub-tables) with two spellings of one of `fields`.
+fn single_keys(table: &dyn TableLike, fields: &[Field], profile: &str) -> Result<(), ExecError> {
+    for field in fields {
+        let mut written = keys_for(table, field.name);
+        let first = written.next();
+        if let (Some((first, _)), Some((second, _))) = (first, written.next()) {
+            return Err(ExecError::DuplicateKey {
+                profile: profile.to_owned(),
+                first: first.to_owned(),
+                second: second.to_owned(),
+            });
+        }
+        if let (Kind::Table(inner), Some((_, item))) = (field.kind, first)
+            && let Some(inner_table) = item.as_table_like()
+        {
+            single_keys(inner_table, inner, profile)?;
+        }
     }
+    Ok(())
+}
+
+/// The profile named `name`, with `profile` and `name` read as influxctl reads them.
+fn find_profile(document: &DocumentMut, name: &str) -> Result<Option<Table>, ExecError> {
+    let named = |table: &dyn TableLike| -> Result<bool, ExecError> {
+        let mut names = keys_for(table, "name");
+        let first = names.next();
+        if let (Some((first, _)), Some((second, _))) = (first, names.next()) {
+            return Err(ExecError::DuplicateKey {
+                profile: name.to_owned(),
+                first: first.to_owned(),
+                second: second.to_owned(),
+            });
+        }
+        Ok(first.and_then(|(_, item)| item.as_str()) == Some(name))
+    };
+    let Some((_, profiles)) = key_for(document.as_table(), "profile") else {
+        return Ok(None);
+    };
+    Ok(match profiles {
+        Item::ArrayOfTables(array) => {
+            let mut found = None;
+            for table in array.iter() {
+                if named(table)? {
+                    found = Some(table.clone());
+                    break;
+                }
+            }
+            found
+        }
+        Item::Value(Value::Array(array)) => {
+            let mut found = None;
+            for table in array.iter().filter_map(Value::as_inline_table) {
+                if named(table)? {
+                    found = Some(table.clone().into_table());
+                    break;
+                }
+            }
+            found
+        }
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -230,5 +294,60 @@ mod tests {
             config_copy(text, "c", &[]),
             Err(ExecError::UnknownProfile(_))
         ));
+    }
+
+    /// The opened value replaces the key influxctl reads, however it is spelled, and a profile
+    /// with two spellings of one key is refused: no plaintext variant can ride along.
+    #[test]
+    fn the_copy_reads_keys_as_influxctl_does() {
+        let text = "[[Profile]]\n  NAME = \"p\"\n  MGMT_TOKEN = \"sealctl:v1:age:AAAA\"\n";
+        let copy =
+            config_copy(text, "p", &[("mgmt_token".into(), SecretString::from("T"))]).unwrap();
+        assert_eq!(
+            copy.as_str(),
+            "[[profile]]\n  NAME = \"p\"\n  MGMT_TOKEN = \"T\"\n"
+        );
+        let kelvin =
+            "[[profile]]\n  name = \"p\"\n  \"mgmt_to\u{212A}en\" = \"sealctl:v1:age:AAAA\"\n";
+        let copy = config_copy(
+            kelvin,
+            "p",
+            &[("mgmt_token".into(), SecretString::from("T"))],
+        )
+        .unwrap();
+        assert!(!copy.contains("sealctl:"), "the sealed value stayed");
+        for (text, first, second) in [
+            (
+                "[[profile]]\n  name = \"p\"\n  mgmt_token = \"sealctl:v1:age:AAAA\"\n  Mgmt_Token = \"plain\"\n",
+                "mgmt_token",
+                "Mgmt_Token",
+            ),
+            (
+                "[[profile]]\n  name = \"p\"\n  [profile.tls]\n    ca = \"a\"\n    CA = \"b\"\n",
+                "ca",
+                "CA",
+            ),
+            (
+                "[[profile]]\n  name = \"p\"\n  Name = \"q\"\n",
+                "name",
+                "Name",
+            ),
+            (
+                "[[profile]]\n  name = \"p\"\n[[PROFILE]]\n  name = \"p\"\n",
+                "profile",
+                "PROFILE",
+            ),
+        ] {
+            let error = config_copy(text, "p", &[("mgmt_token".into(), SecretString::from("T"))])
+                .unwrap_err();
+            match &error {
+                ExecError::DuplicateKey {
+                    first: one,
+                    second: two,
+                    ..
+                } => assert_eq!((one.as_str(), two.as_str()), (first, second)),
+                other => panic!("{other}"),
+            }
+        }
     }
 }

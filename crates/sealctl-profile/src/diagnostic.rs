@@ -87,6 +87,8 @@ rules! {
     InvalidUrl => "invalid-url", Error, "an OAuth2 URL is not an absolute http(s) URL";
     /// A profile name used twice, or empty.
     DuplicateProfile => "duplicate-profile", Error, "a profile name used twice, or empty";
+    /// Two keys of one table that influxctl reads as the same key (`mgmt_token`, `MGMT_TOKEN`).
+    DuplicateKey => "duplicate-key", Error, "two spellings of one key, which influxctl reads as the same key";
     /// A secret kept in plaintext.
     PlaintextSecret => "plaintext-secret", Error, "a token kept in plaintext";
     /// A value that starts like a sealed value but does not parse as one.

@@ -15,7 +15,9 @@ use toml_edit::{Document, Item, Table, TableLike, Value};
 use crate::endpoint::{ENDPOINT_KEYS, Endpoint};
 use crate::error::ProfileError;
 use crate::file::{is_read_only, read_limited, resolve_links};
-use crate::schema::{Profile, ProfilesFile, SEALCTL_TABLE};
+use crate::schema::{
+    Field, Kind, PROFILE_FIELDS, Profile, ProfilesFile, SEALCTL_TABLE, key_for, keys_for,
+};
 
 /// A profile file held as its exact text.
 pub struct ProfileDocument {
@@ -177,13 +179,47 @@ impl ProfileDocument {
         let document = self.document();
         profiles(&document)
             .iter()
-            .filter_map(|profile| profile.table.get("name")?.as_str().map(str::to_owned))
+            .filter_map(|profile| {
+                key_for(profile.table, "name")?
+                    .1
+                    .as_str()
+                    .map(str::to_owned)
+            })
             .collect()
     }
 
     /// The typed profiles. Fails when a profile does not match the schema (`check` says where).
     pub fn profiles(&self) -> Result<Vec<Profile>, ProfileError> {
-        toml_edit::de::from_str::<ProfilesFile>(&self.text)
+        let mut document: toml_edit::DocumentMut =
+            self.text.parse().map_err(|source| ProfileError::Syntax {
+                path: self.path.clone(),
+                source,
+            })?;
+        // Keys as influxctl reads them: `MGMT_TOKEN` is `mgmt_token`, `[[Profile]]` is
+        // `[[profile]]`; the typed view matches names exactly.
+        let root: &mut dyn TableLike = document.as_table_mut();
+        self.canonical_keys(root, &[PROFILE_TABLE], None)?;
+        if let Some(profiles) = document.get_mut("profile") {
+            let tables: Vec<&mut dyn TableLike> = match profiles {
+                Item::ArrayOfTables(array) => array
+                    .iter_mut()
+                    .map(|table| table as &mut dyn TableLike)
+                    .collect(),
+                Item::Value(Value::Array(array)) => array
+                    .iter_mut()
+                    .filter_map(Value::as_inline_table_mut)
+                    .map(|table| table as &mut dyn TableLike)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for table in tables {
+                let name = key_for(table, "name")
+                    .and_then(|(_, item)| item.as_str())
+                    .map(str::to_owned);
+                self.canonical_keys(table, PROFILE_FIELDS, name.as_deref())?;
+            }
+        }
+        toml_edit::de::from_document::<ProfilesFile>(document)
             .map(|file| file.profile)
             .map_err(|error| ProfileError::Schema {
                 path: self.path.clone(),
@@ -264,12 +300,18 @@ impl ProfileDocument {
         let parts: Vec<&str> = key.split('.').collect();
         let (leaf, parents) = parts.split_last().expect("split yields one part");
         for part in parents {
-            match table.get(part).and_then(Item::as_table_like) {
-                Some(inner) => table = inner,
-                None => return Ok(None),
+            match self
+                .one_key(table, part, profile)?
+                .map(|(_, item)| item.as_table_like())
+            {
+                Some(Some(inner)) => table = inner,
+                _ => return Ok(None),
             }
         }
-        Ok(table.get(leaf).and_then(Item::as_str).map(str::to_owned))
+        Ok(self
+            .one_key(table, leaf, profile)?
+            .and_then(|(_, item)| item.as_str())
+            .map(str::to_owned))
     }
 
     /// Sets a dotted `key` of a profile to a string. An existing string keeps its surrounding
@@ -321,7 +363,13 @@ impl ProfileDocument {
     ) -> Result<(Range<usize>, String), ProfileError> {
         let place = self.place(document, profile, key)?;
         let leaf = key.rsplit('.').next().unwrap_or(key);
-        match place.table.get(leaf).filter(|_| place.missing.is_empty()) {
+        // The key as written, if it is there in any case: its value is replaced, so that a
+        // plaintext `MGMT_TOKEN` is sealed in place rather than left beside a new `mgmt_token`.
+        let old = self
+            .one_key(place.table, leaf, profile)?
+            .map(|(_, item)| item)
+            .filter(|_| place.missing.is_empty());
+        match old {
             Some(Item::Value(Value::String(old))) => {
                 let span = old.span().expect("parsed values have spans");
                 Ok((span, encode_string(value)))
@@ -788,15 +836,22 @@ impl ProfileDocument {
     /// The index of the one profile named `name`. Two of that name are refused: which one an edit
     /// or influxctl would take is not something to guess.
     fn index_of(&self, document: &Document<&str>, name: &str) -> Result<usize, ProfileError> {
-        let mut named = profiles(document)
-            .iter()
-            .enumerate()
-            .filter(|(_, profile)| profile.table.get("name").and_then(Item::as_str) == Some(name))
-            .map(|(index, _)| index)
-            .collect::<Vec<_>>();
+        // `[[profile]]` and `[[Profile]]` both: influxctl keeps the profiles of one of them.
+        self.one_key(document.as_table(), "profile", "")?;
+        let mut named = Vec::new();
+        for (index, profile) in profiles(document).iter().enumerate() {
+            let names: Vec<(&str, &Item)> = keys_for(profile.table, "name").collect();
+            if !names.iter().any(|(_, item)| item.as_str() == Some(name)) {
+                continue;
+            }
+            if names.len() > 1 {
+                self.one_key(profile.table, "name", name)?;
+            }
+            named.push(index);
+        }
         match named.len() {
             0 => Err(self.unknown(name)),
-            1 => Ok(named.remove(0)),
+            1 => Ok(named[0]),
             count => Err(ProfileError::DuplicateProfile {
                 path: self.path.clone(),
                 name: name.to_owned(),
@@ -873,6 +928,67 @@ impl ProfileDocument {
         start..end
     }
 
+    /// The one key of `table` that influxctl reads as `field` (as written, with its item), or
+    /// an error naming both when there are two spellings of it. `profile` names the place in
+    /// the error; empty for the top level.
+    fn one_key<'t>(
+        &self,
+        table: &'t dyn TableLike,
+        field: &str,
+        profile: &str,
+    ) -> Result<Option<(&'t str, &'t Item)>, ProfileError> {
+        let mut keys = keys_for(table, field);
+        let first = keys.next();
+        if let (Some((first, _)), Some((second, _))) = (first, keys.next()) {
+            return Err(self.duplicate_key(profile, first, second));
+        }
+        Ok(first)
+    }
+
+    fn duplicate_key(&self, profile: &str, first: &str, second: &str) -> ProfileError {
+        ProfileError::DuplicateKey {
+            path: self.path.clone(),
+            place: if profile.is_empty() {
+                String::new()
+            } else {
+                format!("profile `{profile}` ")
+            },
+            first: first.to_owned(),
+            second: second.to_owned(),
+        }
+    }
+
+    /// Renames the keys of `table` that are case variants of `fields` to the names influxctl
+    /// reads them by, in sub-tables too; two spellings of one key are an error.
+    fn canonical_keys(
+        &self,
+        table: &mut dyn TableLike,
+        fields: &[Field],
+        profile: Option<&str>,
+    ) -> Result<(), ProfileError> {
+        for field in fields {
+            let written: Vec<String> = keys_for(table, field.name)
+                .map(|(key, _)| key.to_owned())
+                .collect();
+            if let [first, second, ..] = written.as_slice() {
+                return Err(self.duplicate_key(profile.unwrap_or(""), first, second));
+            }
+            if let Some(key) = written.first()
+                && key != field.name
+                && let Some(item) = table.remove(key)
+            {
+                table.insert(field.name, item);
+            }
+            if let Kind::Table(inner) = field.kind
+                && let Some(inner_table) =
+                    table.get_mut(field.name).and_then(Item::as_table_like_mut)
+            {
+                self.canonical_keys(inner_table, inner, profile)?;
+            }
+        }
+        Ok(())
+    }
+
     fn find<'d>(
         &self,
         document: &'d Document<&str>,
@@ -899,7 +1015,9 @@ impl ProfileDocument {
         };
         let parts: Vec<&str> = key.split('.').collect();
         for (at, part) in parts[..parts.len() - 1].iter().enumerate() {
-            match place.table.get(part) {
+            let written = self.one_key(place.table, part, profile)?;
+            let part = written.map_or(*part, |(key, _)| key);
+            match written.map(|(_, item)| item) {
                 None => {
                     place.missing = parts[at..parts.len() - 1]
                         .iter()
@@ -1017,8 +1135,14 @@ impl ProfileDocument {
     }
 }
 
+/// The top-level key of the profiles, for [`ProfileDocument::canonical_keys`].
+const PROFILE_TABLE: Field = Field {
+    name: "profile",
+    kind: Kind::StringMap,
+};
+
 fn profiles<'d>(document: &'d Document<&str>) -> Vec<ProfileRef<'d>> {
-    match document.get("profile") {
+    match key_for(document.as_table(), "profile").map(|(_, item)| item) {
         Some(Item::ArrayOfTables(array)) => array
             .iter()
             .map(|table| ProfileRef {
@@ -1702,6 +1826,82 @@ recipients = []
             doc.to_toml(),
             "# profiles\n\n[[profile]]\n  name = \"default\"\n"
         );
+    }
+
+    /// Keys are read as influxctl reads them: `MGMT_TOKEN`, `[[Profile]]`, `NAME`, and the
+    /// Kelvin sign for `k`, are the keys they spell; a value set replaces the one written.
+    #[test]
+    fn case_variant_keys_are_read_and_set_in_place() {
+        let file = "[[Profile]]\n  NAME = \"prod\"\n  Product = \"clustered\"\n  MGMT_TOKEN = \"old\"\n  \"to\u{212A}en\" = \"db\"\n  [Profile.TLS]\n    CA = \"/ca.pem\"\n";
+        let mut doc = ProfileDocument::parse("c.toml", file).unwrap();
+        assert_eq!(doc.profile_names(), ["prod"]);
+        assert_eq!(
+            doc.get("prod", "mgmt_token").unwrap().as_deref(),
+            Some("old")
+        );
+        assert_eq!(doc.get("prod", "token").unwrap().as_deref(), Some("db"));
+        assert_eq!(
+            doc.get("prod", "tls.ca").unwrap().as_deref(),
+            Some("/ca.pem")
+        );
+        let values = doc
+            .values(&["prod".to_owned()], &["mgmt_token", "token"])
+            .unwrap();
+        let keys: Vec<&str> = values.iter().map(|value| value.key.as_str()).collect();
+        assert_eq!(keys, ["mgmt_token", "token"]);
+        doc.set("prod", "mgmt_token", "new").unwrap();
+        doc.set("prod", "tls.cert", "/c.pem").unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            file.replace("\"old\"", "\"new\"")
+                .replace("/ca.pem\"\n", "/ca.pem\"\n    cert = \"/c.pem\"\n")
+        );
+        let typed = doc.profile("prod").unwrap();
+        assert!(typed.mgmt_token.is_some() && typed.token.is_some());
+        assert_eq!(typed.tls.unwrap().ca.as_deref(), Some("/ca.pem"));
+    }
+
+    /// Two spellings of one key: which one influxctl takes is not known, so nothing is read or
+    /// changed through them, and the error names both as written.
+    #[test]
+    fn two_spellings_of_one_key_are_refused() {
+        let file = "[[profile]]\n  name = \"prod\"\n  mgmt_token = \"sealctl:v1:age:AAAA\"\n  Mgmt_Token = \"plain\"\n";
+        let mut doc = ProfileDocument::parse("c.toml", file).unwrap();
+        for error in [
+            doc.get("prod", "mgmt_token").unwrap_err(),
+            doc.values(&["prod".to_owned()], &["mgmt_token"])
+                .unwrap_err(),
+            doc.profiles().unwrap_err(),
+            doc.set("prod", "mgmt_token", "x").unwrap_err(),
+        ] {
+            let message = error.to_string();
+            assert!(
+                matches!(error, ProfileError::DuplicateKey { .. }),
+                "{message}"
+            );
+            assert!(
+                message.contains("`mgmt_token` and `Mgmt_Token`"),
+                "{message}"
+            );
+            assert!(!message.contains("plain\""), "{message}");
+        }
+        assert_eq!(doc.to_toml(), file);
+        let both = "[[profile]]\n  name = \"a\"\n[[Profile]]\n  name = \"b\"\n";
+        let doc = ProfileDocument::parse("c.toml", both).unwrap();
+        assert!(matches!(
+            doc.get("a", "name"),
+            Err(ProfileError::DuplicateKey { .. })
+        ));
+        let names = "[[profile]]\n  name = \"a\"\n  NAME = \"b\"\n";
+        let doc = ProfileDocument::parse("c.toml", names).unwrap();
+        assert!(matches!(
+            doc.get("a", "name"),
+            Err(ProfileError::DuplicateKey { .. })
+        ));
+        assert!(matches!(
+            doc.get("b", "name"),
+            Err(ProfileError::DuplicateKey { .. })
+        ));
     }
 
     #[test]

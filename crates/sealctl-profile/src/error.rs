@@ -76,6 +76,21 @@ pub enum ProfileError {
         /// Why.
         reason: &'static str,
     },
+    /// Two keys of one table that influxctl reads as one (`mgmt_token` and `MGMT_TOKEN`): which
+    /// one it takes is not known, so nothing is read or changed through them.
+    #[error(
+        "{path}: {place}has both `{first}` and `{second}`, which influxctl reads as the same key, keeping only one of them; keep one and remove the other"
+    )]
+    DuplicateKey {
+        /// The file.
+        path: PathBuf,
+        /// `profile `prod` ` where the keys are in a profile, or nothing at the top level.
+        place: String,
+        /// The first key, as written.
+        first: String,
+        /// The second key, as written.
+        second: String,
+    },
     /// An edit could not be made without disturbing the rest of the file; nothing was changed.
     #[error("cannot {what} in {path} without disturbing the rest of the file; edit it by hand")]
     Edit {

@@ -53,5 +53,5 @@ pub use error::ProfileError;
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};
 pub use validate::{
     CheckedFile, EXPIRY_WARNING, check, check_at, check_in_parts_at, check_reader, check_whole_at,
-    setting_problem,
+    is_other_toml, setting_problem,
 };

@@ -93,6 +93,70 @@ pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];
 /// The top-level table that belongs to sealctl itself (recipients and settings).
 pub const SEALCTL_TABLE: &str = "sealctl";
 
+/// Whether influxctl reads the key written as `written` as the schema's key `field`.
+///
+/// influxctl decodes with go-toml v2, which (like Go's `encoding/json`) takes a key with no exact
+/// match for the field whose name matches it case-insensitively: `MGMT_TOKEN` and `Mgmt_Token`
+/// are the management token. go-toml lower-cases the key (Go's `strings.ToLower`, which also
+/// maps the Kelvin sign `K` to `k` and `İ` to `i`), `encoding/json` folds it (Go's
+/// `strings.EqualFold`, which also matches the long s `ſ` to `s`): a key either of them takes
+/// for the field is that field here, so that no spelling influxctl may read slips past.
+/// `field` is one of the schema's names, which are ASCII lower case.
+pub fn same_key(written: &str, field: &str) -> bool {
+    written == field || {
+        let mut written = written.chars();
+        field.chars().all(|expected| {
+            written
+                .next()
+                .is_some_and(|ch| fold_to_ascii(ch) == Some(expected))
+        }) && written.next().is_none()
+    }
+}
+
+/// The ASCII lower-case letter Go's case mapping or folding takes `ch` to, or `ch` itself.
+fn fold_to_ascii(ch: char) -> Option<char> {
+    match ch {
+        '\u{212A}' => Some('k'),
+        '\u{017F}' => Some('s'),
+        '\u{0130}' => Some('i'),
+        _ if ch.is_ascii() => Some(ch.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+/// The key written as `written`, in the name influxctl reads it by (`MGMT_TOKEN` is
+/// `mgmt_token`), when it is one of `fields`.
+pub fn field_named<'f>(fields: &'f [Field], written: &str) -> Option<&'f Field> {
+    fields
+        .iter()
+        .find(|field| field.name == written)
+        .or_else(|| fields.iter().find(|field| same_key(written, field.name)))
+}
+
+/// The keys of a table that influxctl reads as `field`, as written, in table order: more
+/// than one is a duplicate.
+pub fn keys_for<'t>(
+    table: &'t dyn toml_edit::TableLike,
+    field: &str,
+) -> impl Iterator<Item = (&'t str, &'t toml_edit::Item)> {
+    let field = field.to_owned();
+    table
+        .iter()
+        .filter(move |(written, _)| same_key(written, &field))
+}
+
+/// The one key of a table that influxctl reads as `field`: the exact name if written, else a
+/// case variant of it.
+pub fn key_for<'t>(
+    table: &'t dyn toml_edit::TableLike,
+    field: &str,
+) -> Option<(&'t str, &'t toml_edit::Item)> {
+    table
+        .get_key_value(field)
+        .map(|(key, item)| (key.get(), item))
+        .or_else(|| keys_for(table, field).next())
+}
+
 /// The products influxctl knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -240,4 +304,45 @@ impl Profile {
 pub(crate) struct ProfilesFile {
     #[serde(default)]
     pub profile: Vec<Profile>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As go-toml v2 (`strings.ToLower`) and Go's `strings.EqualFold` match keys to fields.
+    #[test]
+    fn keys_match_fields_as_go_does() {
+        for (written, field) in [
+            ("mgmt_token", "mgmt_token"),
+            ("MGMT_TOKEN", "mgmt_token"),
+            ("Mgmt_Token", "mgmt_token"),
+            // The Kelvin sign: ToLower and EqualFold both take it to `k`.
+            ("mgmt_to\u{212A}en", "mgmt_token"),
+            // The long s: EqualFold matches it to `s`.
+            ("ho\u{17F}t", "host"),
+            // The dotted capital I: ToLower takes it to `i`.
+            ("cluster_\u{130}d", "cluster_id"),
+            ("PROFILE", "profile"),
+        ] {
+            assert!(same_key(written, field), "{written} is {field}");
+        }
+        for (written, field) in [
+            // The dotless i is neither lowered nor folded to `i` by Go.
+            ("cluster_\u{131}d", "cluster_id"),
+            ("mgmt-token", "mgmt_token"),
+            ("mgmt_tokens", "mgmt_token"),
+            ("mgmt_toke", "mgmt_token"),
+            ("mgmt_token ", "mgmt_token"),
+            // Fullwidth letters are other characters.
+            ("\u{FF48}ost", "host"),
+            ("ho\u{17F}\u{17F}t", "host"),
+        ] {
+            assert!(!same_key(written, field), "{written} is not {field}");
+        }
+        assert_eq!(
+            field_named(PROFILE_FIELDS, "Account_ID").map(|field| field.name),
+            Some("account_id")
+        );
+    }
 }

@@ -210,6 +210,24 @@ fn visible(ch: char) -> char {
 /// (`mgmt_token`, `token`) match, and so do keys a user might invent or remember
 /// (`client_secret`, `password`, `api_token`).
 pub fn is_secret_key(name: &str) -> bool {
+    secret_name(name)
+        || !name.is_ascii() && {
+            // influxctl reads `mgmt_toKen` (a Kelvin sign) as `mgmt_token`: Go's case mapping
+            // takes these three to ASCII letters.
+            let folded: String = name
+                .chars()
+                .map(|ch| match ch {
+                    '\u{212A}' => 'k',
+                    '\u{017F}' => 's',
+                    '\u{0130}' => 'i',
+                    _ => ch,
+                })
+                .collect();
+            secret_name(&folded)
+        }
+}
+
+fn secret_name(name: &str) -> bool {
     // "token" only at the end: `mgmt_token` and `api_token` are secrets, `token_url` is not.
     // Called for every key of every file, so it compares without allocating.
     let ends_with = |suffix: &str| {
@@ -272,6 +290,22 @@ mod tests {
         assert!(!line.text.contains("abc"));
     }
 
+    /// influxctl reads these spellings as its secret keys: a line the parser could not read
+    /// hides their values as it hides `mgmt_token`'s.
+    #[test]
+    fn display_line_hides_an_unparsed_case_variant_secret() {
+        for line in [
+            "MGMT_TOKEN = \"abc\\q\"\n",
+            "\"mgmt_to\u{212A}en\" = \"abc\\q\"\n",
+            "profile.To\u{212A}en = \"abc\\q\"\n",
+        ] {
+            let source = SourceText::new(line.to_owned());
+            let shown = source.display_line(0..1);
+            assert!(!shown.text.contains("abc"), "{line}");
+            assert!(shown.text.ends_with(REDACTED), "{line}");
+        }
+    }
+
     #[test]
     fn display_line_of_a_span_on_a_crlf_line_break() {
         let source = SourceText::new("a = \"x\r\nb = 1\r\n".to_owned());
@@ -294,6 +328,10 @@ mod tests {
             "client_secret",
             "Password",
             "api_token",
+            "MGMT_TOKEN",
+            "mgmt_to\u{212A}en",
+            "\u{017F}ecret",
+            "to\u{212A}en",
         ] {
             assert!(is_secret_key(key), "{key}");
         }

@@ -6,10 +6,13 @@
 //! split that way (a parse error, tables out of the usual order) is parsed in one piece; both
 //! ways find the same diagnostics, which the tests and the fuzz target compare.
 
+mod other;
 mod parts;
+mod syntax;
 mod toml10;
 mod values;
 
+pub use other::is_other_toml;
 pub use values::setting_problem;
 
 use std::collections::{HashMap, HashSet};
@@ -23,7 +26,8 @@ use crate::diagnostic::{Diagnostic, Fix, Rule};
 use crate::endpoint::Endpoint;
 use crate::recipient::{Recipient, RecipientProblem, show_entry};
 use crate::schema::{
-    Field, Kind, PROFILE_FIELDS, Product, SEALCTL_FIELDS, SEALCTL_TABLE, SECRET_KEYS,
+    Field, Kind, PROFILE_FIELDS, Product, SEALCTL_FIELDS, SEALCTL_TABLE, SECRET_KEYS, field_named,
+    key_for, keys_for, same_key,
 };
 use crate::sealed::{
     ENDPOINT_PARAM, EXPIRY_PARAM, FramingError, RECIPIENTS_PARAM, SealedValue,
@@ -198,9 +202,17 @@ fn key_span(table: &dyn TableLike, name: &str) -> Range<usize> {
         .unwrap_or(0..0)
 }
 
-fn get_str<'d>(table: &'d dyn TableLike, name: &'d str) -> Option<Located<'d>> {
-    let value = table.get(name)?.as_str()?;
+/// The string influxctl reads as the key `field`: written so, or as a case variant of it
+/// (`name` is then the key as written).
+fn get_str<'d>(table: &'d dyn TableLike, field: &str) -> Option<Located<'d>> {
+    let (name, item) = key_for(table, field)?;
+    let value = item.as_str()?;
     Some(Located { value, table, name })
+}
+
+/// The table influxctl reads as the key `field`, written so or as a case variant of it.
+fn get_table<'d>(table: &'d dyn TableLike, field: &str) -> Option<&'d dyn TableLike> {
+    key_for(table, field).and_then(|(_, item)| item.as_table_like())
 }
 
 fn type_name(item: &Item) -> &'static str {
@@ -288,19 +300,19 @@ impl<'s> Walk<'s> {
     /// Parses and walks the whole text.
     fn text(&mut self) {
         let text = self.source.text();
-        let document = Document::parse(text);
-        let document = match document {
-            Ok(document) => document,
-            Err(error) => {
-                let span = error.span().unwrap_or(0..0);
-                let message = if error.message().starts_with("missing escaped value") {
-                    "invalid escape sequence; TOML 1.0 allows \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX and \\UXXXXXXXX".to_owned()
-                } else {
-                    error.message().trim_end().to_owned()
-                };
-                self.report(Rule::TomlSyntax, span, message, None);
-                return;
-            }
+        let Ok(document) = Document::parse(text) else {
+            // The first error by position, not the one the parser happened to report.
+            let error = syntax::first_error(text).unwrap_or(syntax::SyntaxError {
+                span: 0..0,
+                message: "not valid TOML".to_owned(),
+            });
+            let message = if error.message.starts_with("missing escaped value") {
+                "invalid escape sequence; TOML 1.0 allows \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX and \\UXXXXXXXX".to_owned()
+            } else {
+                error.message.trim_end().to_owned()
+            };
+            self.report(Rule::TomlSyntax, error.span, message, None);
+            return;
         };
         self.toml11_forms(toml10::scan(text.as_bytes()).forms);
         self.document(document.as_table());
@@ -354,10 +366,10 @@ impl<'s> Walk<'s> {
 
     fn document(&mut self, root: &toml_edit::Table) {
         let top_level_unknown = self.top_level(root);
-        let Some(profiles) = root.get("profile") else {
+        let Some((profile_key, _)) = key_for(root, "profile") else {
             let legacy = top_level_unknown
                 .iter()
-                .filter(|name| LEGACY_KEYS.contains(name))
+                .filter(|name| LEGACY_KEYS.iter().any(|legacy| same_key(name, legacy)))
                 .map(|name| (key_span(root, name), *name))
                 .min_by_key(|(span, _)| span.start);
             if let Some((span, name)) = legacy {
@@ -382,43 +394,50 @@ impl<'s> Walk<'s> {
         };
         self.unknown_top_level(root, &top_level_unknown);
 
-        let tables: Vec<(Range<usize>, &dyn TableLike)> = match profiles {
-            Item::ArrayOfTables(array) => array
-                .iter()
-                .map(|table| (table.span().unwrap_or(0..0), table as &dyn TableLike))
-                .collect(),
-            Item::Value(Value::Array(array))
-                if array.iter().all(|value| value.is_inline_table()) =>
-            {
-                array
-                    .iter()
-                    .filter_map(|value| value.as_inline_table())
-                    .map(|table| (table.span().unwrap_or(0..0), table as &dyn TableLike))
-                    .collect()
+        // Every spelling of `profile` (a second one is a duplicate-key error): each profile is
+        // walked, so that a plaintext token under `[[Profile]]` is reported as well.
+        let mut tables: Vec<(Range<usize>, &dyn TableLike)> = Vec::new();
+        for (profile_key, profiles) in keys_for(root, "profile") {
+            match profiles {
+                Item::ArrayOfTables(array) => tables.extend(
+                    array
+                        .iter()
+                        .map(|table| (table.span().unwrap_or(0..0), table as &dyn TableLike)),
+                ),
+                Item::Value(Value::Array(array))
+                    if array.iter().all(|value| value.is_inline_table()) =>
+                {
+                    tables.extend(
+                        array
+                            .iter()
+                            .filter_map(|value| value.as_inline_table())
+                            .map(|table| (table.span().unwrap_or(0..0), table as &dyn TableLike)),
+                    );
+                }
+                other => {
+                    self.mark_item(profile_key, other);
+                    self.report_at_key(
+                        Rule::WrongType,
+                        profile_key,
+                        key_span(root, profile_key),
+                        format!(
+                            "`{profile_key}` must be an array of tables, found {}",
+                            type_name(other)
+                        ),
+                        Some(
+                            "write each profile under its own [[profile]] header, with two brackets"
+                                .to_owned(),
+                        ),
+                    );
+                    return;
+                }
             }
-            other => {
-                self.mark_item("profile", other);
-                self.report_at_key(
-                    Rule::WrongType,
-                    "profile",
-                    key_span(root, "profile"),
-                    format!(
-                        "`profile` must be an array of tables, found {}",
-                        type_name(other)
-                    ),
-                    Some(
-                        "write each profile under its own [[profile]] header, with two brackets"
-                            .to_owned(),
-                    ),
-                );
-                return;
-            }
-        };
+        }
         if tables.is_empty() {
             self.report(
                 Rule::NoProfiles,
-                key_span(root, "profile"),
-                "`profile` is empty: influxctl finds no profile in this file".to_owned(),
+                key_span(root, profile_key),
+                format!("`{profile_key}` is empty: influxctl finds no profile in this file"),
                 None,
             );
             return;
@@ -437,12 +456,14 @@ impl<'s> Walk<'s> {
     /// file's recipients from `[sealctl]`.
     fn top_level<'d>(&mut self, root: &'d toml_edit::Table) -> Vec<&'d str> {
         let mut unknown = Vec::new();
+        self.duplicates(root, &["profile"]);
         for (name, item) in root.iter() {
-            if name != "profile" {
+            let profile = same_key(name, "profile");
+            if !profile {
                 self.mark_item(name, item);
             }
             match name {
-                "profile" => {}
+                _ if profile => {}
                 SEALCTL_TABLE if item.is_table_like() => {
                     let table = item.as_table_like().expect("checked");
                     self.scope.prefix = format!("{SEALCTL_TABLE}.");
@@ -606,7 +627,7 @@ impl<'s> Walk<'s> {
 
     fn unknown_top_level(&mut self, root: &toml_edit::Table, names: &[&str]) {
         for name in names {
-            let help = if PROFILE_FIELDS.iter().any(|field| field.name == *name) {
+            let help = if field_named(PROFILE_FIELDS, name).is_some() {
                 Some(format!(
                     "keys above the first [[profile]] belong to no profile; move `{name}` into a [[profile]] table"
                 ))
@@ -626,6 +647,12 @@ impl<'s> Walk<'s> {
 
     /// Checks that every key of `table` is known and of the right type, recursing into sub-tables.
     fn types(&mut self, table: &dyn TableLike, fields: &[Field]) {
+        // sealctl's own table is read by sealctl, which matches its keys exactly.
+        let influxctl_reads = !std::ptr::eq(fields, SEALCTL_FIELDS);
+        if influxctl_reads {
+            let names: Vec<&str> = fields.iter().map(|field| field.name).collect();
+            self.duplicates(table, &names);
+        }
         for (name, item) in table.iter() {
             let span = || key_span(table, name);
             if is_secret_key(name)
@@ -633,7 +660,12 @@ impl<'s> Walk<'s> {
             {
                 self.secret(value);
             }
-            let Some(field) = fields.iter().find(|field| field.name == name) else {
+            let field = if influxctl_reads {
+                field_named(fields, name)
+            } else {
+                fields.iter().find(|field| field.name == name)
+            };
+            let Some(field) = field else {
                 self.mark_inside(item);
                 self.unknown_key(name, span(), fields);
                 continue;
@@ -846,11 +878,12 @@ impl<'s> Walk<'s> {
         self.types(table, PROFILE_FIELDS);
         self.endpoint = None;
         let mut missing = Vec::new();
-        if !table.contains_key("name") {
+        let has = |field: &str| key_for(table, field).is_some();
+        if !has("name") {
             missing.push(("name", "every profile needs a name for --profile to select"));
         }
         let product = get_str(table, "product");
-        if !table.contains_key("product") {
+        if !has("product") {
             missing.push((
                 "product",
                 "write product = \"clustered\" or product = \"dedicated\"",
@@ -859,14 +892,14 @@ impl<'s> Walk<'s> {
         match product.as_ref().map(|product| product.value) {
             Some("clustered") => {
                 for key in ["host", "port"] {
-                    if !table.contains_key(key) {
+                    if !has(key) {
                         missing.push((key, "a Clustered profile connects to host and port"));
                     }
                 }
             }
             Some("dedicated") => {
                 for key in ["account_id", "cluster_id"] {
-                    if !table.contains_key(key) {
+                    if !has(key) {
                         missing.push((key, "a Dedicated profile names its account and cluster"));
                     }
                 }
@@ -876,7 +909,7 @@ impl<'s> Walk<'s> {
                 let product = product.expect("matched Some");
                 self.report_at_key(
                     Rule::InvalidProduct,
-                    "product",
+                    product.name,
                     product.key_span(),
                     format!("product `{other}` is neither `clustered` nor `dedicated`"),
                     Some(match near {
@@ -923,9 +956,9 @@ impl<'s> Walk<'s> {
             };
             self.report_at_key(
                 Rule::InvalidHost,
-                "host",
+                host.name,
                 host.key_span(),
-                format!("`host` {}", problem.reason),
+                format!("`{}` {}", host.name, problem.reason),
                 help,
             );
         }
@@ -934,9 +967,12 @@ impl<'s> Walk<'s> {
         {
             self.report_at_key(
                 Rule::InvalidPort,
-                "port",
+                port.name,
                 port.key_span(),
-                format!("`port` {reason}: it must be a decimal number from 1 to 65535"),
+                format!(
+                    "`{}` {reason}: it must be a decimal number from 1 to 65535",
+                    port.name
+                ),
                 Some("write it as a quoted number, as in port = \"443\"".to_owned()),
             );
         }
@@ -946,44 +982,46 @@ impl<'s> Walk<'s> {
             {
                 self.report_at_key(
                         Rule::InvalidUuid,
-                        key,
+                        id.name,
                         id.key_span(),
-                        format!("`{key}` is not a UUID"),
+                        format!("`{}` is not a UUID", id.name),
                         Some("influxctl prints ids as 8-4-4-4-12 hexadecimal digits, as in 0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11".to_owned()),
                     );
             }
         }
         for key in SECRET_KEYS {
-            if let Some(secret) = get_str(table, key)
-                && !secret.value.is_empty()
-                && !looks_sealed(secret.value)
-            {
+            // Every spelling influxctl may read: with two, which one it takes is not known.
+            for (written, item) in keys_for(table, key) {
+                let Some(value) = item.as_str() else { continue };
+                if value.is_empty() || looks_sealed(value) {
+                    continue;
+                }
                 let what = if *key == "mgmt_token" {
                     "a management token, which has administrative rights over the cluster,"
                 } else {
                     "a database token"
                 };
+                let read_as = if written == *key {
+                    String::new()
+                } else {
+                    format!(" (influxctl reads it as `{key}`)")
+                };
                 self.report_at_key(
                     Rule::PlaintextSecret,
-                    key,
-                    secret.key_span(),
-                    format!("`{key}` holds {what} in plaintext"),
+                    written,
+                    key_span(table, written),
+                    format!("`{written}` holds {what} in plaintext{read_as}"),
                     Some("seal it in place".to_owned()),
                 );
                 self.with_fix(&["seal"], true);
             }
         }
-        if let Some(tls) = table.get("tls").and_then(Item::as_table_like) {
+        if let Some(tls) = get_table(table, "tls") {
             self.scope.prefix = "tls.".to_owned();
             self.tls(tls);
             self.scope.prefix.clear();
         }
-        if let Some(oauth2) = table
-            .get("auth")
-            .and_then(Item::as_table_like)
-            .and_then(|auth| auth.get("oauth2"))
-            .and_then(Item::as_table_like)
-        {
+        if let Some(oauth2) = get_table(table, "auth").and_then(|auth| get_table(auth, "oauth2")) {
             self.scope.prefix = "auth.oauth2.".to_owned();
             for key in ["token_url", "device_url"] {
                 if let Some(url) = get_str(oauth2, key)
@@ -991,9 +1029,9 @@ impl<'s> Walk<'s> {
                 {
                     self.report_at_key(
                         Rule::InvalidUrl,
-                        key,
+                        url.name,
                         url.key_span(),
-                        format!("`auth.oauth2.{key}` {reason}"),
+                        format!("`auth.oauth2.{}` {reason}", url.name),
                         Some(
                             "write the full URL, as in https://auth.example.com/oauth/token"
                                 .to_owned(),
@@ -1006,31 +1044,63 @@ impl<'s> Walk<'s> {
     }
 
     fn tls(&mut self, tls: &dyn TableLike) {
-        let cert = tls.get("cert").is_some_and(Item::is_str);
-        let key = tls.get("key").is_some_and(Item::is_str);
-        if cert != key {
-            let (present, absent) = if cert {
-                ("cert", "key")
-            } else {
-                ("key", "cert")
-            };
+        let cert = get_str(tls, "cert");
+        let key = get_str(tls, "key");
+        if let (Some(present), None, absent) | (None, Some(present), absent) = (
+            cert.as_ref(),
+            key.as_ref(),
+            if cert.is_some() { "key" } else { "cert" },
+        ) {
             self.report_at_key(
                 Rule::TlsPair,
-                present,
-                key_span(tls, present),
-                format!("`tls.{present}` is set but `tls.{absent}` is not: a client certificate needs both"),
-                Some(format!("add tls.{absent}, or remove tls.{present}")),
+                present.name,
+                present.key_span(),
+                format!(
+                    "`tls.{}` is set but `tls.{absent}` is not: a client certificate needs both",
+                    present.name
+                ),
+                Some(format!("add tls.{absent}, or remove tls.{}", present.name)),
             );
         }
-        if tls.get("insecure").and_then(Item::as_bool) == Some(true) {
+        if let Some((insecure, item)) = key_for(tls, "insecure")
+            && item.as_bool() == Some(true)
+        {
             self.report_at_key(
                 Rule::InsecureTls,
-                "insecure",
-                key_span(tls, "insecure"),
-                "`tls.insecure = true`: influxctl will not check the server's certificate"
-                    .to_owned(),
+                insecure,
+                key_span(tls, insecure),
+                format!(
+                    "`tls.{insecure} = true`: influxctl will not check the server's certificate"
+                ),
                 Some("use tls.ca to trust a private CA instead".to_owned()),
             );
+        }
+    }
+
+    /// The duplicate-key rule: two keys of `table` that influxctl reads as the same one of
+    /// `fields` (`mgmt_token` and `MGMT_TOKEN`); it keeps one, and which is not to be relied on.
+    fn duplicates(&mut self, table: &dyn TableLike, fields: &[&str]) {
+        for field in fields {
+            let mut written = keys_for(table, field).map(|(key, _)| key);
+            let Some(first) = written.next() else {
+                continue;
+            };
+            for again in written {
+                let (line, _) = self
+                    .source
+                    .line_column(key_span(table, first).start + self.offset);
+                self.report_at_key(
+                    Rule::DuplicateKey,
+                    again,
+                    key_span(table, again),
+                    format!(
+                        "`{}` and `{}` (line {line}) are the same key to influxctl, which reads keys without regard to case and keeps only one of them",
+                        self.scope.key(again),
+                        self.scope.key(first),
+                    ),
+                    Some(format!("keep one `{field}` and remove the other")),
+                );
+            }
         }
     }
 }
@@ -1050,7 +1120,7 @@ fn nested_home(name: &str) -> Option<String> {
 }
 
 fn legacy_help(root: &toml_edit::Table) -> String {
-    let id = |key: &str, placeholder: &str| match root.get(key).and_then(Item::as_str) {
+    let id = |key: &str, placeholder: &str| match get_str(root, key).map(|id| id.value) {
         Some(id) if values::is_uuid(id) => id.to_owned(),
         _ => placeholder.to_owned(),
     };

@@ -25,6 +25,7 @@ use toml_edit::{Document, Item};
 use super::toml10::{self, HeaderKind};
 use super::{Names, ProfileName, Walk, show_lines};
 use crate::diagnostic::Diagnostic;
+use crate::schema::key_for;
 use crate::source::SourceText;
 
 /// How much is read at a time, at least. A part longer than this is read whole.
@@ -239,7 +240,7 @@ impl Parts {
         if let Some(head) = &plan.head {
             let document = Document::parse(&text[head.clone()]).map_err(|_| NeedsWhole)?;
             let root = document.as_table();
-            if root.contains_key("profile") {
+            if key_for(root, "profile").is_some() {
                 return Err(NeedsWhole);
             }
             let mut walk = Walk::new(source_ref, self.now, self.offset + head.start);
@@ -273,7 +274,7 @@ impl Parts {
         if let Some(tail) = &plan.tail {
             let document = Document::parse(&text[tail.clone()]).map_err(|_| NeedsWhole)?;
             let root = document.as_table();
-            if root.contains_key("profile")
+            if key_for(root, "profile").is_some()
                 || root
                     .iter()
                     .any(|(key, _)| self.head_keys.iter().any(|head| head == key))

@@ -255,7 +255,10 @@ fn header_kind(bytes: &[u8]) -> HeaderKind {
     let after = trim_blank(after);
     let profile = key == b"profile";
     match after.first() {
-        _ if key.is_empty() => HeaderKind::Unclear,
+        // `[[Profile]]` is read by influxctl as `[[profile]]`: the whole file's walk judges it.
+        _ if key.is_empty() || (!profile && key.eq_ignore_ascii_case(b"profile")) => {
+            HeaderKind::Unclear
+        }
         Some(b'.') if profile => HeaderKind::InsideProfile,
         Some(b']') if profile && array && after.starts_with(b"]]") => HeaderKind::Profile,
         Some(b'.' | b']') if !profile => HeaderKind::Other,
