@@ -9,8 +9,8 @@ mod common;
 mod check;
 mod completions;
 mod doctor;
-mod endpoint;
 mod early;
+mod endpoint;
 #[cfg(feature = "test-fakes")]
 mod exec;
 mod faults;

@@ -290,7 +290,11 @@ pub fn recipients(
                         crate::ui::CommandLine::sealctl(&["recipients", "rm"])
                             .file(document.path())
                             .no_profile()
-                            .args([if entry == "an entry" { "ENTRY" } else { recipient.as_str() }])
+                            .args([if entry == "an entry" {
+                                "ENTRY"
+                            } else {
+                                recipient.as_str()
+                            }])
                     ))
                 })
             })

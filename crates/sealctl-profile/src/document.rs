@@ -16,7 +16,7 @@ use crate::endpoint::{ENDPOINT_KEYS, Endpoint};
 use crate::error::ProfileError;
 use crate::file::{is_read_only, read_limited, resolve_links};
 use crate::schema::{
-    Field, Kind, PROFILE_FIELDS, Profile, ProfilesFile, SEALCTL_TABLE, key_for, keys_for,
+    Field, Kind, PROFILE_FIELDS, Profile, ProfilesFile, SEALCTL_TABLE, key_for, keys_for, same_key,
 };
 
 /// A profile file held as its exact text.
@@ -389,13 +389,18 @@ impl ProfileDocument {
             let document = self.document();
             let place = self.place(&document, profile, key)?;
             let leaf = key.rsplit('.').next().unwrap_or(key);
-            let Some((leaf_key, item)) = place
-                .table
-                .get_key_value(leaf)
-                .filter(|_| place.missing.is_empty())
-            else {
+            // The key as influxctl reads it: `MGMT_TOKEN` is `mgmt_token`. Two spellings are
+            // refused, as every other edit refuses them.
+            if !place.missing.is_empty() {
+                return Ok(false);
+            }
+            let Some((written, item)) = self.one_key(place.table, leaf, profile)? else {
                 return Ok(false);
             };
+            let (leaf_key, _) = place
+                .table
+                .get_key_value(written)
+                .expect("the key was just found");
             let key_start = leaf_key.span().expect("parsed keys have spans").start;
             let value_end = item.span().expect("parsed items have spans").end;
             match &place.inline {
@@ -507,9 +512,8 @@ impl ProfileDocument {
             let all = profiles(&document);
             match &all[index].inline {
                 Some(_) => {
-                    let array = document
-                        .get("profile")
-                        .and_then(Item::as_array)
+                    let array = key_for(document.as_table(), "profile")
+                        .and_then(|(_, item)| item.as_array())
                         .expect("inline profiles");
                     let span = array.span().expect("parsed arrays have spans");
                     let mut value: Value = self.text[span.clone()]
@@ -884,7 +888,11 @@ impl ProfileDocument {
         // What comes after: the next header that is not one of this profile's sub-tables, with
         // its own comments; else the end of the file, less its closing comments.
         let mut end = match headers[position + 1..].iter().find(|header| {
-            header.path.first().map(String::as_str) != Some("profile") || header.path.len() == 1
+            !header
+                .path
+                .first()
+                .is_some_and(|first| same_key(first, "profile"))
+                || header.path.len() == 1
         }) {
             Some(next) => line_start(text, next.start),
             None => {
@@ -1126,11 +1134,18 @@ impl ProfileDocument {
         let headers = headers(document);
         let last_profile = headers
             .iter()
-            .rposition(|header| header.is_array && header.path == ["profile"])
+            .rposition(|header| {
+                header.is_array && header.path.len() == 1 && same_key(&header.path[0], "profile")
+            })
             .unwrap_or(0);
         headers[last_profile + 1..]
             .iter()
-            .find(|header| header.path.first().map(String::as_str) != Some("profile"))
+            .find(|header| {
+                !header
+                    .path
+                    .first()
+                    .is_some_and(|first| same_key(first, "profile"))
+            })
             .map_or(self.text.len(), |next| next.start)
     }
 }
@@ -1859,6 +1874,28 @@ recipients = []
         let typed = doc.profile("prod").unwrap();
         assert!(typed.mgmt_token.is_some() && typed.token.is_some());
         assert_eq!(typed.tls.unwrap().ca.as_deref(), Some("/ca.pem"));
+    }
+
+    /// Removing reads keys and tables as influxctl does too: `token rm` finds `MGMT_TOKEN`, and
+    /// `profile rm`/`rename` work on `[[Profile]]` tables and their `[Profile.TLS]` sub-tables.
+    #[test]
+    fn case_variant_keys_and_tables_are_removed_and_renamed() {
+        let file = "# team\n[[Profile]]\n  NAME = \"prod\"\n  MGMT_TOKEN = \"old\"\n  [Profile.TLS]\n    CA = \"/ca.pem\"\n\n[[Profile]]\n  Name = \"dev\"\n  host = \"d\"\n";
+        let mut doc = ProfileDocument::parse("c.toml", file).unwrap();
+        assert!(doc.remove("prod", "mgmt_token").unwrap());
+        assert_eq!(doc.get("prod", "mgmt_token").unwrap(), None);
+        assert_eq!(doc.to_toml(), file.replace("  MGMT_TOKEN = \"old\"\n", ""));
+        doc.rename_profile("dev", "staging").unwrap();
+        assert_eq!(doc.profile_names(), ["prod", "staging"]);
+        doc.remove_profile("prod").unwrap();
+        assert_eq!(
+            doc.to_toml(),
+            "# team\n\n[[Profile]]\n  Name = \"staging\"\n  host = \"d\"\n"
+        );
+        let inline = "Profile = [ { NAME = \"a\" }, { name = \"b\" } ]\n";
+        let mut doc = ProfileDocument::parse("c.toml", inline).unwrap();
+        doc.remove_profile("a").unwrap();
+        assert_eq!(doc.profile_names(), ["b"]);
     }
 
     /// Two spellings of one key: which one influxctl takes is not known, so nothing is read or

@@ -30,8 +30,8 @@ use crate::schema::{
     key_for, keys_for, same_key,
 };
 use crate::sealed::{
-    ENDPOINT_PARAM, EXPIRY_PARAM, FramingError, RECIPIENTS_PARAM, SealedValue,
-    canonical_recipient, looks_sealed, parse_expiry, recipients_fingerprint, value_param,
+    ENDPOINT_PARAM, EXPIRY_PARAM, FramingError, RECIPIENTS_PARAM, SealedValue, canonical_recipient,
+    looks_sealed, parse_expiry, recipients_fingerprint, value_param,
 };
 use crate::source::{SourceText, is_secret_key};
 
@@ -807,8 +807,9 @@ impl<'s> Walk<'s> {
                 let message = format!(
                     "`{key}` is not bound to an endpoint: it would open for whatever host the profile names"
                 );
-                let help =
-                    format!("if {endpoint} is where it belongs, bind it there (needs the identity)");
+                let help = format!(
+                    "if {endpoint} is where it belongs, bind it there (needs the identity)"
+                );
                 self.report_at_key(Rule::Unbound, name, span(), message, Some(help));
                 self.with_fix(&["rekey", "--rebind"], true);
             }
@@ -872,8 +873,9 @@ impl<'s> Walk<'s> {
     }
 
     fn profile(&mut self, header: Range<usize>, table: &dyn TableLike) {
+        // Read as influxctl and `ProfileDocument::endpoint` read them: `HOST` is `host`.
         self.endpoint = Some(Endpoint::from_fields(|key| {
-            table.get(key).and_then(Item::as_str)
+            key_for(table, key).and_then(|(_, item)| item.as_str())
         }));
         self.types(table, PROFILE_FIELDS);
         self.endpoint = None;
