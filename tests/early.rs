@@ -199,7 +199,10 @@ fn an_entry_that_cannot_be_parsed_is_removed_by_its_text() {
         .unwrap();
     let said = text(&check.stdout);
     assert!(said.contains("sealctl recipients rm"), "{said}");
-    assert!(said.contains(&format!("'{plugin}'")), "{said}");
+    assert!(
+        said.contains(&format!("recipients rm {plugin} --config")),
+        "{said}"
+    );
     let output = home
         .sealctl()
         .args(["recipients", "rm", plugin])
