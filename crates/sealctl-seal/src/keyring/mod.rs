@@ -84,13 +84,7 @@ impl Keyring {
         expires_at: Option<SystemTime>,
     ) -> Result<KeyringSealed, KeyringError> {
         validate_token(secret).map_err(KeyringError::Token)?;
-        let reference = KeyringRef {
-            store: keyring,
-            id: new_entry_id().map_err(|cause| KeyringError::Failed {
-                store: keyring,
-                detail: format!("cannot make a random entry id: {cause}"),
-            })?,
-        };
+        let reference = new_reference(keyring)?;
         let label = format!(
             "sealctl: {} {} ({})",
             place.profile,
@@ -200,13 +194,7 @@ impl Keyring {
     /// Whether `keyring` can take a token now, as `token set` needs: makes an entry (a usable,
     /// unlocked collection that accepts a write) and deletes it again. Holds no secret.
     pub fn probe_write(&self, keyring: KeyringStore) -> Result<(), KeyringError> {
-        let reference = KeyringRef {
-            store: keyring,
-            id: new_entry_id().map_err(|cause| KeyringError::Failed {
-                store: keyring,
-                detail: format!("cannot make a random entry id: {cause}"),
-            })?,
-        };
+        let reference = new_reference(keyring)?;
         self.write(
             &reference,
             "sealctl doctor probe (safe to delete)".to_owned(),
@@ -299,6 +287,17 @@ pub fn removal_command(entry: &KeyringRef) -> String {
             entry.id
         ),
     }
+}
+
+/// A reference to a new entry of `keyring`, with a fresh random id.
+fn new_reference(keyring: KeyringStore) -> Result<KeyringRef, KeyringError> {
+    Ok(KeyringRef {
+        store: keyring,
+        id: new_entry_id().map_err(|cause| KeyringError::Failed {
+            store: keyring,
+            detail: format!("cannot make a random entry id: {cause}"),
+        })?,
+    })
 }
 
 /// A new entry id: 128 random bits in lower-case hexadecimal.
