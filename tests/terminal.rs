@@ -334,6 +334,12 @@ fn a_real_age_p_identity_is_asked_for_once_per_command() {
     assert_eq!(status, 0, "{screen}");
     assert_eq!(prompts, 1, "asked {prompts} times: {screen}");
     assert!(!screen.contains("Excessive work"), "{screen}");
+    // The prompt names the file without age's invisible isolates (U+2068, U+2069).
+    assert!(screen.contains("key.age"), "{screen}");
+    assert!(
+        !screen.contains('\u{2068}') && !screen.contains('\u{2069}'),
+        "{screen:?}"
+    );
     assert!(!leaks(&screen, TOKEN) && !leaks(&screen, OTHER_TOKEN));
 
     // A wrong passphrase: said so, asked once, nothing about a damaged value.

@@ -91,7 +91,10 @@ impl age::Callbacks for Asker {
             self.unlock.fail(Locked::NoTerminal);
             return None;
         }
-        match age::cli_common::read_secret(description, "Passphrase", None) {
+        // age wraps the file's name in invisible isolates (U+2068, U+2069), and a name may hold
+        // control characters: shown, not sent.
+        let description = sealctl_profile::terminal::visible_message(description);
+        match age::cli_common::read_secret(&description, "Passphrase", None) {
             Ok(passphrase) if !passphrase.expose_secret().is_empty() => Some(passphrase),
             Ok(_) | Err(pinentry::Error::Cancelled | pinentry::Error::Timeout) => {
                 self.unlock.fail(Locked::Cancelled);
