@@ -438,6 +438,7 @@ fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
 /// cursor they hid still hidden. While questions are asked, SIGINT shows the cursor again and
 /// ends the run before anything is written; once they are answered, it ends the run as it would
 /// have.
+#[cfg(unix)]
 fn interrupted_questions_end_cleanly() {
     use signal_hook::consts::SIGINT;
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT]) else {
@@ -454,6 +455,10 @@ fn interrupted_questions_end_cleanly() {
         }
     });
 }
+
+/// Elsewhere Ctrl-C reaches the console's own handler, which ends the process as before.
+#[cfg(not(unix))]
+fn interrupted_questions_end_cleanly() {}
 
 /// Whether `init` is still asking, so that Ctrl-C can end it without a trace.
 static ASKING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
