@@ -3,11 +3,13 @@
 
 usage: generate-profiles.py DIR FILES PROFILES_PER_FILE
 
-Each profile is Clustered or Dedicated in turn, with comments, a sealed token, and TLS or OAuth2
+Each profile is Clustered or Dedicated in turn, with comments, a sealed token bound to its endpoint, and TLS or OAuth2
 settings on some, so that every rule has work to do; the files are clean, so `check` prints only
 its summary line and the time measured is the time spent checking.
 """
 import base64
+import hashlib
+import json
 import pathlib
 import sys
 import uuid
@@ -15,15 +17,32 @@ import uuid
 AGE = base64.b64encode(b"age-encryption.org/v1\n-> X25519 bench\n" + bytes(range(64)) + b"\n--- mac\n" + bytes(48)).decode()
 
 
+def endpoint_digest(endpoint: dict) -> str:
+    """The `ep=` parameter of a value bound to `endpoint` (docs/sealed-values.md, The endpoint)."""
+    text = json.dumps(endpoint, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def profile(n: int) -> str:
     name = "default" if n == 0 else f"profile-{n}"
     if n % 2 == 0:
+        endpoint = {
+            "product": "clustered",
+            "host": f"cluster-{n}.example.com",
+            "port": str(1024 + n % 60000),
+        }
         body = (
             f'  product = "clustered"\n'
             f'  host = "cluster-{n}.example.com"\n'
             f'  port = "{1024 + n % 60000}"\n'
         )
     else:
+        endpoint = {
+            "product": "dedicated",
+            "port": "443",
+            "account_id": str(uuid.UUID(int=n)),
+            "cluster_id": str(uuid.UUID(int=n * 7919)),
+        }
         body = (
             f'  product = "dedicated"\n'
             f'  account_id = "{uuid.UUID(int=n)}"\n'
@@ -43,7 +62,7 @@ def profile(n: int) -> str:
     return (
         f"# profile {n}: owned by team {n % 17}\n[[profile]]\n"
         f'  name = "{name}"\n{body}'
-        f'  mgmt_token = "sealctl:v1:age:{AGE};r=1a2b3c4d"\n{extra}\n'
+        f'  mgmt_token = "sealctl:v1:age:{AGE};r=1a2b3c4d;ep={endpoint_digest(endpoint)}"\n{extra}\n'
     )
 
 
