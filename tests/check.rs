@@ -539,3 +539,25 @@ fn skip_other_toml_passes_other_toml_files_only() {
     assert_eq!(report["files"][0]["skipped"], true);
     assert_eq!(report["files"][1].get("skipped"), None);
 }
+
+// Regression: with `--profile` on check's own command line, the `rekey --all` fix became
+// `rekey --all --profile P`, which rekey refuses.
+#[test]
+fn fix_commands_carry_their_own_profile_not_this_runs() {
+    let env = TestEnv::new();
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/sealctl-profile/tests/samples/invalid/stale-recipients.toml");
+    let output = env
+        .sealctl()
+        .args(["--profile", "prod", "check"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    let help = report
+        .lines()
+        .find(|line| line.contains("= help:") && line.contains("rekey"))
+        .unwrap_or_else(|| panic!("no rekey fix: {report}"));
+    assert!(help.contains("sealctl rekey --all --config"), "{help}");
+    assert!(!help.contains("--profile"), "{help}");
+}

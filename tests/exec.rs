@@ -1309,3 +1309,28 @@ fn case_variant_keys_are_the_keys_influxctl_reads() {
         .code(1)
         .stdout(predicate::str::contains("error[duplicate-key]"));
 }
+
+// Regression: `--env T=MGMT_TOKEN` found no key: the key is read as influxctl reads it.
+#[test]
+fn env_keys_are_read_as_influxctl_reads_them() {
+    let setup = Setup::new();
+    for key in ["mgmt_token", "MGMT_TOKEN", "Mgmt_Token"] {
+        let output = setup
+            .sealctl()
+            .args(["--profile", "prod", "exec", "--env"])
+            .arg(format!("T={key}"))
+            .args(["--", "sh", "-c", "printf %s \"$T\""])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            sha256(&String::from_utf8_lossy(&output.stdout)),
+            sha256(PROD_TOKEN),
+            "{key}"
+        );
+    }
+}

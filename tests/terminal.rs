@@ -600,3 +600,39 @@ fn names_that_hold_escape_sequences_are_shown_not_sent() {
             .contains("i\\u001B]0;INIT\\u0007")
     );
 }
+
+// Regression: the warnings of `token get` (an unbound value, an expiring token) printed the
+// profile's name raw.
+#[test]
+fn warnings_show_names_too() {
+    let env = TestEnv::new();
+    let name = "x\u{1b}]0;TITLE\u{7}";
+    let config = env.write(
+        ".config/influxctl/config.toml",
+        format!(
+            "[[profile]]\n  name = \"{}\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n",
+            toml_string(name)
+        ),
+    );
+    env.sealctl().args(["identity", "new"]).assert().success();
+    env.sealctl()
+        .args(["--profile", name, "token", "set", "--expires-in", "2d"])
+        .write_stdin(TOKEN)
+        .assert()
+        .success();
+    // Unbound, as an earlier sealctl left it: `ep=` is not there.
+    let sealed = std::fs::read_to_string(&config).unwrap();
+    let at = sealed.find(";ep=").expect("the value is bound");
+    let unbound = format!("{}{}", &sealed[..at], &sealed[at + 12..]);
+    std::fs::write(&config, unbound).unwrap();
+    let output = env
+        .sealctl()
+        .args(["--profile", name, "token", "get"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not bound to an endpoint"), "{stderr}");
+    assert!(stderr.contains("expires at"), "{stderr}");
+    assert_shown_not_sent("token get warnings", &output);
+}

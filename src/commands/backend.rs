@@ -186,7 +186,7 @@ impl Sealer {
             if let Some(warning) = sealer.not_yours.take()
                 && !warned.contains(&warning)
             {
-                eprintln!("{warning}");
+                warning!("{warning}");
                 warned.push(warning);
             }
         }

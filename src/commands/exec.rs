@@ -70,6 +70,9 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
         .filter(|(_, key)| !key.is_empty())
         .ok_or("expected VAR=KEY, as in INFLUX_TOKEN=token")?;
     check_variable_name(var)?;
+    // `MGMT_TOKEN` is `mgmt_token`, as influxctl reads it: the value is opened for that key.
+    let key = sealctl_profile::schema::field_named(sealctl_profile::schema::PROFILE_FIELDS, key)
+        .map_or(key, |field| field.name);
     Ok((var.to_owned(), key.to_owned()))
 }
 
@@ -234,8 +237,8 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
                 _ => CommandError::setup(error.to_string()).source(error),
             })?;
             if let Some(why) = copy.runtime_dir_passed_over() {
-                eprintln!(
-                    "warning: {why}; the private copy is kept in {} instead",
+                warning!(
+                    "{why}; the private copy is kept in {} instead",
                     copy.path()
                         .parent()
                         .and_then(|run| run.parent())

@@ -355,7 +355,7 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
     }
     // Open every sealed value under its old place before anything changes.
     let endpoint = target::endpoint(&document, &old)?;
-    let mut opener = target::Opener::new(global, &path);
+    let mut opener = target::Opener::new(global, &path).resealing();
     let mut rebound = Vec::new();
     for found in document.values(std::slice::from_ref(&old), SECRET_KEYS)? {
         let Ok(sealed) = SealedValue::parse(&found.value) else {

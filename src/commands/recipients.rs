@@ -58,7 +58,7 @@ pub fn cmd_recipients(global: &GlobalArgs, args: RecipientsArgs) -> Result<Statu
     match args.command {
         RecipientsCommand::List => {
             for recipient in ProfileDocument::load(&path)?.recipients() {
-                println!("{recipient}");
+                println!("{}", crate::ui::visible(&recipient));
             }
             Ok(Status::Success)
         }

@@ -102,7 +102,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         locked.path.display()
     );
     if let Some(warning) = not_yours {
-        eprintln!("{warning}");
+        warning!("{warning}");
     }
     for secret in newly_bound {
         note!(

@@ -351,6 +351,9 @@ pub struct Opener<'g> {
     config: PathBuf,
     identities: Option<Identities>,
     keyring: Option<Keyring>,
+    /// Whether an unbound value is warned about: not by a command that seals it again, which
+    /// binds it.
+    warn_unbound: bool,
 }
 
 impl<'g> Opener<'g> {
@@ -360,7 +363,15 @@ impl<'g> Opener<'g> {
             config: config.to_owned(),
             identities: None,
             keyring: None,
+            warn_unbound: true,
         }
+    }
+
+    /// For a command that seals what it opens again, and so binds an unbound value: no warning
+    /// that it is unbound.
+    pub fn resealing(mut self) -> Opener<'g> {
+        self.warn_unbound = false;
+        self
     }
 
     /// The secret of `value` at `place`, whose profile points at `endpoint`: opened if sealed
@@ -399,9 +410,9 @@ impl<'g> Opener<'g> {
     /// A value without `ep=` is one `check` calls unbound: it would have opened for any endpoint,
     /// so say so where it is used too.
     fn warn_if_unbound(&self, sealed: &SealedValue, place: &Place, endpoint: &Endpoint) {
-        if sealed.endpoint_digest().is_none() {
-            eprintln!(
-                "warning: {place} is not bound to an endpoint (sealed by an earlier sealctl): it would open for whatever host the profile names\nhint: if {endpoint} is where it belongs, bind it there: {}",
+        if self.warn_unbound && sealed.endpoint_digest().is_none() {
+            warning!(
+                "{place} is not bound to an endpoint (sealed by an earlier sealctl): it would open for whatever host the profile names\nhint: if {endpoint} is where it belongs, bind it there: {}",
                 rebind_command(&self.config, &place.profile)
             );
         }
@@ -425,18 +436,19 @@ pub fn warn_expiry(value: &str, place: &Place, config: &Path) {
     };
     let at = humantime::format_rfc3339_seconds(expiry);
     let renew = format!(
-        "create a new token (influxctl management create) and set it: sealctl token set --config {} --profile {} --key {}",
-        crate::ui::shell_quote(&config.display().to_string()),
-        crate::ui::shell_quote(&place.profile),
-        crate::ui::shell_quote(&place.key)
+        "create a new token (influxctl management create) and set it: {}",
+        crate::ui::CommandLine::sealctl(&["token", "set"])
+            .file(config)
+            .profile(&place.profile)
+            .args(["--key", place.key.as_str()])
     );
     match expiry.duration_since(SystemTime::now()) {
-        Err(ago) => eprintln!(
-            "warning: the token in {place} expired at {at}, {} ago; the server will probably refuse it\nhint: {renew}",
+        Err(ago) => warning!(
+            "the token in {place} expired at {at}, {} ago; the server will probably refuse it\nhint: {renew}",
             span_in_words(ago.duration())
         ),
-        Ok(left) if left <= EXPIRY_WARNING && !crate::ui::quiet() => eprintln!(
-            "warning: the token in {place} expires at {at}, in {}\nhint: {renew}",
+        Ok(left) if left <= EXPIRY_WARNING && !crate::ui::quiet() => warning!(
+            "the token in {place} expires at {at}, in {}\nhint: {renew}",
             span_in_words(left)
         ),
         Ok(_) => {}
@@ -486,13 +498,18 @@ pub fn not_yours_warning(
         return None;
     }
     let names: Vec<String> = sources.iter().map(ToString::to_string).collect();
+    let first = first.to_string();
     Some(format!(
-        "warning: none of your identities ({}) is a recipient of {}: you will not be able to open what was sealed\n\
-         hint: to open it yourself, add your recipient with `sealctl recipients add --config {} {}`, then have someone who can open it run `sealctl rekey --all --config {}` (or set the token again)",
+        "none of your identities ({}) is a recipient of {}: you will not be able to open what was sealed\n\
+         hint: to open it yourself, add your recipient with `{}`, then have someone who can open it run `{}` (or set the token again)",
         names.join(", "),
         config.display(),
-        crate::ui::shell_quote(&config.display().to_string()),
-        crate::ui::shell_quote(&first.to_string()),
-        crate::ui::shell_quote(&config.display().to_string()),
+        crate::ui::CommandLine::sealctl(&["recipients", "add"])
+            .file(config)
+            .no_profile()
+            .args([first.as_str()]),
+        crate::ui::CommandLine::sealctl(&["rekey"])
+            .file(config)
+            .all(),
     ))
 }

@@ -227,8 +227,8 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
     note!("{done}");
     // Only the input can say so: the flags refuse a past time.
     if let Some(expiry) = expires_at.filter(|time| *time <= SystemTime::now()) {
-        eprintln!(
-            "warning: the input says this token expired at {}; it was set all the same (the server decides)",
+        warning!(
+            "the input says this token expired at {}; it was set all the same (the server decides)",
             humantime::format_rfc3339_seconds(expiry)
         );
     }
@@ -283,7 +283,9 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
         return Ok(Status::Success);
     }
     let endpoint = target::endpoint(&document, &profile)?;
-    let token = target::Opener::new(global, &path).open(&old, &place, &endpoint)?;
+    let token = target::Opener::new(global, &path)
+        .resealing()
+        .open(&old, &place, &endpoint)?;
     let expires_at = now.as_ref().and_then(SealedValue::expires_at);
     let mut sealer = Sealer::new(global, &mut document, backend, store)?;
     let sealed = sealer.seal(&token, &place, &endpoint, &path, expires_at)?;

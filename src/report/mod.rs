@@ -45,7 +45,9 @@ impl FileOutcome {
         });
         if no_profiles
             && outcome.path.as_os_str() != "-"
-            && std::fs::read(&outcome.path)
+            // Read again only a regular file: a pipe was consumed by the first read.
+            && std::fs::metadata(&outcome.path).is_ok_and(|metadata| metadata.is_file())
+            && sealctl_profile::file::read_limited(&outcome.path)
                 .is_ok_and(|bytes| sealctl_profile::is_other_toml(&bytes))
         {
             outcome.result = Ok(CheckedFile {
@@ -89,7 +91,8 @@ pub fn help(diagnostic: &Diagnostic, file: Option<&Path>) -> Option<String> {
         return diagnostic.help.clone();
     };
     let args: Vec<&str> = fix.args.iter().map(String::as_str).collect();
-    let mut line = crate::ui::CommandLine::sealctl(&args);
+    // The fix acts on its own profile, or on none (`rekey --all`), never on this run's.
+    let mut line = crate::ui::CommandLine::sealctl(&args).no_profile();
     if let Some(file) = file {
         line = line.file(file);
     }

@@ -42,7 +42,14 @@ impl Place {
 
 impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "profile `{}` key `{}`", self.profile, self.key)
+        // Names come from a file: shown, never sent to the terminal as control characters.
+        use sealctl_profile::terminal::visible;
+        write!(
+            f,
+            "profile `{}` key `{}`",
+            visible(&self.profile),
+            visible(&self.key)
+        )
     }
 }
 

@@ -278,7 +278,12 @@ pub fn identity_file_recipients(path: &Path) -> Result<Vec<Recipient>, IdentityE
         path: path.to_owned(),
         message,
     };
-    let bytes = fs::read(path).map_err(|error| read_error(error.to_string()))?;
+    use std::io::Read as _;
+    // A private key: zeroed when dropped, and no more than an identity file holds.
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    fs::File::open(path)
+        .and_then(|file| file.take(IDENTITY_FILE_LIMIT).read_to_end(&mut bytes))
+        .map_err(|error| read_error(error.to_string()))?;
     if let Ok(file) = age::IdentityFile::from_buffer(BufReader::new(&bytes[..])) {
         let mut listing = Vec::new();
         if file.write_recipients_file(&mut listing).is_ok() {

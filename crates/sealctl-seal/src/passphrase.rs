@@ -74,7 +74,7 @@ struct Asker {
 
 impl age::Callbacks for Asker {
     fn display_message(&self, message: &str) {
-        eprintln!("{message}");
+        eprintln!("{}", sealctl_profile::terminal::visible_message(message));
     }
 
     fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {

@@ -762,10 +762,12 @@ impl<'s> Walk<'s> {
         };
         let renew = "create a new token (influxctl management create) and set it";
         // `token set` sets these two keys; it is the fix only for them.
-        let set: Option<&[&str]> = match name {
-            "mgmt_token" => Some(&["token", "set"]),
-            "token" => Some(&["token", "set", "--key", "token"]),
-            _ => None,
+        let set: Option<&[&str]> = if same_key(name, "mgmt_token") {
+            Some(&["token", "set"])
+        } else if same_key(name, "token") {
+            Some(&["token", "set", "--key", "token"])
+        } else {
+            None
         };
         match expires_at.duration_since(self.now) {
             Err(_) => self.report_at_key(
