@@ -66,12 +66,7 @@ pub fn cmd_completions(args: CompletionsArgs) -> Result<Status, CommandError> {
 fn bash_script(program: &str) -> String {
     include_str!("completions.bash")
         .replace("@VAR@", COMPLETE_ENV)
-        .replace("@PROGRAM@", &shell_quote(program))
-}
-
-/// `text` in single quotes, for a shell.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+        .replace("@PROGRAM@", &crate::ui::shell_quote(program))
 }
 
 /// The profiles whose names start with what was typed, from the file named by `--config`
