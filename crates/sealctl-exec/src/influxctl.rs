@@ -2,7 +2,7 @@
 
 use std::ffi::{OsStr, OsString};
 
-use sealctl_profile::schema::{Field, Kind, PROFILE_FIELDS, key_for, keys_for};
+use sealctl_profile::schema::{Field, Kind, PROFILE_FIELDS, key_for, only_key_for};
 use secrecy::{ExposeSecret, SecretString};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 use zeroize::Zeroizing;
@@ -139,18 +139,19 @@ const PROFILE_KEY: Field = Field {
     kind: Kind::String,
 };
 
+/// Two spellings of one key in `profile`.
+fn duplicate_key(profile: &str, [first, second]: [&str; 2]) -> ExecError {
+    ExecError::DuplicateKey {
+        profile: profile.to_owned(),
+        first: first.to_owned(),
+        second: second.to_owned(),
+    }
+}
+
 /// Refuses a table (and its sub-tables) with two spellings of one of `fields`.
 fn single_keys(table: &dyn TableLike, fields: &[Field], profile: &str) -> Result<(), ExecError> {
     for field in fields {
-        let mut written = keys_for(table, field.name);
-        let first = written.next();
-        if let (Some((first, _)), Some((second, _))) = (first, written.next()) {
-            return Err(ExecError::DuplicateKey {
-                profile: profile.to_owned(),
-                first: first.to_owned(),
-                second: second.to_owned(),
-            });
-        }
+        let first = only_key_for(table, field.name).map_err(|pair| duplicate_key(profile, pair))?;
         if let (Kind::Table(inner), Some((_, item))) = (field.kind, first)
             && let Some(inner_table) = item.as_table_like()
         {
@@ -163,15 +164,7 @@ fn single_keys(table: &dyn TableLike, fields: &[Field], profile: &str) -> Result
 /// The profile named `name`, with `profile` and `name` read as influxctl reads them.
 fn find_profile(document: &DocumentMut, name: &str) -> Result<Option<Table>, ExecError> {
     let named = |table: &dyn TableLike| -> Result<bool, ExecError> {
-        let mut names = keys_for(table, "name");
-        let first = names.next();
-        if let (Some((first, _)), Some((second, _))) = (first, names.next()) {
-            return Err(ExecError::DuplicateKey {
-                profile: name.to_owned(),
-                first: first.to_owned(),
-                second: second.to_owned(),
-            });
-        }
+        let first = only_key_for(table, "name").map_err(|pair| duplicate_key(name, pair))?;
         Ok(first.and_then(|(_, item)| item.as_str()) == Some(name))
     };
     let Some((_, profiles)) = key_for(document.as_table(), "profile") else {

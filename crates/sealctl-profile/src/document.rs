@@ -16,7 +16,8 @@ use crate::endpoint::{ENDPOINT_KEYS, Endpoint};
 use crate::error::ProfileError;
 use crate::file::{is_read_only, read_limited, resolve_links};
 use crate::schema::{
-    Field, Kind, PROFILE_FIELDS, Profile, ProfilesFile, SEALCTL_TABLE, key_for, keys_for, same_key,
+    Field, Kind, PROFILE_FIELDS, Profile, ProfilesFile, SEALCTL_TABLE, key_for, keys_for,
+    only_key_for, same_key,
 };
 
 /// A profile file held as its exact text.
@@ -945,12 +946,8 @@ impl ProfileDocument {
         field: &str,
         profile: &str,
     ) -> Result<Option<(&'t str, &'t Item)>, ProfileError> {
-        let mut keys = keys_for(table, field);
-        let first = keys.next();
-        if let (Some((first, _)), Some((second, _))) = (first, keys.next()) {
-            return Err(self.duplicate_key(profile, first, second));
-        }
-        Ok(first)
+        only_key_for(table, field)
+            .map_err(|[first, second]| self.duplicate_key(profile, first, second))
     }
 
     fn duplicate_key(&self, profile: &str, first: &str, second: &str) -> ProfileError {

@@ -157,6 +157,21 @@ pub fn key_for<'t>(
         .or_else(|| keys_for(table, field).next())
 }
 
+/// The one key of a table that influxctl reads as `field`, as written, with its item; or, when
+/// the table spells it twice, the first two spellings: which one influxctl takes is not to be
+/// relied on.
+pub fn only_key_for<'t>(
+    table: &'t dyn toml_edit::TableLike,
+    field: &str,
+) -> Result<Option<(&'t str, &'t toml_edit::Item)>, [&'t str; 2]> {
+    let mut keys = keys_for(table, field);
+    let first = keys.next();
+    match (first, keys.next()) {
+        (Some((first, _)), Some((second, _))) => Err([first, second]),
+        _ => Ok(first),
+    }
+}
+
 /// The products influxctl knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
