@@ -790,3 +790,173 @@ fn exec_errors() {
         None,
     );
 }
+
+/// The binary's own setup errors, one a command, with their hints.
+#[test]
+fn command_errors() {
+    let mut scratch = Scratch::sealed(TWO_PROFILES);
+    scratch.pin(
+        "command-error-check-missing-file",
+        &["check", "missing.toml"],
+        None,
+    );
+    scratch.pin(
+        "command-error-keyring-store-without-keyring",
+        &[
+            "token",
+            "set",
+            "--backend",
+            "age",
+            "--keyring-store",
+            "keyutils",
+        ],
+        Some(TOKEN),
+    );
+    scratch.pin(
+        "command-error-completions-shell",
+        &["completions", "tcsh"],
+        None,
+    );
+    scratch.pin(
+        "command-error-exec-env-twice",
+        &[
+            "exec",
+            "--env",
+            "A=mgmt_token",
+            "--env",
+            "A=token",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    let mut dedicated = Scratch::sealed(
+        "[[profile]]\n  name = \"default\"\n  product = \"dedicated\"\n  account_id = \"0c2c36c6-57b1-4e39-9b1a-3f1e0c4e2a11\"\n  cluster_id = \"1d3d47d7-68c2-4f4a-8c2b-4a2f1d5f3b22\"\n",
+    );
+    // A stand-in that is never run: the mismatch is found before.
+    let influxctl = dedicated.write("bin/influxctl", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(&influxctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dedicated.home().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    dedicated.set("PATH", &path);
+    dedicated.pin(
+        "command-error-exec-influxctl-other-cluster",
+        &[
+            "exec",
+            "--",
+            "influxctl",
+            "--cluster",
+            "2e4e58e8-79d3-4a5b-9d3c-5b3a2e6a4c33",
+        ],
+        None,
+    );
+    scratch.pin(
+        "command-error-token-get-not-set",
+        &["token", "get", "--key", "token"],
+        None,
+    );
+    scratch.pin(
+        "command-error-token-rm-not-set",
+        &["token", "rm", "--key", "token"],
+        None,
+    );
+    scratch.pin(
+        "command-error-token-input-too-big",
+        &["token", "set"],
+        Some(&"a ".repeat(40 * 1024)),
+    );
+    scratch.pin(
+        "command-error-unseal-no-terminal",
+        &["unseal", "--all"],
+        None,
+    );
+    scratch.pin(
+        "command-error-profile-rm-no-terminal",
+        &["profile", "rm", "prod"],
+        None,
+    );
+    scratch.pin(
+        "command-error-profile-rename-empty",
+        &["profile", "rename", "prod", ""],
+        None,
+    );
+    scratch.pin(
+        "command-error-profile-rename-exists",
+        &["profile", "rename", "prod", "default"],
+        None,
+    );
+    scratch.pin(
+        "command-error-recipients-rm-not-one",
+        &[
+            "recipients",
+            "rm",
+            "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
+        ],
+        None,
+    );
+    scratch.pin("command-error-init-no-input", &["init", "--no-input"], None);
+    scratch.pin(
+        "command-error-init-bad-host",
+        &[
+            "init",
+            "--no-input",
+            "--config",
+            "new.toml",
+            "--product",
+            "clustered",
+            "--host",
+            "https://h.example.com:8443",
+        ],
+        None,
+    );
+    scratch.pin(
+        "command-error-init-no-token",
+        &[
+            "init",
+            "--no-input",
+            "--config",
+            "new.toml",
+            "--product",
+            "clustered",
+            "--host",
+            "h.example.com",
+        ],
+        None,
+    );
+    scratch.write("a-file", "");
+    scratch.pin(
+        "command-error-man-cannot-write",
+        &["man", "--out", "a-file/man"],
+        None,
+    );
+    let text = std::fs::read_to_string(scratch.config()).unwrap();
+    std::fs::write(
+        scratch.config(),
+        text.replace("recipients = [", "recipients = [\n  \"age1nope\","),
+    )
+    .unwrap();
+    scratch.pin(
+        "command-error-bad-recipient-in-file",
+        &["token", "set", "--profile", "prod"],
+        Some(TOKEN),
+    );
+    std::fs::write(scratch.config(), &text).unwrap();
+    scratch.edit_value(|_| {
+        "sealctl:v1:keyring:secret-service/0123456789abcdef0123456789abcdef;ep=af65e08f".to_owned()
+    });
+    scratch.set("SEALCTL_KEYRING_TIMEOUT", "soon");
+    scratch.pin(
+        "command-error-keyring-timeout-not-a-number",
+        &["token", "get"],
+        None,
+    );
+    std::fs::remove_file(scratch.home().join(".config/sealctl/identity.txt")).unwrap();
+    scratch.pin(
+        "command-error-identity-show-none",
+        &["identity", "show"],
+        None,
+    );
+}
