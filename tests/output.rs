@@ -960,3 +960,61 @@ fn command_errors() {
         None,
     );
 }
+
+/// KeyringError from a real keyring (gnome-keyring on a private bus): an entry missing here or
+/// set elsewhere, a locked keyring, and two entries with sealctl's attributes.
+#[test]
+fn keyring_errors_with_a_keyring() {
+    use crate::common::secret_service::SecretService;
+    let mut scratch = Scratch::sealed(TWO_PROFILES);
+    let setup_bus = SecretService::start();
+    scratch.set("DBUS_SESSION_BUS_ADDRESS", setup_bus.address());
+    scratch.must(&["token", "set", "--backend", "keyring"], Some(TOKEN));
+    let text = std::fs::read_to_string(scratch.config()).unwrap();
+    let id_at = text.find("keyring:secret-service/").unwrap() + "keyring:secret-service/".len();
+    let id = text[id_at..id_at + 32].to_owned();
+    scratch.redact(&id, "[ENTRY]");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    scratch.redact(&format!("`{}`", host.trim()), "`[HOSTNAME]`");
+
+    // Two entries with sealctl's attributes: another client stored one.
+    let stored = setup_bus.secret_tool(
+        &[
+            "store",
+            "--label",
+            "another client",
+            "service",
+            "sealctl",
+            "username",
+            &id,
+            "application",
+            "Python keyring library",
+        ],
+        "not-an-envelope",
+    );
+    assert!(stored.status.success());
+    scratch.pin("keyring-error-ambiguous", &["token", "get"], None);
+    drop(setup_bus);
+
+    let other_machine = SecretService::start();
+    scratch.set("DBUS_SESSION_BUS_ADDRESS", other_machine.address());
+    scratch.pin("keyring-error-missing-set-here", &["token", "get"], None);
+    std::fs::write(
+        scratch.config(),
+        text.replace(";host=", ";host=build-7;was="),
+    )
+    .unwrap();
+    scratch.pin(
+        "keyring-error-missing-set-elsewhere",
+        &["token", "get"],
+        None,
+    );
+    std::fs::write(scratch.config(), &text).unwrap();
+
+    other_machine.lock();
+    scratch.pin(
+        "keyring-error-locked",
+        &["--profile", "prod", "token", "set", "--backend", "keyring"],
+        Some(TOKEN),
+    );
+}
