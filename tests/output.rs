@@ -1018,3 +1018,42 @@ fn keyring_errors_with_a_keyring() {
         Some(TOKEN),
     );
 }
+
+/// Every file under `tests/snapshots/output` is one a test here makes: a removed case or
+/// subcommand must take its snapshot with it, or the stale file would pin nothing.
+#[test]
+fn every_snapshot_is_made_by_a_test() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/output");
+    let source = include_str!("output.rs");
+    let tree = std::fs::read_to_string(folder.join("help-tree.snap")).unwrap();
+    let pages: Vec<String> = tree
+        .lines()
+        .filter_map(|line| line.strip_prefix("sealctl"))
+        .map(|rest| match rest.trim() {
+            "" => "help-sealctl".to_owned(),
+            path => format!("help-{}", path.replace(' ', "-")),
+        })
+        .collect();
+    let samples: Vec<String> = sample_files()
+        .into_iter()
+        .map(|(name, _)| format!("check-{name}"))
+        .collect();
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".snap") else {
+            panic!(
+                "{name}: not a snapshot (a .snap.new left by a failed run? review it and remove it)"
+            );
+        };
+        let made = pages.iter().chain(&samples).any(|made| made == stem)
+            || source.contains(&format!("\"{stem}\""))
+            || ["json", "sarif"]
+                .iter()
+                .any(|f| stem == format!("check-format-{f}"));
+        assert!(
+            made,
+            "tests/snapshots/output/{name} is made by no test: remove it"
+        );
+    }
+}
