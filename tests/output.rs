@@ -43,6 +43,8 @@ struct Scratch {
     redactions: Vec<(String, String)>,
     /// The default identity's recipient, once made.
     recipient: String,
+    /// Whether runs are in a session of their own, without a controlling terminal.
+    detached: bool,
 }
 
 impl Scratch {
@@ -67,6 +69,7 @@ impl Scratch {
             vars,
             redactions: Vec::new(),
             recipient: String::new(),
+            detached: false,
         }
     }
 
@@ -110,6 +113,18 @@ impl Scratch {
 
     fn process(&self, args: &[&str]) -> std::process::Command {
         let mut command = self.env.sealctl_process();
+        if self.detached {
+            // `setsid`, so that the run has no controlling terminal even when the tests do.
+            let mut setsid = crate::common::command("setsid");
+            setsid.arg("-w").arg(command.get_program());
+            for (name, value) in command.get_envs() {
+                if let Some(value) = value {
+                    setsid.env(name, value);
+                }
+            }
+            setsid.current_dir(self.home());
+            command = setsid;
+        }
         command.args(args);
         for (name, value) in &self.vars {
             command.env(name, value);
@@ -126,10 +141,21 @@ impl Scratch {
             None => command.stdin(Stdio::null()).spawn().unwrap(),
         };
         let output = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        // Only `token get` may print the token; no snapshot ever holds it.
+        for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(
+                !crate::common::leaks(text, TOKEN),
+                "sealctl {args:?} showed the token on {stream}"
+            );
+        }
         (
             output.status.code(),
-            self.redacted(&String::from_utf8_lossy(&output.stdout)),
-            self.redacted(&String::from_utf8_lossy(&output.stderr)),
+            self.redacted(&stdout),
+            self.redacted(&stderr),
         )
     }
 
@@ -145,10 +171,6 @@ impl Scratch {
         for (from, to) in &self.redactions {
             text = text.replace(from, to);
         }
-        assert!(
-            !crate::common::leaks(&text, TOKEN),
-            "the output shows the token"
-        );
         text
     }
 
@@ -1056,4 +1078,49 @@ fn every_snapshot_is_made_by_a_test() {
             "tests/snapshots/output/{name} is made by no test: remove it"
         );
     }
+}
+
+/// OpenError of a passphrase-protected identity, where no terminal is needed to meet it: no
+/// terminal to ask on, and a PINENTRY_PROGRAM that cannot run. (A wrong or cancelled passphrase
+/// needs a person at a terminal: tests/terminal.rs.)
+#[test]
+fn protected_identity_errors() {
+    use std::io::Write as _;
+    let mut scratch = Scratch::sealed(PROFILE);
+    // An age identity file encrypted with a passphrase, at a low work factor to keep it fast.
+    let identity = age::x25519::Identity::generate();
+    let mut recipient =
+        age::scrypt::Recipient::new(secrecy::SecretString::from("correct horse".to_owned()));
+    recipient.set_work_factor(10);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .unwrap();
+    let mut out = Vec::new();
+    let armored =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let mut writer = encryptor.wrap_output(armored).unwrap();
+    use secrecy::ExposeSecret as _;
+    writeln!(writer, "{}", identity.to_string().expose_secret()).unwrap();
+    writer.finish().unwrap().finish().unwrap();
+    let key = scratch.write("key.age", out);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let public = identity.to_public().to_string();
+    scratch.must(&["recipients", "add", &public], None);
+    scratch.must(&["rekey", "--all"], None);
+    // Only the protected identity is left to open it with.
+    std::fs::remove_file(scratch.home().join(".config/sealctl/identity.txt")).unwrap();
+
+    scratch.pin(
+        "open-error-no-terminal",
+        &["token", "get", "--identity", "key.age"],
+        None,
+    );
+    scratch.detached = true;
+    let pinentry = scratch.home().join("no-such-pinentry");
+    scratch.set("PINENTRY_PROGRAM", &pinentry.to_string_lossy());
+    scratch.pin(
+        "open-error-prompt-failed",
+        &["token", "get", "--identity", "key.age"],
+        None,
+    );
 }
