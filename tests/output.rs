@@ -753,6 +753,12 @@ fn keyring_errors() {
         &["token", "set", "--backend", "keyring"],
         Some(TOKEN),
     );
+    // -v adds the bus's own words.
+    scratch.pin(
+        "keyring-error-no-session-verbose",
+        &["-v", "token", "set", "--backend", "keyring"],
+        Some(TOKEN),
+    );
     let bus = crate::common::secret_service::SecretService::bus_only();
     let mut on_bus = Scratch::sealed(PROFILE);
     on_bus.set("DBUS_SESSION_BUS_ADDRESS", bus.address());
@@ -799,6 +805,28 @@ fn exec_errors() {
     scratch.pin(
         "exec-error-no-interpreter",
         &["exec", "--", "./bad.sh"],
+        None,
+    );
+    // Neither XDG_RUNTIME_DIR nor the folder under TMPDIR is private to the user.
+    let mut open = Scratch::sealed(PROFILE);
+    let uid = rustix::process::geteuid().as_raw();
+    open.redact(&format!("sealctl-{uid}"), "sealctl-[UID]");
+    let runtime = open.home().join("runtime");
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let shared = open.home().join(format!("tmp/sealctl-{uid}"));
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    open.set("TMPDIR", &open.home().join("tmp").to_string_lossy());
+    open.pin(
+        "exec-error-not-private",
+        &[
+            "exec",
+            "--private-file",
+            "--adapter",
+            "influxctl",
+            "--",
+            "true",
+        ],
         None,
     );
     scratch.pin(
@@ -1123,4 +1151,18 @@ fn protected_identity_errors() {
         &["token", "get", "--identity", "key.age"],
         None,
     );
+}
+
+/// `doctor` where a token is kept in a running keyring (gnome-keyring on a private bus).
+#[test]
+fn doctor_with_a_keyring() {
+    let bus = crate::common::secret_service::SecretService::start();
+    let mut scratch = Scratch::sealed(TWO_PROFILES);
+    scratch.set("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    std::fs::set_permissions(scratch.config(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    scratch.must(
+        &["--profile", "prod", "token", "set", "--backend", "keyring"],
+        Some(TOKEN),
+    );
+    doctor_scratch(scratch, true).pin("doctor-keyring", &["doctor"], None);
 }
