@@ -20,6 +20,7 @@ mod hints;
 mod init;
 mod keyring;
 mod leaks;
+mod output;
 mod precommit;
 mod profile;
 mod seal;
