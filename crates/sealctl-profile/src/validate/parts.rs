@@ -22,8 +22,9 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 use toml_edit::{Document, Item};
 
+use super::profiles::{Names, ProfileName};
 use super::toml10::{self, HeaderKind};
-use super::{Names, ProfileName, Walk, show_lines};
+use super::{Walk, show_lines};
 use crate::diagnostic::Diagnostic;
 use crate::schema::key_for;
 use crate::source::SourceText;
