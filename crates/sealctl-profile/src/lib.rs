@@ -52,6 +52,7 @@ pub use document::{FileLock, ProfileDocument, ProfileValue};
 pub use error::ProfileError;
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};
 pub use validate::{
-    CheckedFile, EXPIRY_WARNING, check, check_at, check_in_parts_at, check_reader, check_whole_at,
-    is_other_toml, setting_problem,
+    CheckedFile, EXPIRY_WARNING, check, check_at, check_reader, is_other_toml, setting_problem,
 };
+#[cfg(feature = "testing")]
+pub use validate::{check_in_parts_at, check_whole_at};
