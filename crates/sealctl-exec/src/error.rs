@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// A program that could not be started, or a copy of the config that could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecError {
     /// The program is not on PATH (or the path does not exist): exit status 127, as a shell.
     #[error("{}: command not found", .0.to_string_lossy())]
@@ -56,7 +57,23 @@ pub enum ExecError {
 }
 
 /// Why a program that was found cannot be run.
+///
+/// Like the other errors of this crate it may grow, so a `match` needs a `_` arm:
+///
+/// ```compile_fail,E0004
+/// use sealctl_exec::CannotRunWhy;
+/// fn is_folder(why: &CannotRunWhy) -> bool {
+///     match why {
+///         CannotRunWhy::Folder(_) => true,
+///         CannotRunWhy::NotExecutable(_)
+///         | CannotRunWhy::NoInterpreter { .. }
+///         | CannotRunWhy::NotAProgram(_)
+///         | CannotRunWhy::Other(_) => false,
+///     }
+/// }
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CannotRunWhy {
     /// The name is a folder.
     Folder(PathBuf),
