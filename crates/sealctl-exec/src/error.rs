@@ -27,6 +27,16 @@ pub enum ExecError {
     /// The profile to copy is not in the file.
     #[error("no profile named `{0}` in the file")]
     UnknownProfile(String),
+    /// Two or more profiles have the name: which one influxctl would take is not known.
+    #[error(
+        "the file has {count} profiles named `{name}`; sealctl cannot tell which one influxctl would read"
+    )]
+    DuplicateProfile {
+        /// The name.
+        name: String,
+        /// How many profiles have it.
+        count: usize,
+    },
     /// Two spellings of one key (`mgmt_token`, `MGMT_TOKEN`), which influxctl reads as one.
     #[error("{}has both `{first}` and `{second}`, which influxctl reads as the same key, keeping only one of them; keep one and remove the other", if .profile.is_empty() { "the file ".to_owned() } else { format!("profile `{}` ", .profile) })]
     DuplicateKey {

@@ -11,6 +11,8 @@
 //! - [`file`] bounds what is read ([`file::MAX_FILE_BYTES`]) and finds the file a linked path
 //!   names, which is what is written.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
+//! - [`lookup`] finds a profile by name in a parsed file as influxctl reads it, for the editor
+//!   and for the copy of the config that `sealctl-exec` gives influxctl.
 //! - [`recipient`] reads `[sealctl] recipients` entries with age's own parsers: `check` and
 //!   sealing judge them alike.
 //! - [`terminal`] makes names and messages safe to show on a terminal.
@@ -39,6 +41,7 @@ mod document;
 pub mod endpoint;
 mod error;
 pub mod file;
+pub mod lookup;
 pub mod paths;
 pub mod recipient;
 pub mod schema;
