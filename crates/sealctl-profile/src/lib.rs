@@ -8,7 +8,7 @@
 //!   a few MiB however large the file.
 //! - [`ProfileDocument`] loads a file for editing and saves it back changing only the bytes of
 //!   the edited values: comments, order and formatting survive.
-//! - [`file`] bounds what is read ([`file::MAX_FILE_BYTES`]) and finds the file a linked path
+//! - [`file`](mod@file) bounds what is read ([`file::MAX_FILE_BYTES`]) and finds the file a linked path
 //!   names, which is what is written.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
 //! - [`lookup`] finds a profile by name in a parsed file as influxctl reads it, for the editor
