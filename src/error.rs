@@ -245,6 +245,8 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::Damaged(_) | E::NotAnEnvelope | E::Framing(_) => {
                 format!("restore the value from version control, or set the token again with `{set}`")
             }
+            // A failure a later sealctl-seal adds says itself what is wrong.
+            _ => return CommandError::setup(error.to_string()),
         };
         CommandError::setup(error.to_string()).hint(hint)
     }
@@ -287,7 +289,8 @@ impl From<sealctl_seal::RecipientError> for CommandError {
         use sealctl_seal::RecipientError as E;
         let hint = match &error {
             E::Invalid { problem, .. } | E::InvalidLine { problem, .. } => Some(problem.help()),
-            E::Read { .. } | E::NoneInFile(_) => None,
+            // `Read`, `NoneInFile`, and any a later sealctl-seal adds: the message is enough.
+            _ => None,
         };
         let error = CommandError::setup(error.to_string());
         match hint {
@@ -373,7 +376,8 @@ fn keyring_hints(error: &sealctl_seal::keyring::KeyringError) -> Vec<String> {
             ));
             hints
         }
-        E::Failed { .. } => vec![elsewhere],
+        // `Failed`, and any failure a later sealctl-seal adds.
+        _ => vec![elsewhere],
     }
 }
 

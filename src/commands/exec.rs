@@ -297,7 +297,8 @@ fn cannot_run_hint(why: &CannotRunWhy) -> String {
             "a script needs a first line such as #!/bin/sh; a program must be built for this system"
                 .to_owned()
         }
-        CannotRunWhy::Other(_) => "check the file and its permissions".to_owned(),
+        // `Other`, and any reason a later sealctl-exec adds: the message says it.
+        _ => "check the file and its permissions".to_owned(),
     }
 }
 

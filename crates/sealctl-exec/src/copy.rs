@@ -8,6 +8,7 @@ use crate::error::ExecError;
 
 /// The plaintext config handed to the program, by path.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ConfigCopy {
     /// An anonymous in-memory file (Linux `memfd_create`), sealed against any change and left
     /// open across `exec`, so the program reads it as `/proc/self/fd/N`. Nothing is on any disk

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// A program that could not be started, or a copy of the config that could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecError {
     /// The program is not on PATH (or the path does not exist): exit status 127, as a shell.
     #[error("{}: command not found", .0.to_string_lossy())]
@@ -26,6 +27,16 @@ pub enum ExecError {
     /// The profile to copy is not in the file.
     #[error("no profile named `{0}` in the file")]
     UnknownProfile(String),
+    /// Two or more profiles have the name: which one influxctl would take is not known.
+    #[error(
+        "the file has {count} profiles named `{name}`; sealctl cannot tell which one influxctl would read"
+    )]
+    DuplicateProfile {
+        /// The name.
+        name: String,
+        /// How many profiles have it.
+        count: usize,
+    },
     /// Two spellings of one key (`mgmt_token`, `MGMT_TOKEN`), which influxctl reads as one.
     #[error("{}has both `{first}` and `{second}`, which influxctl reads as the same key, keeping only one of them; keep one and remove the other", if .profile.is_empty() { "the file ".to_owned() } else { format!("profile `{}` ", .profile) })]
     DuplicateKey {
@@ -56,7 +67,23 @@ pub enum ExecError {
 }
 
 /// Why a program that was found cannot be run.
+///
+/// Like the other errors of this crate it may grow, so a `match` needs a `_` arm:
+///
+/// ```compile_fail,E0004
+/// use sealctl_exec::CannotRunWhy;
+/// fn is_folder(why: &CannotRunWhy) -> bool {
+///     match why {
+///         CannotRunWhy::Folder(_) => true,
+///         CannotRunWhy::NotExecutable(_)
+///         | CannotRunWhy::NoInterpreter { .. }
+///         | CannotRunWhy::NotAProgram(_)
+///         | CannotRunWhy::Other(_) => false,
+///     }
+/// }
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CannotRunWhy {
     /// The name is a folder.
     Folder(PathBuf),

@@ -2,9 +2,10 @@
 
 use std::ffi::{OsStr, OsString};
 
+use sealctl_profile::lookup::{LookupError, find_profile};
 use sealctl_profile::schema::{Field, Kind, PROFILE_FIELDS, key_for, only_key_for};
 use secrecy::{ExposeSecret, SecretString};
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, TableLike, Value};
 use zeroize::Zeroizing;
 
 use crate::error::ExecError;
@@ -95,8 +96,10 @@ pub fn scan(args: &[OsString]) -> Result<InfluxctlArgs, ExecError> {
 /// of its sealed ones, and nothing else of the file (no other profile, no `[sealctl]` table).
 ///
 /// Keys are matched as influxctl matches them, without regard to case: an opened `mgmt_token`
-/// replaces a sealed `MGMT_TOKEN`. A profile with two spellings of one key is refused, since
-/// which one influxctl would take is not known.
+/// replaces a sealed `MGMT_TOKEN`. A profile with two spellings of one key, and two profiles of
+/// one name, are refused, since which one influxctl would take is not known. The profile is found
+/// as [`ProfileDocument`](sealctl_profile::ProfileDocument) finds it, so the profile whose values
+/// were opened is the profile copied.
 pub fn config_copy(
     text: &str,
     profile: &str,
@@ -105,9 +108,27 @@ pub fn config_copy(
     let document: DocumentMut = text
         .parse()
         .map_err(|error: toml_edit::TomlError| ExecError::Syntax(error.message().to_owned()))?;
-    single_keys(document.as_table(), &[PROFILE_KEY], "")?;
-    let mut table = find_profile(&document, profile)?
-        .ok_or_else(|| ExecError::UnknownProfile(profile.to_owned()))?;
+    let mut table = match find_profile(document.as_table(), profile) {
+        Ok((_, found)) => found.to_table(),
+        Err(LookupError::Unknown) => return Err(ExecError::UnknownProfile(profile.to_owned())),
+        Err(LookupError::Duplicate { count }) => {
+            return Err(ExecError::DuplicateProfile {
+                name: profile.to_owned(),
+                count,
+            });
+        }
+        Err(LookupError::DuplicateKey {
+            profile,
+            first,
+            second,
+        }) => {
+            return Err(ExecError::DuplicateKey {
+                profile,
+                first,
+                second,
+            });
+        }
+    };
     single_keys(&table, PROFILE_FIELDS, profile)?;
     table.decor_mut().clear();
     table.set_position(None);
@@ -133,12 +154,6 @@ pub fn config_copy(
     Ok(Zeroizing::new(copy.to_string()))
 }
 
-/// The top-level key of the profiles, for [`single_keys`].
-const PROFILE_KEY: Field = Field {
-    name: "profile",
-    kind: Kind::String,
-};
-
 /// Two spellings of one key in `profile`.
 fn duplicate_key(profile: &str, [first, second]: [&str; 2]) -> ExecError {
     ExecError::DuplicateKey {
@@ -159,40 +174,6 @@ fn single_keys(table: &dyn TableLike, fields: &[Field], profile: &str) -> Result
         }
     }
     Ok(())
-}
-
-/// The profile named `name`, with `profile` and `name` read as influxctl reads them.
-fn find_profile(document: &DocumentMut, name: &str) -> Result<Option<Table>, ExecError> {
-    let named = |table: &dyn TableLike| -> Result<bool, ExecError> {
-        let first = only_key_for(table, "name").map_err(|pair| duplicate_key(name, pair))?;
-        Ok(first.and_then(|(_, item)| item.as_str()) == Some(name))
-    };
-    let Some((_, profiles)) = key_for(document.as_table(), "profile") else {
-        return Ok(None);
-    };
-    Ok(match profiles {
-        Item::ArrayOfTables(array) => {
-            let mut found = None;
-            for table in array.iter() {
-                if named(table)? {
-                    found = Some(table.clone());
-                    break;
-                }
-            }
-            found
-        }
-        Item::Value(Value::Array(array)) => {
-            let mut found = None;
-            for table in array.iter().filter_map(Value::as_inline_table) {
-                if named(table)? {
-                    found = Some(table.clone().into_table());
-                    break;
-                }
-            }
-            found
-        }
-        _ => None,
-    })
 }
 
 #[cfg(test)]
@@ -287,6 +268,39 @@ mod tests {
             config_copy(text, "c", &[]),
             Err(ExecError::UnknownProfile(_))
         ));
+    }
+
+    /// Regression: the copy took the first of two profiles of one name (the editor refuses them),
+    /// and refused a file for another profile's two spellings of `name` (the editor does not).
+    #[test]
+    fn the_copy_is_of_the_profile_the_editor_finds() {
+        let opened = [("mgmt_token".to_owned(), SecretString::from("T"))];
+        let twice = "[[profile]]\n  name = \"p\"\n  mgmt_token = \"sealctl:v1:age:AAAA\"\n\n[[profile]]\n  name = \"p\"\n  mgmt_token = \"plain\"\n";
+        assert!(
+            sealctl_profile::ProfileDocument::parse("config.toml", twice)
+                .unwrap()
+                .get("p", "mgmt_token")
+                .is_err()
+        );
+        match config_copy(twice, "p", &opened) {
+            Err(ExecError::DuplicateProfile { name, count }) => {
+                assert_eq!((name.as_str(), count), ("p", 2))
+            }
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("a copy was made of one of two profiles named `p`"),
+        }
+        let other = "[[profile]]\n  name = \"x\"\n  Name = \"y\"\n\n[[profile]]\n  name = \"p\"\n  mgmt_token = \"sealctl:v1:age:AAAA\"\n";
+        assert!(
+            sealctl_profile::ProfileDocument::parse("config.toml", other)
+                .unwrap()
+                .get("p", "mgmt_token")
+                .is_ok()
+        );
+        let copy = config_copy(other, "p", &opened).unwrap();
+        assert_eq!(
+            copy.as_str(),
+            "[[profile]]\n  name = \"p\"\n  mgmt_token = \"T\"\n"
+        );
     }
 
     /// The opened value replaces the key influxctl reads, however it is spelled, and a profile

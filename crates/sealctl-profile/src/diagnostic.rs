@@ -35,6 +35,7 @@ macro_rules! rules {
         /// A validation rule. Its [`id`](Rule::id) is a public interface: scripts, SARIF consumers
         /// and users' suppressions refer to it, so an id never changes once released.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
         pub enum Rule {
             $( $(#[doc = $doc])* $variant, )*
         }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// An error from loading, editing or saving a profile file. Messages name the file and the
 /// profile, never a secret value.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProfileError {
     /// The file could not be read.
     #[error("cannot read {path}")]

@@ -8,9 +8,11 @@
 //!   a few MiB however large the file.
 //! - [`ProfileDocument`] loads a file for editing and saves it back changing only the bytes of
 //!   the edited values: comments, order and formatting survive.
-//! - [`file`] bounds what is read ([`file::MAX_FILE_BYTES`]) and finds the file a linked path
+//! - [`file`](mod@file) bounds what is read ([`file::MAX_FILE_BYTES`]) and finds the file a linked path
 //!   names, which is what is written.
 //! - [`paths`] finds influxctl's default file and chooses the profile as influxctl does.
+//! - [`lookup`] finds a profile by name in a parsed file as influxctl reads it, for the editor
+//!   and for the copy of the config that `sealctl-exec` gives influxctl.
 //! - [`recipient`] reads `[sealctl] recipients` entries with age's own parsers: `check` and
 //!   sealing judge them alike.
 //! - [`terminal`] makes names and messages safe to show on a terminal.
@@ -39,6 +41,7 @@ mod document;
 pub mod endpoint;
 mod error;
 pub mod file;
+pub mod lookup;
 pub mod paths;
 pub mod recipient;
 pub mod schema;
@@ -52,6 +55,7 @@ pub use document::{FileLock, ProfileDocument, ProfileValue};
 pub use error::ProfileError;
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};
 pub use validate::{
-    CheckedFile, EXPIRY_WARNING, check, check_at, check_in_parts_at, check_reader, check_whole_at,
-    is_other_toml, setting_problem,
+    CheckedFile, EXPIRY_WARNING, check, check_at, check_reader, is_other_toml, setting_problem,
 };
+#[cfg(feature = "testing")]
+pub use validate::{check_in_parts_at, check_whole_at};

@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 /// A recipient a value can be sealed to.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Recipient {
     /// An age X25519 recipient, `age1…`.
     X25519(age::x25519::Recipient),
@@ -47,6 +48,7 @@ impl Recipient {
 /// Why an entry is not a recipient sealctl can seal to. Never holds the entry itself, which may
 /// be a private key pasted by mistake.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecipientProblem {
     /// Nothing but white space.
     Empty,

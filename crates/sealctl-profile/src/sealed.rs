@@ -76,7 +76,22 @@ impl Backend {
 
 /// An OS keyring that can hold a `keyring` value. Every store is known on every platform, so
 /// that `check` reads a file written on another one.
+///
+/// More stores will come, so a `match` outside this crate needs a `_` arm:
+///
+/// ```compile_fail,E0004
+/// use sealctl_profile::sealed::KeyringStore;
+/// fn name(store: KeyringStore) -> &'static str {
+///     match store {
+///         KeyringStore::SecretService => "secret service",
+///         KeyringStore::Keyutils => "keyutils",
+///         KeyringStore::Keychain => "keychain",
+///         KeyringStore::CredentialManager => "credential manager",
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyringStore {
     /// The freedesktop Secret Service (GNOME Keyring, KWallet, KeePassXC), over D-Bus.
     SecretService,
@@ -180,6 +195,7 @@ pub struct SealedValue {
 
 /// Why a value that starts with [`PREFIX`] is not a well-formed sealed value.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FramingError {
     /// No `v<N>:` after the prefix.
     MissingVersion,

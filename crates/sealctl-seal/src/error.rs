@@ -10,7 +10,20 @@ use crate::envelope::Place;
 use crate::keyring::KeyringError;
 
 /// A token that cannot be sealed.
+///
+/// Like every error of this crate it may grow, so a `match` needs a `_` arm:
+///
+/// ```compile_fail,E0004
+/// use sealctl_seal::TokenError;
+/// fn is_empty(error: &TokenError) -> bool {
+///     match error {
+///         TokenError::Empty => true,
+///         TokenError::ControlCharacter(_) | TokenError::TooLong(_) | TokenError::NotFound(_) => false,
+///     }
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// Nothing to seal.
     #[error("the token is empty")]
@@ -28,6 +41,7 @@ pub enum TokenError {
 
 /// Sealing failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SealError {
     /// The token itself is not sealable.
     #[error(transparent)]
@@ -42,6 +56,7 @@ pub enum SealError {
 
 /// Opening a sealed value failed. The file is never changed by a failed open.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// The value's framing does not parse (or is a version or backend this sealctl does not read).
     #[error("the sealed value is malformed: {0}")]
@@ -129,6 +144,7 @@ pub enum OpenError {
 
 /// A recipient that does not parse.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecipientError {
     /// Not a recipient sealctl can seal to (and not a file of them).
     #[error("`{shown}` {problem}")]
@@ -164,6 +180,7 @@ pub enum RecipientError {
 
 /// An identity that cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdentityError {
     /// Group or others can read it.
     #[error("identity file {} can be read by group or others (mode {mode:03o})", path.display())]

@@ -1,7 +1,6 @@
 //! Who can open sealed values: age identity files (also passphrase-protected ones), OpenSSH
 //! private keys, and an identity given in the environment for CI.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io::{BufReader, Write as _};
@@ -14,12 +13,15 @@ use crate::passphrase::{Lock, Locked, Protected};
 use crate::recipient::Recipient;
 
 /// The variable naming an identity file.
+#[cfg(feature = "cli")]
 pub const IDENTITY_FILE_ENV: &str = "SEALCTL_IDENTITY_FILE";
 
-/// The variable holding an identity itself, for CI secret variables.
+/// The variable holding an identity itself, for CI secret variables: the name an
+/// [`IdentitySource::Environment`] goes by in messages.
 pub const IDENTITY_ENV: &str = "SEALCTL_IDENTITY";
 
 /// sealctl's default identity file: `<platform config dir>/sealctl/identity.txt`.
+#[cfg(feature = "cli")]
 pub fn default_identity_path() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|dirs| dirs.config_dir().join("sealctl").join("identity.txt"))
 }
@@ -48,12 +50,13 @@ impl fmt::Display for IdentitySource {
     }
 }
 
+#[cfg(feature = "cli")]
 impl IdentitySource {
     /// Every source, in order: `--identity` files, `SEALCTL_IDENTITY_FILE`, `SEALCTL_IDENTITY`,
     /// then the default file if it exists.
     pub fn discover(
         files: &[PathBuf],
-        file_env: Option<OsString>,
+        file_env: Option<std::ffi::OsString>,
         text_env: Option<SecretString>,
     ) -> Vec<IdentitySource> {
         let mut sources: Vec<IdentitySource> =

@@ -11,8 +11,37 @@
 //!
 //! This crate does not read or write profile files (that is `sealctl-profile`) and knows nothing
 //! of the command line; a passphrase-protected identity is asked for as age asks (pinentry, or
-//! the terminal), once per command, and never without a terminal.
+//! the terminal), once per command, and never without a terminal: that prompt is part of opening
+//! such an identity, as it is in age.
+//!
+//! What only a command-line front end needs is behind the `cli` feature, as age keeps its own
+//! behind `cli-common`: asking on the terminal (`prompt`), finding the token in what a user
+//! pastes or pipes in (`parse_token_input`), and finding identities from flags, the environment
+//! and the default file (`IdentitySource::discover_from_env`, `default_identity_path`).
 
+// Without `cli`, none of the front end's parts is public (`cargo test -p sealctl-seal --doc`).
+#![cfg_attr(
+    not(feature = "cli"),
+    doc = r#"
+Without the `cli` feature, none of them is there:
+
+```compile_fail
+sealctl_seal::prompt::can_prompt();
+```
+
+```compile_fail
+let _ = sealctl_seal::parse_token_input("apiv3_token");
+```
+
+```compile_fail
+let _ = sealctl_seal::IdentitySource::discover_from_env(&[]);
+```
+
+```compile_fail
+let _ = sealctl_seal::default_identity_path();
+```
+"#
+)]
 #![warn(missing_docs)]
 
 mod envelope;
@@ -20,19 +49,23 @@ mod error;
 mod identity;
 pub mod keyring;
 mod passphrase;
+#[cfg(feature = "cli")]
 pub mod prompt;
 mod recipient;
 mod seal;
+#[cfg(feature = "cli")]
 mod token_input;
 
 pub use envelope::{Envelope, Place};
 pub use error::{IdentityError, OpenError, RecipientError, SealError, TokenError};
 pub use identity::{
-    IDENTITY_ENV, IDENTITY_FILE_ENV, Identities, IdentitySource, default_identity_path,
-    identity_file_recipients, new_identity_file,
+    IDENTITY_ENV, Identities, IdentitySource, identity_file_recipients, new_identity_file,
 };
+#[cfg(feature = "cli")]
+pub use identity::{IDENTITY_FILE_ENV, default_identity_path};
 pub use passphrase::Locked;
 pub use recipient::{Recipient, read_recipients};
 pub use seal::{SEALED_VALUE_LIMIT, open, open_envelope, seal, validate_token};
 pub use sealctl_profile::endpoint::Endpoint;
+#[cfg(feature = "cli")]
 pub use token_input::{TokenInput, parse_token_input};

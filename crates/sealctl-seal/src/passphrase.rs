@@ -14,6 +14,7 @@ use secrecy::SecretString;
 
 /// Why a protected identity could not be unlocked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Locked {
     /// A passphrase was given, and it does not unlock the identity.
     WrongPassphrase,

@@ -11,6 +11,7 @@ use toml_edit::{Document, Item, TableLike, Value};
 use super::{ProfileDocument, ProfileValue};
 use crate::endpoint::{ENDPOINT_KEYS, Endpoint};
 use crate::error::ProfileError;
+use crate::lookup::{LookupError, ProfileTable, find_profile, profile_tables};
 use crate::schema::{
     Field, Kind, PROFILE_FIELDS, Profile, ProfilesFile, SEALCTL_TABLE, key_for, keys_for,
     only_key_for,
@@ -197,27 +198,19 @@ impl ProfileDocument {
         document: &Document<&str>,
         name: &str,
     ) -> Result<usize, ProfileError> {
-        // `[[profile]]` and `[[Profile]]` both: influxctl keeps the profiles of one of them.
-        self.one_key(document.as_table(), "profile", "")?;
-        let mut named = Vec::new();
-        for (index, profile) in profiles(document).iter().enumerate() {
-            let names: Vec<(&str, &Item)> = keys_for(profile.table, "name").collect();
-            if !names.iter().any(|(_, item)| item.as_str() == Some(name)) {
-                continue;
-            }
-            if names.len() > 1 {
-                self.one_key(profile.table, "name", name)?;
-            }
-            named.push(index);
-        }
-        match named.len() {
-            0 => Err(self.unknown(name)),
-            1 => Ok(named[0]),
-            count => Err(ProfileError::DuplicateProfile {
+        match find_profile(document.as_table(), name) {
+            Ok((index, _)) => Ok(index),
+            Err(LookupError::Unknown) => Err(self.unknown(name)),
+            Err(LookupError::Duplicate { count }) => Err(ProfileError::DuplicateProfile {
                 path: self.path.clone(),
                 name: name.to_owned(),
                 count,
             }),
+            Err(LookupError::DuplicateKey {
+                profile,
+                first,
+                second,
+            }) => Err(self.duplicate_key(&profile, &first, &second)),
         }
     }
 
@@ -300,24 +293,19 @@ const PROFILE_TABLE: Field = Field {
 };
 
 pub(super) fn profiles<'d>(document: &'d Document<&str>) -> Vec<ProfileRef<'d>> {
-    match key_for(document.as_table(), "profile").map(|(_, item)| item) {
-        Some(Item::ArrayOfTables(array)) => array
-            .iter()
-            .map(|table| ProfileRef {
+    profile_tables(document.as_table())
+        .into_iter()
+        .map(|profile| match profile {
+            ProfileTable::Table(table) => ProfileRef {
                 table,
                 header: table.span(),
                 inline: None,
-            })
-            .collect(),
-        Some(Item::Value(Value::Array(array))) => array
-            .iter()
-            .filter_map(Value::as_inline_table)
-            .map(|table| ProfileRef {
+            },
+            ProfileTable::Inline(table) => ProfileRef {
                 table,
                 header: None,
                 inline: table.span(),
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+            },
+        })
+        .collect()
 }

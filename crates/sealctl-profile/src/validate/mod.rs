@@ -58,7 +58,7 @@ pub fn check_at(bytes: &[u8], now: SystemTime) -> CheckedFile {
     match parts::check(&mut &*bytes, now, parts::READ_BYTES) {
         Ok(parts::Checked::Found(diagnostics)) => finish(diagnostics),
         // Reading from memory cannot fail.
-        Ok(parts::Checked::NeedsWhole(_)) | Err(_) => check_whole_at(bytes, now),
+        Ok(parts::Checked::NeedsWhole(_)) | Err(_) => check_whole(bytes, now),
     }
 }
 
@@ -68,19 +68,26 @@ pub fn check_reader(reader: &mut (impl Read + Seek)) -> io::Result<CheckedFile> 
     let now = SystemTime::now();
     match parts::check(reader, now, parts::READ_BYTES)? {
         parts::Checked::Found(diagnostics) => Ok(finish(diagnostics)),
-        parts::Checked::NeedsWhole(Some(bytes)) => Ok(check_whole_at(&bytes, now)),
+        parts::Checked::NeedsWhole(Some(bytes)) => Ok(check_whole(&bytes, now)),
         parts::Checked::NeedsWhole(None) => {
             reader.rewind()?;
             let mut bytes = Vec::new();
             reader.read_to_end(&mut bytes)?;
-            Ok(check_whole_at(&bytes, now))
+            Ok(check_whole(&bytes, now))
         }
     }
 }
 
-/// [`check_at`] with the file parsed in one piece. For the tests that compare the two ways.
+/// [`check_at`] with the file parsed in one piece. For the tests that compare the two ways
+/// (feature `testing`).
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub fn check_whole_at(bytes: &[u8], now: SystemTime) -> CheckedFile {
+    check_whole(bytes, now)
+}
+
+/// [`check_at`] with the file parsed in one piece.
+fn check_whole(bytes: &[u8], now: SystemTime) -> CheckedFile {
     let (source, diagnostics) = match std::str::from_utf8(bytes) {
         Ok(text) => {
             let mut source = SourceText::new(text.to_owned());
@@ -115,7 +122,8 @@ pub fn check_whole_at(bytes: &[u8], now: SystemTime) -> CheckedFile {
 }
 
 /// [`check_at`] in parts of about `read_bytes` each, or `None` where the file must be parsed
-/// in one piece. For the tests that compare the two ways.
+/// in one piece. For the tests that compare the two ways (feature `testing`).
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub fn check_in_parts_at(bytes: &[u8], now: SystemTime, read_bytes: usize) -> Option<CheckedFile> {
     match parts::check(&mut &*bytes, now, read_bytes) {

@@ -10,6 +10,7 @@ use crate::error::TokenError;
 /// A keyring call failed. The message is sealctl's own; [`KeyringError::detail`] keeps what the
 /// store itself said (never a secret), for `-v`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyringError {
     /// No D-Bus session bus to reach the Secret Service on: a headless machine, or a shell
     /// outside the desktop session.

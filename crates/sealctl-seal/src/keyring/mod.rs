@@ -282,7 +282,8 @@ pub fn removal_command(entry: &KeyringRef) -> String {
             "keyctl unlink $(keyctl search @s user {SERVICE}:{})",
             entry.id
         ),
-        KeyringStore::Keychain | KeyringStore::CredentialManager => format!(
+        // `KeyringStore` may grow: a store added later has its own tool, as these do.
+        _ => format!(
             "delete the entry for service `{SERVICE}`, account `{}`, in the keyring's own tool",
             entry.id
         ),

@@ -81,6 +81,8 @@ fn entry(reference: &KeyringRef, label: Option<&str>) -> Result<Entry, Cause> {
             modifiers.insert("description", description.as_str());
         }
         KeyringStore::Keychain | KeyringStore::CredentialManager => {}
+        // `KeyringStore` may grow: a store added later names an entry by service and account.
+        _ => {}
     }
     Entry::new_in_store_with_modifiers(&store, SERVICE, &reference.id, &modifiers)
         .map_err(Cause::Call)
