@@ -31,7 +31,8 @@ use crate::schema::{
 };
 use crate::sealed::{
     ENDPOINT_PARAM, EXPIRY_PARAM, FramingError, RECIPIENTS_PARAM, SealedValue, canonical_recipient,
-    looks_sealed, parse_expiry, recipients_fingerprint, value_param,
+    is_known_backend, looks_sealed, parse_expiry, recipients_fingerprint, value_backend,
+    value_param,
 };
 use crate::source::{SourceText, is_secret_key};
 
@@ -733,6 +734,16 @@ impl<'s> Walk<'s> {
                 Some(help.to_owned()),
             );
             return;
+        }
+        // A newer sealctl's backend: its payload cannot be judged here, its clear parameters can.
+        if let Some(backend) = value_backend(value).filter(|name| !is_known_backend(name)) {
+            self.report_at_key(
+                Rule::UnknownBackend,
+                name,
+                span(),
+                format!("`{key}` is kept by backend `{backend}`, which this sealctl does not know: written by a newer sealctl?"),
+                Some("upgrade sealctl to open it; until then its recipients, endpoint and expiry are still checked".to_owned()),
+            );
         }
         if self.recipients.is_none()
             && let Some(sealed) = value_param(value, RECIPIENTS_PARAM)
