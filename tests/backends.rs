@@ -4,11 +4,18 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, sha256};
 
 /// A profile whose token is kept by `openbao-transit`, a backend this sealctl does not have,
 /// bound to the profile's endpoint (`ep=`) and expiring far in the future.
 const NEWER: &str = "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n  mgmt_token = \"sealctl:v1:openbao-transit:vault:v1:c2VhbGVk;ep=af65e08f;exp=2999-01-01T00:00:00Z\"\n";
+
+/// The digest of what `token get` prints: a failure message never shows the token.
+fn opened(env: &TestEnv) -> String {
+    let output = env.sealctl().args(["token", "get"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    sha256(String::from_utf8(output.stdout).unwrap().trim_end())
+}
 
 fn config(env: &TestEnv, text: &str) -> std::path::PathBuf {
     env.write(".config/influxctl/config.toml", text)
@@ -124,4 +131,81 @@ fn a_value_of_an_unknown_backend_is_not_opened() {
         .code(2)
         .stderr(predicate::str::contains("upgrade sealctl"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), NEWER);
+}
+
+#[test]
+fn profile_list_names_the_backend_and_doctor_says_to_upgrade() {
+    let env = TestEnv::new();
+    let path = config(&env, NEWER);
+    env.sealctl()
+        .args(["profile", "list"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "openbao-transit, expires 2999-01-01",
+        ));
+    env.sealctl()
+        .arg("doctor")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "fail  open        profile `default` key `mgmt_token`: this value is kept by backend `openbao-transit`, which this sealctl does not know",
+        ))
+        .stdout(predicate::str::contains("fix: upgrade sealctl to open it"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), NEWER);
+}
+
+#[test]
+fn setting_a_token_over_an_unknown_backend_seals_it_with_age() {
+    let env = TestEnv::new();
+    let path = config(&env, NEWER);
+    env.sealctl().args(["identity", "new"]).assert().success();
+    env.sealctl()
+        .args(["token", "set"])
+        .write_stdin("apiv3_from-an-older-sealctl")
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("mgmt_token = \"sealctl:v1:age:"), "{text}");
+    assert_eq!(opened(&env), sha256("apiv3_from-an-older-sealctl"));
+}
+
+/// Plain `rekey` seals through the Sealer: what it recorded and its closing line, once each.
+#[test]
+fn plain_rekey_tells_once_what_it_recorded_and_did() {
+    let env = TestEnv::new();
+    let path = config(
+        &env,
+        "[[profile]]\n  name = \"default\"\n  product = \"clustered\"\n  host = \"h.example.com\"\n  port = \"443\"\n",
+    );
+    env.sealctl().args(["identity", "new"]).assert().success();
+    env.sealctl()
+        .args(["token", "set"])
+        .write_stdin("apiv3_rekeyed")
+        .assert()
+        .success();
+    // Forget the recipients `token set` recorded, so that rekey records them again.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("[sealctl]").expect("recipients recorded");
+    let end = text[start..]
+        .find("]\n\n")
+        .map_or(text.len(), |at| start + at + 3);
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(&path, &without).unwrap();
+    let output = env.sealctl().arg("rekey").output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.matches("recorded the recipients").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("re-sealed 1 value to 1 recipient").count(),
+        1,
+        "{stderr}"
+    );
+    let recorded = stderr.find("recorded the recipients").unwrap();
+    assert!(recorded < stderr.find("re-sealed").unwrap(), "{stderr}");
+    assert_eq!(opened(&env), sha256("apiv3_rekeyed"));
 }

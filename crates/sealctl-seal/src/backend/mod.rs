@@ -45,6 +45,8 @@ pub enum Needs {
     Recipients,
     /// A store of this machine, reached through [`Access`] when the first value comes.
     ThisMachine,
+    /// A network service (a secrets server), reached with settings of its own.
+    Service,
 }
 
 /// Where a value is sealed to: a backend and, for one that has several, which of its stores.

@@ -10,7 +10,7 @@ use crate::error::OpenError;
 
 /// Opens sealed values of any backend, reaching for what each needs only when the first value
 /// that needs it comes, and judges every one the same way: in its own place, for its profile's
-/// endpoint ([`Envelope::bound_to`]).
+/// endpoint (`Envelope::bound_to`, the one place check).
 #[derive(Debug)]
 pub struct Opener {
     access: Access,
