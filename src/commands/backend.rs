@@ -71,7 +71,7 @@ impl BackendArgs {
     pub fn check(&self) -> Result<(), CommandError> {
         if let Some(name) = self.backend.as_deref()
             && self.keyring_store.is_some()
-            && Destination::new(name, None).is_some_and(|to| to.store.is_none())
+            && Destination::new(name, None).is_some_and(|to| to.store().is_none())
         {
             return Err(CommandError::setup(format!(
                 "--keyring-store goes with --backend keyring, not {name}"
@@ -135,7 +135,7 @@ impl Sealer {
     /// What was done with `what` (a place, or a count of tokens), for the closing message.
     pub fn done(&self, what: &str, config: &Path) -> String {
         let to = self.inner.destination();
-        match to.backend().kept_in(to.store.as_deref()) {
+        match to.backend().kept_in(to.store()) {
             None => format!("sealed {what} in {}", config.display()),
             Some(kept_in) => format!(
                 "{what}: kept in {kept_in}, with a reference in {}",

@@ -439,12 +439,15 @@ fn offered_backends(flags: &BackendArgs) -> Vec<(Destination, String)> {
         let Some(to) = Destination::new(backend.name(), store) else {
             continue;
         };
-        let Some(offer) = backend.offer(to.store.as_deref()) else {
+        let Some(offer) = backend.offer(to.store()) else {
             continue;
         };
-        match backend.usable_here(to.store.as_deref(), &mut access) {
+        match backend.usable_here(to.store(), &mut access) {
             Ok(()) => offered.push((to, offer)),
-            Err(why) => note!("the token will be sealed with {}: {why}", first.backend),
+            Err(why) => note!(
+                "the token will be sealed with {}: {why}",
+                first.backend().name()
+            ),
         }
     }
     offered

@@ -132,7 +132,7 @@ impl Kept {
                 // Which of its stores, for a backend that has several (the keyring's).
                 sealctl_seal::backend_of(sealed)
                     .ok()
-                    .and_then(|backend| backend.destination_of(sealed).store),
+                    .and_then(|backend| backend.destination_of(sealed).store().map(str::to_owned)),
                 sealed.expires_at(),
             ),
             Some(value) if value.is_plaintext() => ("plaintext".to_owned(), None, None),

@@ -51,12 +51,29 @@ pub enum Needs {
 
 /// Where a value is sealed to: a backend and, for one that has several, which of its stores.
 /// Values with equal destinations are sealed by one [`Sealer`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Destination {
-    /// The backend's name, as in the framing.
-    pub backend: &'static str,
+    /// The backend, one of [`BACKENDS`].
+    backend: &'static dyn Backend,
     /// The backend's store (the keyring's `secret-service`, …); `None` for a backend without.
-    pub store: Option<String>,
+    store: Option<String>,
+}
+
+impl PartialEq for Destination {
+    fn eq(&self, other: &Destination) -> bool {
+        self.backend.name() == other.backend.name() && self.store == other.store
+    }
+}
+
+impl Eq for Destination {}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Destination")
+            .field("backend", &self.backend.name())
+            .field("store", &self.store)
+            .finish()
+    }
 }
 
 impl Destination {
@@ -66,7 +83,7 @@ impl Destination {
         let backend = backend(name)?;
         let default = backend.default_store();
         Some(Destination {
-            backend: backend.name(),
+            backend,
             store: default.map(|default| store.unwrap_or(default)),
         })
     }
@@ -79,16 +96,20 @@ impl Destination {
         store: Option<String>,
         now: Option<Destination>,
     ) -> Destination {
-        let name = named
+        let chosen = named
             .and_then(backend)
-            .map(|backend| backend.name())
             .or(now.as_ref().map(|now| now.backend))
-            .unwrap_or(BACKENDS[0].name());
+            .unwrap_or(BACKENDS[0]);
         let store = store.or_else(|| {
-            now.filter(|now| now.backend == name)
+            now.filter(|now| now.backend.name() == chosen.name())
                 .and_then(|now| now.store)
         });
-        Destination::new(name, store).expect("a backend of this sealctl")
+        Destination {
+            backend: chosen,
+            store: chosen
+                .default_store()
+                .map(|default| store.unwrap_or(default)),
+        }
     }
 
     /// Whether `sealed` is kept here already (`token move` has nothing to do then).
@@ -99,7 +120,12 @@ impl Destination {
 
     /// The backend sealing there.
     pub fn backend(&self) -> &'static dyn Backend {
-        backend(self.backend).expect("a destination is made only for a known backend")
+        self.backend
+    }
+
+    /// The store, for a backend that has several.
+    pub fn store(&self) -> Option<&str> {
+        self.store.as_deref()
     }
 }
 
@@ -226,10 +252,7 @@ pub trait Backend: Sync {
     /// are grouped by.
     fn destination_of(&self, sealed: &SealedValue) -> Destination {
         let _ = sealed;
-        Destination {
-            backend: self.name(),
-            store: None,
-        }
+        Destination::new(self.name(), None).expect("a backend of this sealctl")
     }
 
     /// What `sealed` keeps outside the file, in words (`keyring entry secret-service/…`), if
@@ -365,7 +388,7 @@ mod tests {
             keyring
         );
         let age = Destination::chosen(Some("age"), None, Some(keyring));
-        assert_eq!(age.store, None);
+        assert_eq!(age.store(), None);
         assert_eq!(Destination::chosen(None, None, None), age);
     }
 

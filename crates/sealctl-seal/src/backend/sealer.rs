@@ -89,7 +89,7 @@ impl Sealer {
             &envelope,
             expires_at,
             &SealWith {
-                store: self.to.store.as_deref(),
+                store: self.to.store(),
                 recipients: &self.recipients,
                 config: &config,
             },

@@ -331,16 +331,10 @@ impl Backend for KeyringBackend {
     }
 
     fn destination_of(&self, sealed: &SealedValue) -> Destination {
-        Destination {
-            backend: self.name(),
-            store: Some(
-                sealed
-                    .keyring_ref()
-                    .map_or_else(Keyring::default_store, |reference| reference.store)
-                    .name()
-                    .to_owned(),
-            ),
-        }
+        let store = sealed
+            .keyring_ref()
+            .map_or_else(Keyring::default_store, |reference| reference.store);
+        Destination::chosen(Some(self.name()), Some(store.name().to_owned()), None)
     }
 
     fn stored(&self, sealed: &SealedValue) -> Option<String> {
