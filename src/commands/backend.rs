@@ -158,6 +158,27 @@ impl Sealer {
             .seal(token, place, endpoint, config, expires_at)?)
     }
 
+    /// The sealer of `sealers` to `to`, made (and kept there) if there is none yet: one sealer
+    /// per destination, so that recipients are read and told once.
+    pub fn to<'s>(
+        sealers: &'s mut Vec<Sealer>,
+        global: &GlobalArgs,
+        document: &mut ProfileDocument,
+        to: Destination,
+    ) -> Result<&'s mut Sealer, CommandError> {
+        let at = match sealers
+            .iter()
+            .position(|sealer| *sealer.destination() == to)
+        {
+            Some(at) => at,
+            None => {
+                sealers.push(Sealer::new(global, document, to)?);
+                sealers.len() - 1
+            }
+        };
+        Ok(&mut sealers[at])
+    }
+
     /// Saves the file; if that fails, what this sealer stored, which nothing names, is deleted
     /// as it is dropped.
     pub fn save(self, document: &mut ProfileDocument) -> Result<(), CommandError> {

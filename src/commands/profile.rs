@@ -372,11 +372,10 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
     let mut replaced = Vec::new();
     for (key, old_value, sealed, token) in &rebound {
         let to = sealctl_seal::backend_of(sealed)?.destination_of(sealed);
-        let mut sealer = Sealer::new(global, &mut document, to)?;
+        let sealer = Sealer::to(&mut sealers, global, &mut document, to)?;
         let place = Place::new(args.new.clone(), key.clone());
         let value = sealer.seal(token, &place, &endpoint, &path, sealed.expires_at())?;
         document.set(&args.new, key, &value)?;
-        sealers.push(sealer);
         replaced.push(old_value.clone());
     }
     Sealer::save_all(sealers, &mut document)?;

@@ -133,17 +133,7 @@ fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, Comma
     let mut resealed = Vec::with_capacity(opened.len());
     for (secret, sealed, envelope) in &opened {
         let to = sealctl_seal::backend_of(sealed)?.destination_of(sealed);
-        let at = match sealers
-            .iter()
-            .position(|sealer| *sealer.destination() == to)
-        {
-            Some(at) => at,
-            None => {
-                sealers.push(Sealer::new(global, &mut locked.document, to)?);
-                sealers.len() - 1
-            }
-        };
-        let value = sealers[at].seal(
+        let value = Sealer::to(&mut sealers, global, &mut locked.document, to)?.seal(
             &envelope.secret,
             &secret.place,
             &secret.endpoint,
