@@ -8,7 +8,7 @@ use sealctl_profile::ProfileDocument;
 use sealctl_profile::paths::choose_profile_from_env;
 use sealctl_profile::schema::{Profile, SECRET_KEYS, SecretValue};
 use sealctl_profile::sealed::SealedValue;
-use sealctl_seal::{Place, prompt};
+use sealctl_seal::{Destination, Place, prompt};
 use serde::Serialize;
 
 use super::backend::{self, Sealer};
@@ -130,9 +130,9 @@ impl Kept {
             Some(SecretValue::Sealed(sealed)) => (
                 sealed.backend.to_string(),
                 // Which of its stores, for a backend that has several (the keyring's).
-                sealctl_seal::backend_of(sealed)
+                Destination::of(sealed)
                     .ok()
-                    .and_then(|backend| backend.destination_of(sealed).store().map(str::to_owned)),
+                    .and_then(|kept| kept.store().map(str::to_owned)),
                 sealed.expires_at(),
             ),
             Some(value) if value.is_plaintext() => ("plaintext".to_owned(), None, None),
@@ -371,7 +371,7 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
     let mut sealers: Vec<Sealer> = Vec::new();
     let mut replaced = Vec::new();
     for (key, old_value, sealed, token) in &rebound {
-        let to = sealctl_seal::backend_of(sealed)?.destination_of(sealed);
+        let to = Destination::of(sealed)?;
         let sealer = Sealer::to(&mut sealers, global, &mut document, to)?;
         let place = Place::new(args.new.clone(), key.clone());
         let value = sealer.seal(token, &place, &endpoint, &path, sealed.expires_at())?;

@@ -132,7 +132,7 @@ fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, Comma
     let mut sealers: Vec<Sealer> = Vec::new();
     let mut resealed = Vec::with_capacity(opened.len());
     for (secret, sealed, envelope) in &opened {
-        let to = sealctl_seal::backend_of(sealed)?.destination_of(sealed);
+        let to = Destination::of(sealed)?;
         let value = Sealer::to(&mut sealers, global, &mut locked.document, to)?.seal(
             &envelope.secret,
             &secret.place,

@@ -208,13 +208,9 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
         .as_deref()
         .filter(|value| looks_sealed(value))
         .and_then(|value| SealedValue::parse(value).ok());
-    let kept = now.as_ref().and_then(|sealed| {
-        Some(
-            sealctl_seal::backend_of(sealed)
-                .ok()?
-                .destination_of(sealed),
-        )
-    });
+    let kept = now
+        .as_ref()
+        .and_then(|sealed| sealctl_seal::Destination::of(sealed).ok());
     let to = args.backend.destination_or(kept);
     let input = read_token(&place)?;
     let endpoint = target::endpoint(&document, &profile)?;

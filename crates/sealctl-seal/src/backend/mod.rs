@@ -112,10 +112,21 @@ impl Destination {
         }
     }
 
+    /// Where `sealed` is kept: what `token move` compares and what sealers are grouped by. An
+    /// error that says to upgrade if this sealctl does not have its backend.
+    pub fn of(sealed: &SealedValue) -> Result<Destination, OpenError> {
+        let backend = backend_of(sealed)?;
+        Ok(Destination {
+            backend,
+            store: backend
+                .default_store()
+                .map(|default| backend.store_of(sealed).unwrap_or(default)),
+        })
+    }
+
     /// Whether `sealed` is kept here already (`token move` has nothing to do then).
     pub fn holds(&self, sealed: &SealedValue) -> bool {
-        backend(sealed.backend.as_str())
-            .is_some_and(|backend| backend.destination_of(sealed) == *self)
+        Destination::of(sealed).is_ok_and(|kept| kept == *self)
     }
 
     /// The backend sealing there.
@@ -248,11 +259,11 @@ pub trait Backend: Sync {
     /// Opens `sealed` (of this backend) into its envelope, judging nothing of where it belongs.
     fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError>;
 
-    /// Where `sealed` (of this backend) is kept: what `token move` compares and what sealers
-    /// are grouped by.
-    fn destination_of(&self, sealed: &SealedValue) -> Destination {
+    /// The store `sealed` (of this backend) is kept in, for a backend that has several; `None`
+    /// for its default. With the backend, it makes the value's [`Destination::of`].
+    fn store_of(&self, sealed: &SealedValue) -> Option<String> {
         let _ = sealed;
-        Destination::new(self.name(), None).expect("a backend of this sealctl")
+        None
     }
 
     /// What `sealed` keeps outside the file, in words (`keyring entry secret-service/…`), if

@@ -26,7 +26,7 @@ pub use sealctl_profile::sealed::{ENTRY_ID_LEN, KeyringRef, KeyringStore};
 use zeroize::Zeroizing;
 
 pub use self::error::KeyringError;
-use super::{Access, Backend, Destination, Needs, SealWith};
+use super::{Access, Backend, Needs, SealWith};
 use crate::envelope::Envelope;
 use crate::error::{OpenError, SealError};
 use crate::seal::SEALED_VALUE_LIMIT;
@@ -330,11 +330,10 @@ impl Backend for KeyringBackend {
         access.keyring().map_err(OpenError::Load)?.entry(sealed)
     }
 
-    fn destination_of(&self, sealed: &SealedValue) -> Destination {
-        let store = sealed
+    fn store_of(&self, sealed: &SealedValue) -> Option<String> {
+        sealed
             .keyring_ref()
-            .map_or_else(Keyring::default_store, |reference| reference.store);
-        Destination::chosen(Some(self.name()), Some(store.name().to_owned()), None)
+            .map(|reference| reference.store.name().to_owned())
     }
 
     fn stored(&self, sealed: &SealedValue) -> Option<String> {
