@@ -138,6 +138,30 @@ pub fn write_stdout(bytes: &[u8], what: &str) -> Result<Status, CommandError> {
     }
 }
 
+/// The error a backend gave as its own (a keyring's, with its hints), else its words.
+pub fn from_backend(error: Box<dyn std::error::Error + Send + Sync>) -> CommandError {
+    match error.downcast::<sealctl_seal::keyring::KeyringError>() {
+        Ok(keyring) => (*keyring).into(),
+        Err(other) => match other.downcast::<sealctl_seal::LoadError>() {
+            Ok(load) => loaded(*load),
+            Err(other) => CommandError::setup(other.to_string()),
+        },
+    }
+}
+
+/// The error of a loader the library called (identities, keyring settings): the command's own,
+/// with its hints and exit status.
+pub fn loaded(error: sealctl_seal::LoadError) -> CommandError {
+    match error.0.downcast::<CommandError>() {
+        Ok(error) => *error,
+        Err(other) => CommandError::setup(other.to_string()),
+    }
+}
+
+// So that a loader the library calls (identities, keyring settings) can hand back the error
+// with its hints: see `target::loaded_error`.
+impl std::error::Error for CommandError {}
+
 impl From<sealctl_profile::ProfileError> for CommandError {
     fn from(error: sealctl_profile::ProfileError) -> CommandError {
         use sealctl_profile::ProfileError as E;
@@ -204,6 +228,10 @@ impl From<sealctl_seal::OpenError> for CommandError {
         let hint = match error {
             E::Keyring(keyring) => return keyring.into(),
             E::OtherBackend(_) => "this is a bug in sealctl; please report it".to_owned(),
+            E::Load(load) => return loaded(load),
+            E::UnknownBackend(_) => {
+                "upgrade sealctl to open it (the value itself is unchanged)".to_owned()
+            }
             E::NoIdentity => {
                 "pass --identity FILE, set SEALCTL_IDENTITY_FILE or SEALCTL_IDENTITY, or create one with `sealctl identity new`".to_owned()
             }
@@ -273,7 +301,11 @@ impl From<sealctl_seal::IdentityError> for CommandError {
 
 impl From<sealctl_seal::SealError> for CommandError {
     fn from(error: sealctl_seal::SealError) -> CommandError {
-        CommandError::setup(error.to_string())
+        match error {
+            sealctl_seal::SealError::Keyring(keyring) => keyring.into(),
+            sealctl_seal::SealError::Load(load) => loaded(load),
+            other => CommandError::setup(other.to_string()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod backends;
 mod check;
 mod completions;
 mod doctor;

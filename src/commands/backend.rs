@@ -5,11 +5,10 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use sealctl_profile::ProfileDocument;
-use sealctl_profile::sealed::{Backend, KeyringStore};
-use sealctl_seal::keyring::{Keyring, KeyringRef};
-use sealctl_seal::{Endpoint, Place};
+use sealctl_profile::sealed::KeyringStore;
+use sealctl_seal::{Backend as _, Destination, Endpoint, LeftBehind, Needs, Place};
 use secrecy::SecretString;
 
 use super::target;
@@ -21,8 +20,8 @@ use crate::error::CommandError;
 pub struct BackendArgs {
     /// Where to keep the token: `age` (sealed in the file, to its recipients) or `keyring`
     /// (in the OS keyring, with a reference in the file).
-    #[arg(long, value_enum, value_name = "BACKEND")]
-    pub backend: Option<BackendChoice>,
+    #[arg(long, value_name = "BACKEND", value_parser = backend_names())]
+    pub backend: Option<String>,
 
     /// Which keyring, with --backend keyring: `secret-service` (default on Linux: GNOME Keyring,
     /// KWallet, KeePassXC), `keyutils` (the Linux kernel keyring: gone at reboot), `keychain`
@@ -36,22 +35,13 @@ pub struct BackendArgs {
     pub keyring_store: Option<KeyringStore>,
 }
 
-/// A backend, as named on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
-    /// Sealed with age in the file.
-    Age,
-    /// In the OS keyring.
-    Keyring,
-}
-
-impl From<BackendChoice> for Backend {
-    fn from(choice: BackendChoice) -> Backend {
-        match choice {
-            BackendChoice::Age => Backend::Age,
-            BackendChoice::Keyring => Backend::Keyring,
-        }
-    }
+/// The backends `--backend` and `token move --to` accept: every one this sealctl has.
+pub fn backend_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        sealctl_seal::BACKENDS.iter().map(|backend| {
+            clap::builder::PossibleValue::new(backend.name()).help(backend.summary())
+        }),
+    )
 }
 
 impl BackendArgs {
@@ -63,80 +53,92 @@ impl BackendArgs {
         })
     }
 
-    /// The backend chosen, else `fallback` (the backend a value has now, usually).
-    pub fn backend_or(&self, fallback: Backend) -> Backend {
-        match (self.backend, self.keyring_store) {
-            (Some(choice), _) => choice.into(),
-            (None, Some(_)) => Backend::Keyring,
-            (None, None) => fallback,
-        }
-    }
-
-    /// The keyring store chosen, else `fallback`'s, else the platform's.
-    pub fn store_or(&self, fallback: Option<KeyringStore>) -> KeyringStore {
-        self.keyring_store
-            .or(fallback)
-            .unwrap_or_else(Keyring::default_store)
+    /// Where the flags say to seal, else `now` (where a value is kept now, usually), else the
+    /// first backend (age). The one mapping from flags to the library's destinations.
+    pub fn destination_or(&self, now: Option<Destination>) -> Destination {
+        // --keyring-store alone chooses the keyring.
+        let named = self.backend.as_deref().or(self
+            .keyring_store
+            .map(|_| sealctl_seal::keyring::KeyringBackend.name()));
+        Destination::chosen(
+            named,
+            self.keyring_store.map(|store| store.name().to_owned()),
+            now,
+        )
     }
 
     /// --keyring-store makes sense only with the keyring backend.
     pub fn check(&self) -> Result<(), CommandError> {
-        if self.backend == Some(BackendChoice::Age) && self.keyring_store.is_some() {
-            return Err(CommandError::setup(
-                "--keyring-store goes with --backend keyring, not age",
-            ));
+        if let Some(name) = self.backend.as_deref()
+            && self.keyring_store.is_some()
+            && Destination::new(name, None).is_some_and(|to| to.store().is_none())
+        {
+            return Err(CommandError::setup(format!(
+                "--keyring-store goes with --backend keyring, not {name}"
+            )));
         }
         Ok(())
     }
 }
 
-/// Seals tokens into one backend, remembering the keyring entries it made so that they are
-/// taken back if the command ends before the file is saved.
+/// The destination `token move --to NAME [--keyring-store STORE]` names.
+pub fn destination(name: &str, store: Option<KeyringStore>) -> Destination {
+    Destination::chosen(Some(name), store.map(|store| store.name().to_owned()), None)
+}
+
+/// Seals tokens into one destination (the library's [`sealctl_seal::Sealer`], which takes back
+/// what it stored if the command ends before the file is saved), with what is told once the
+/// file is saved.
 pub struct Sealer {
-    to: Destination,
-    made: Vec<KeyringRef>,
+    inner: sealctl_seal::Sealer,
     /// What was recorded in the file on the way (its recipients), told once it is saved.
     recorded: Option<String>,
     /// Said once the file is saved: the user is not among the recipients sealed to.
     not_yours: Option<String>,
 }
 
-enum Destination {
-    Age(Vec<sealctl_seal::Recipient>),
-    Keyring(Keyring, KeyringStore),
-}
-
 impl Sealer {
-    /// A sealer into `backend` (for age: the file's recipients, recorded if it lists none).
+    /// A sealer to `to` (for a backend that needs recipients: the file's, recorded if it lists
+    /// none).
     pub fn new(
         global: &GlobalArgs,
         document: &mut ProfileDocument,
-        backend: Backend,
-        store: KeyringStore,
+        to: Destination,
     ) -> Result<Sealer, CommandError> {
-        let mut not_yours = None;
-        let (to, recorded) = match backend {
-            Backend::Age => {
-                let (recipients, recorded) = target::recipients(document, global)?;
-                not_yours = target::not_yours_warning(&recipients, global, document.path());
-                (Destination::Age(recipients), recorded)
-            }
-            Backend::Keyring => (Destination::Keyring(target::keyring()?, store), None),
-        };
+        let (mut recipients, mut recorded, mut not_yours) = (Vec::new(), None, None);
+        if to.backend().needs() == Needs::Recipients {
+            (recipients, recorded) = target::recipients(document, global)?;
+            not_yours = target::not_yours_warning(&recipients, global, document.path());
+        }
         Ok(Sealer {
-            to,
-            made: Vec::new(),
+            inner: sealctl_seal::Sealer::new(
+                to,
+                recipients,
+                target::access(global),
+                Box::new(warn_left_behind),
+            ),
             recorded,
             not_yours,
         })
     }
 
+    /// How many recipients it seals to.
+    pub fn recipient_count(&self) -> usize {
+        self.inner.recipients().len()
+    }
+
+    /// Where this sealer seals to.
+    pub fn destination(&self) -> &Destination {
+        self.inner.destination()
+    }
+
     /// What was done with `what` (a place, or a count of tokens), for the closing message.
     pub fn done(&self, what: &str, config: &Path) -> String {
-        match &self.to {
-            Destination::Age(_) => format!("sealed {what} in {}", config.display()),
-            Destination::Keyring(_, store) => format!(
-                "{what}: kept in the {store} keyring, with a reference in {}",
+        let to = self.inner.destination();
+        match to.backend().kept_in(to.store()) {
+            None => format!("sealed {what} in {}", config.display()),
+            Some(kept_in) => format!(
+                "{what}: kept in {kept_in}, with a reference in {}",
                 config.display()
             ),
         }
@@ -151,22 +153,34 @@ impl Sealer {
         config: &Path,
         expires_at: Option<SystemTime>,
     ) -> Result<String, CommandError> {
-        match &self.to {
-            Destination::Age(recipients) => Ok(sealctl_seal::seal(
-                token, place, endpoint, recipients, expires_at,
-            )?),
-            Destination::Keyring(keyring, store) => {
-                // The label names the file wherever the command was run from.
-                let config = std::path::absolute(config).unwrap_or_else(|_| config.to_owned());
-                let sealed = keyring.seal(token, place, endpoint, *store, &config, expires_at)?;
-                self.made.push(sealed.reference);
-                Ok(sealed.value)
-            }
-        }
+        Ok(self
+            .inner
+            .seal(token, place, endpoint, config, expires_at)?)
     }
 
-    /// Saves the file; if that fails, the entries this sealer made, which nothing names, are
-    /// deleted as it is dropped.
+    /// The sealer of `sealers` to `to`, made (and kept there) if there is none yet: one sealer
+    /// per destination, so that recipients are read and told once.
+    pub fn to<'s>(
+        sealers: &'s mut Vec<Sealer>,
+        global: &GlobalArgs,
+        document: &mut ProfileDocument,
+        to: Destination,
+    ) -> Result<&'s mut Sealer, CommandError> {
+        let at = match sealers
+            .iter()
+            .position(|sealer| *sealer.destination() == to)
+        {
+            Some(at) => at,
+            None => {
+                sealers.push(Sealer::new(global, document, to)?);
+                sealers.len() - 1
+            }
+        };
+        Ok(&mut sealers[at])
+    }
+
+    /// Saves the file; if that fails, what this sealer stored, which nothing names, is deleted
+    /// as it is dropped.
     pub fn save(self, document: &mut ProfileDocument) -> Result<(), CommandError> {
         Sealer::save_all(vec![self], document)
     }
@@ -176,13 +190,28 @@ impl Sealer {
         sealers: Vec<Sealer>,
         document: &mut ProfileDocument,
     ) -> Result<(), CommandError> {
+        Sealer::save_all_saying(sealers, document, None)
+    }
+
+    /// Saves the file as [`Sealer::save_all`] does, saying `done` after what was recorded and
+    /// before any warning.
+    pub fn save_all_saying(
+        mut sealers: Vec<Sealer>,
+        document: &mut ProfileDocument,
+        done: Option<String>,
+    ) -> Result<(), CommandError> {
         document.save()?;
-        let mut warned = Vec::new();
-        for mut sealer in sealers {
-            sealer.made.clear();
+        for sealer in &mut sealers {
+            sealer.inner.saved();
             if let Some(recorded) = sealer.recorded.take() {
                 note!("{recorded}");
             }
+        }
+        if let Some(done) = done {
+            note!("{done}");
+        }
+        let mut warned = Vec::new();
+        for mut sealer in sealers {
             if let Some(warning) = sealer.not_yours.take()
                 && !warned.contains(&warning)
             {
@@ -194,37 +223,28 @@ impl Sealer {
     }
 }
 
-impl Drop for Sealer {
-    fn drop(&mut self) {
-        if let Destination::Keyring(keyring, _) = &self.to {
-            forget(
-                keyring,
-                &self.made,
-                "was made for a change that was not saved",
-            );
-        }
+/// Says that something a backend stored could not be deleted, and how to delete it by hand.
+fn warn_left_behind(left: &LeftBehind) {
+    let LeftBehind {
+        what,
+        why,
+        error,
+        removal,
+    } = left;
+    match removal {
+        Some(by_hand) => warning!("{what}, which {why}, is still there: {error}\nhint: {by_hand}"),
+        None => warning!("{what}, which {why}, is still there: {error}"),
     }
 }
 
-/// Deletes keyring entries the file no longer names, warning about any that remain.
-pub fn forget(keyring: &Keyring, entries: &[KeyringRef], why: &str) {
-    for entry in entries {
-        if let Err(error) = keyring.delete(entry) {
-            let by_hand = sealctl_seal::keyring::removal_command(entry);
-            warning!(
-                "keyring entry {entry}, which {why}, is still there: {error}\nhint: {by_hand}"
-            );
-        }
-    }
-}
-
-/// Deletes the entries of the values a saved change replaced (`old` values that named a keyring
-/// entry), with the keyring only if there are any.
+/// Deletes what the values a saved change replaced kept outside the file (`old` values that
+/// named a keyring entry), reaching for a store only if there is any.
 pub fn forget_replaced<'v>(old: impl IntoIterator<Item = &'v str>) -> Result<(), CommandError> {
-    let entries: Vec<KeyringRef> = old.into_iter().filter_map(target::keyring_ref).collect();
-    if entries.is_empty() {
-        return Ok(());
+    let mut access = target::access_without_identities();
+    let left =
+        sealctl_seal::backend::forget_replaced(old, &mut access).map_err(crate::error::loaded)?;
+    for left in &left {
+        warn_left_behind(left);
     }
-    forget(&target::keyring()?, &entries, "held a value now replaced");
     Ok(())
 }

@@ -27,9 +27,9 @@ use anstyle::{AnsiColor, Style};
 use clap::Args;
 use sealctl_profile::paths::default_config_path;
 use sealctl_profile::schema::SECRET_KEYS;
-use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
+use sealctl_profile::sealed::{SealedValue, looks_sealed};
 use sealctl_profile::{Diagnostic, ProfileDocument, Rule, Severity};
-use sealctl_seal::keyring::Keyring;
+use sealctl_seal::{Access, LoadError, Needs};
 use sealctl_seal::{Identities, IdentitySource, Place};
 
 use super::target;
@@ -119,10 +119,10 @@ pub fn cmd_doctor(global: &GlobalArgs, _args: DoctorArgs) -> Result<Status, Comm
     let document = config(global, &mut report);
     let identities = identities(global, &mut report);
     if let Some(document) = &document {
-        values(document, &identities, &mut report);
+        values(document, identities, &mut report);
         recipients(document, &mut report);
     }
-    keyring(document.as_ref(), &mut report);
+    backends(document.as_ref(), &mut report);
     influxctl(&mut report);
 
     let failed = report.count(Level::Fail) > 0;
@@ -347,7 +347,7 @@ fn identities(global: &GlobalArgs, report: &mut Report) -> Found {
 }
 
 /// Whether each sealed value can be opened here.
-fn values(document: &ProfileDocument, identities: &Found, report: &mut Report) {
+fn values(document: &ProfileDocument, identities: Found, report: &mut Report) {
     let names = document.profile_names();
     let (Ok(found), Ok(endpoints)) = (
         document.values(&names, SECRET_KEYS),
@@ -355,7 +355,23 @@ fn values(document: &ProfileDocument, identities: &Found, report: &mut Report) {
     ) else {
         return;
     };
-    let keyring = target::keyring().unwrap_or_default();
+    let no_identity = match identities {
+        Found::Usable(_) => None,
+        Found::Unusable => Some("fix the identity above"),
+        _ => Some("create one with `sealctl identity new`, or pass --identity FILE"),
+    };
+    let mut usable = match identities {
+        Found::Usable(identities) => Some(identities),
+        _ => None,
+    };
+    let mut opener = sealctl_seal::Opener::new(Access::new(
+        Box::new(move || {
+            usable
+                .take()
+                .ok_or_else(|| LoadError("no usable identity".into()))
+        }),
+        Box::new(|| Ok(target::keyring().unwrap_or_default())),
+    ));
     let mut opened = 0;
     for value in found.iter().filter(|value| looks_sealed(&value.value)) {
         let place = Place::new(value.profile.clone(), value.key.clone());
@@ -366,25 +382,19 @@ fn values(document: &ProfileDocument, identities: &Found, report: &mut Report) {
         let Ok(sealed) = SealedValue::parse(&value.value) else {
             continue; // `check` reported it
         };
-        let result = match (sealed.backend, identities) {
-            (Backend::Age, Found::Usable(identities)) => {
-                sealctl_seal::open(&value.value, &place, endpoint, identities).map(drop)
-            }
-            (Backend::Age, unusable) => {
-                let fix = match unusable {
-                    Found::Unusable => "fix the identity above",
-                    _ => "create one with `sealctl identity new`, or pass --identity FILE",
-                };
-                report.push(
-                    Level::Fail,
-                    "open",
-                    format!("{place}: no usable identity to open it with"),
-                    Some(fix),
-                );
-                continue;
-            }
-            (Backend::Keyring, _) => keyring.open(&sealed, &place, endpoint).map(drop),
-        };
+        // A backend that seals to recipients opens with an identity.
+        let with_identity = sealctl_seal::backend_of(&sealed)
+            .is_ok_and(|backend| backend.needs() == Needs::Recipients);
+        if let Some(fix) = no_identity.filter(|_| with_identity) {
+            report.push(
+                Level::Fail,
+                "open",
+                format!("{place}: no usable identity to open it with"),
+                Some(fix),
+            );
+            continue;
+        }
+        let result = opener.open(&sealed, &place, endpoint).map(drop);
         match result {
             Ok(()) => opened += 1,
             Err(error) => {
@@ -418,38 +428,43 @@ fn recipients(document: &ProfileDocument, report: &mut Report) {
     }
 }
 
-/// Whether the platform's keyring can take a token now, as `token set` needs: a probe entry is
-/// made and deleted (answering is not enough: a locked or missing collection answers too).
-fn keyring(document: Option<&ProfileDocument>, report: &mut Report) {
-    let store = Keyring::default_store();
-    let in_use = document.is_some_and(|document| {
-        document
-            .values(&document.profile_names(), SECRET_KEYS)
-            .is_ok_and(|values| {
-                values.iter().any(|value| {
-                    SealedValue::parse(&value.value).is_ok_and(|v| v.backend == Backend::Keyring)
-                })
-            })
-    });
-    let keyring = target::keyring().unwrap_or_default();
-    match keyring.probe_write(store) {
-        Ok(()) => report.ok(
-            "keyring",
-            format!("the {store} keyring takes new entries (a probe entry was made and deleted)"),
-        ),
-        Err(error) if in_use => {
-            let error = CommandError::from(error);
-            report.push(
-                Level::Fail,
-                "keyring",
-                error.to_string(),
-                error.hints().first().cloned(),
-            );
+/// Whether each backend that keeps tokens on this machine can take one now, as `token set`
+/// needs (the keyring: a probe entry is made and deleted). A failure is a `fail` only where the
+/// file keeps a token there.
+fn backends(document: Option<&ProfileDocument>, report: &mut Report) {
+    let values: Vec<SealedValue> = document
+        .and_then(|document| document.values(&document.profile_names(), SECRET_KEYS).ok())
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(|value| SealedValue::parse(&value.value).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut access = Access::new(
+        Box::new(|| Err(LoadError("no identity is needed for the probe".into()))),
+        Box::new(|| Ok(target::keyring().unwrap_or_default())),
+    );
+    for backend in sealctl_seal::BACKENDS {
+        let topic = backend.name();
+        let in_use = values.iter().any(|sealed| backend.is_of(sealed));
+        match backend.probe(&mut access) {
+            None => {}
+            Some(Ok(checked)) => report.ok(topic, checked),
+            Some(Err(error)) if in_use => {
+                let error = crate::error::from_backend(error);
+                report.push(
+                    Level::Fail,
+                    topic,
+                    error.to_string(),
+                    error.hints().first().cloned(),
+                );
+            }
+            Some(Err(error)) => report.ok(
+                topic,
+                format!("{error}; not needed here: no token is kept in a {topic}"),
+            ),
         }
-        Err(error) => report.ok(
-            "keyring",
-            format!("{error}; not needed here: no token is kept in a keyring"),
-        ),
     }
 }
 

@@ -350,7 +350,7 @@ fn refuse_other_ids(
 
 /// Opens a value for the program; failing, says the program was not started (fail closed).
 fn open_or_stop(
-    opener: &mut target::Opener<'_>,
+    opener: &mut target::Opener,
     value: &str,
     place: &Place,
     endpoint: &Endpoint,

@@ -8,16 +8,15 @@ use clap::Args;
 use dialoguer::{Input, Select};
 use sealctl_profile::file::{read_limited, resolve_links};
 use sealctl_profile::paths::default_config_path;
-use sealctl_profile::sealed::{Backend, KeyringStore};
 use sealctl_profile::{ProfileDocument, Severity, setting_problem};
-use sealctl_seal::keyring::Keyring;
+use sealctl_seal::{Destination, Needs};
 use sealctl_seal::{
     IdentitySource, Place, Recipient, TokenInput, default_identity_path, new_identity_file,
     parse_token_input, prompt,
 };
 use secrecy::ExposeSecret as _;
 
-use super::backend::{self, BackendArgs, BackendChoice, Sealer};
+use super::backend::{self, BackendArgs, Sealer};
 use super::token::read_stdin_token;
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
@@ -110,8 +109,7 @@ const REPLACED_KEYS: &[&str] = &[
 struct Settings {
     name: String,
     fields: Vec<(&'static str, String)>,
-    backend: Backend,
-    store: KeyringStore,
+    to: Destination,
 }
 
 fn create(
@@ -221,10 +219,10 @@ fn create(
 
     let mut sealer = None;
     if let Some(token) = &token {
-        if settings.backend == Backend::Age {
+        if settings.to.backend().needs() == Needs::Recipients {
             prepare_recipients(&mut document, global, &args.recipient)?;
         }
-        let mut made = Sealer::new(global, &mut document, settings.backend, settings.store)?;
+        let mut made = Sealer::new(global, &mut document, settings.to.clone())?;
         let place = Place::new(settings.name.clone(), "mgmt_token");
         let endpoint = document.endpoint(&settings.name)?;
         let value = made.seal(&token.token, &place, &endpoint, &path, token.expires_at)?;
@@ -323,8 +321,7 @@ fn flag_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
     Ok(Settings {
         name,
         fields,
-        backend: args.backend.backend_or(Backend::Age),
-        store: args.backend.store_or(None),
+        to: args.backend.destination_or(None),
     })
 }
 
@@ -402,36 +399,58 @@ fn ask_settings(args: &NewProfileArgs) -> Result<Settings, CommandError> {
             text("Cluster id", "cluster_id", args.cluster_id.clone())?,
         ));
     }
-    let store = args.backend.store_or(None);
-    let backend = match args.backend.backend {
-        Some(choice) => Backend::from(choice),
-        None if Keyring::available_stores().is_empty() => Backend::Age,
-        // Offered only where it works: not where no D-Bus session or Secret Service answers.
-        None if !keyring_answers(store) => Backend::Age,
-        None => {
+    let to = if args.backend.backend.is_some() {
+        args.backend.destination_or(None)
+    } else {
+        let offered = offered_backends(&args.backend);
+        if offered.len() > 1 {
             let chosen = Select::new()
                 .with_prompt("Keep the token")
-                .items([
-                    "sealed with age, in the file (shareable; needs your identity to open)"
-                        .to_owned(),
-                    format!("in the OS keyring ({store}), with a reference in the file"),
-                ])
+                .items(offered.iter().map(|(_, offer)| offer))
                 .default(0)
                 .interact()
                 .map_err(asked)?;
-            if chosen == 0 {
-                Backend::Age
-            } else {
-                BackendChoice::Keyring.into()
-            }
+            offered.into_iter().nth(chosen).map(|(to, _)| to)
+        } else {
+            offered.into_iter().next().map(|(to, _)| to)
         }
+        .unwrap_or_else(|| Destination::chosen(None, None, None))
     };
-    Ok(Settings {
-        name,
-        fields,
-        backend,
-        store: args.backend.store_or(None),
-    })
+    Ok(Settings { name, fields, to })
+}
+
+/// Where a token can be kept, as `init` offers it: every backend this build has, the first
+/// (sealed in the file) always; another only where it works (not where no D-Bus session or
+/// Secret Service answers), with a note saying why not.
+fn offered_backends(flags: &BackendArgs) -> Vec<(Destination, String)> {
+    let mut access = sealctl_seal::Access::new(
+        Box::new(|| {
+            Err(sealctl_seal::LoadError(
+                "no identity is needed to ask".into(),
+            ))
+        }),
+        Box::new(|| super::target::keyring().map_err(|e| sealctl_seal::LoadError(Box::new(e)))),
+    );
+    let first = Destination::chosen(None, None, None);
+    let mut offered = Vec::new();
+    for backend in sealctl_seal::BACKENDS {
+        // --keyring-store goes to the backend that has stores; the others have none.
+        let store = flags.keyring_store.map(|store| store.name().to_owned());
+        let Some(to) = Destination::new(backend.name(), store) else {
+            continue;
+        };
+        let Some(offer) = backend.offer(to.store()) else {
+            continue;
+        };
+        match backend.usable_here(to.store(), &mut access) {
+            Ok(()) => offered.push((to, offer)),
+            Err(why) => note!(
+                "the token will be sealed with {}: {why}",
+                first.backend().name()
+            ),
+        }
+    }
+    offered
 }
 
 /// The menus and text questions turn Ctrl-C into SIGINT, which would end the process with the
@@ -473,22 +492,6 @@ fn needed(key: &str) -> &'static str {
             "the id as influxctl prints it (8-4-4-4-12 hexadecimal digits)"
         }
         _ => "it has no default",
-    }
-}
-
-/// Whether the keyring `store` answers now; if not, says why the token goes to age instead.
-fn keyring_answers(store: KeyringStore) -> bool {
-    let answer = super::target::keyring()
-        .map_err(|error| error.to_string())
-        .and_then(|keyring| keyring.probe(store).map_err(|error| error.to_string()));
-    match answer {
-        Ok(()) => true,
-        Err(why) => {
-            note!(
-                "the token will be sealed with age: the {store} keyring cannot be used here ({why})"
-            );
-            false
-        }
     }
 }
 

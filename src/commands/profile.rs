@@ -7,8 +7,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::paths::choose_profile_from_env;
 use sealctl_profile::schema::{Profile, SECRET_KEYS, SecretValue};
-use sealctl_profile::sealed::{Backend, SealedValue};
-use sealctl_seal::{Place, prompt};
+use sealctl_profile::sealed::SealedValue;
+use sealctl_seal::{Destination, Place, prompt};
 use serde::Serialize;
 
 use super::backend::{self, Sealer};
@@ -115,7 +115,7 @@ pub fn cmd_profile(global: &GlobalArgs, args: ProfileArgs) -> Result<Status, Com
 #[derive(Debug, Serialize)]
 pub struct Kept {
     /// `age`, `keyring`, `plaintext` or `absent`.
-    pub kept: &'static str,
+    pub kept: String,
     /// The keyring store, for keyring values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
@@ -128,12 +128,15 @@ impl Kept {
     pub fn of(value: Option<&SecretValue>) -> Kept {
         let (kept, store, expires_at) = match value {
             Some(SecretValue::Sealed(sealed)) => (
-                backend_name(sealed),
-                sealed.keyring_ref().map(|r| r.store.to_string()),
+                sealed.backend.to_string(),
+                // Which of its stores, for a backend that has several (the keyring's).
+                Destination::of(sealed)
+                    .ok()
+                    .and_then(|kept| kept.store().map(str::to_owned)),
                 sealed.expires_at(),
             ),
-            Some(value) if value.is_plaintext() => ("plaintext", None, None),
-            _ => ("absent", None, None),
+            Some(value) if value.is_plaintext() => ("plaintext".to_owned(), None, None),
+            _ => ("absent".to_owned(), None, None),
         };
         Kept {
             kept,
@@ -145,10 +148,10 @@ impl Kept {
     /// The short form for a table cell: `age`, `keyring (secret-service)`, `plaintext`, `-`,
     /// with the expiry's date when known.
     pub fn cell(&self) -> String {
-        let mut cell = match (self.kept, &self.store) {
+        let mut cell = match (self.kept.as_str(), &self.store) {
             ("absent", _) => "-".to_owned(),
-            ("keyring", Some(store)) => format!("keyring ({store})"),
-            (kept, _) => kept.to_owned(),
+            (kept, Some(store)) => format!("{kept} ({store})"),
+            (kept, None) => kept.to_owned(),
         };
         if let Some(expiry) = &self.expires_at {
             let expired = humantime::parse_rfc3339(expiry).is_ok_and(|at| at < SystemTime::now());
@@ -160,13 +163,6 @@ impl Kept {
             });
         }
         cell
-    }
-}
-
-fn backend_name(sealed: &SealedValue) -> &'static str {
-    match sealed.backend {
-        Backend::Age => "age",
-        Backend::Keyring => "keyring",
     }
 }
 
@@ -375,14 +371,11 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
     let mut sealers: Vec<Sealer> = Vec::new();
     let mut replaced = Vec::new();
     for (key, old_value, sealed, token) in &rebound {
-        let store = sealed
-            .keyring_ref()
-            .map_or_else(sealctl_seal::keyring::Keyring::default_store, |r| r.store);
-        let mut sealer = Sealer::new(global, &mut document, sealed.backend, store)?;
+        let to = Destination::of(sealed)?;
+        let sealer = Sealer::to(&mut sealers, global, &mut document, to)?;
         let place = Place::new(args.new.clone(), key.clone());
         let value = sealer.seal(token, &place, &endpoint, &path, sealed.expires_at())?;
         document.set(&args.new, key, &value)?;
-        sealers.push(sealer);
         replaced.push(old_value.clone());
     }
     Sealer::save_all(sealers, &mut document)?;

@@ -2,9 +2,8 @@
 //! their profile's current endpoint.
 
 use clap::Args;
-use sealctl_profile::sealed::{Backend, KeyringStore, SealedValue};
-use sealctl_seal::keyring::Keyring;
-use sealctl_seal::{Envelope, OpenError};
+use sealctl_profile::sealed::SealedValue;
+use sealctl_seal::{Destination, Envelope, Needs, OpenError};
 
 use super::backend::{self, Sealer};
 use super::seal::plural;
@@ -49,11 +48,14 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     if args.rebind {
         return rebind(global, locked);
     }
-    // Keyring values are not sealed to recipients: nothing to re-seal there.
+    // Values of a backend that does not seal to recipients (the keyring): nothing to re-seal.
     let (sealed, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut locked.values)
         .into_iter()
         .partition(|secret| {
-            SealedValue::parse(&secret.value).map_or(true, |value| value.backend == Backend::Age)
+            SealedValue::parse(&secret.value)
+                .ok()
+                .and_then(|value| sealctl_seal::backend_of(&value).ok())
+                .is_none_or(|backend| backend.needs() == Needs::Recipients)
         });
     if !kept.is_empty() {
         note!(
@@ -65,24 +67,25 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     if sealed.is_empty() {
         return Ok(Status::Success);
     }
-    let (recipients, recorded) = target::recipients(&mut locked.document, global)?;
-    let not_yours = target::not_yours_warning(&recipients, global, &locked.path);
-    let identities = target::identities(global)?;
+    let mut sealer = Sealer::new(
+        global,
+        &mut locked.document,
+        Destination::chosen(None, None, None),
+    )?;
+    let mut opener = target::Opener::new(global, &locked.path).resealing();
     let mut resealed = Vec::with_capacity(sealed.len());
     let mut newly_bound = Vec::new();
     for secret in &sealed {
         let framing = SealedValue::parse(&secret.value).ok();
         let expires_at = framing.as_ref().and_then(SealedValue::expires_at);
-        let token = sealctl_seal::open(&secret.value, &secret.place, &secret.endpoint, &identities)
-            .map_err(|error| {
-                target::explain_binding(error, &locked.path)
-                    .hint(format!("in {}; the file is unchanged", secret.place))
-            })?;
-        let value = sealctl_seal::seal(
+        let token = opener
+            .open(&secret.value, &secret.place, &secret.endpoint)
+            .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
+        let value = sealer.seal(
             &token,
             &secret.place,
             &secret.endpoint,
-            &recipients,
+            &locked.path,
             expires_at,
         )?;
         if framing.is_some_and(|framing| framing.endpoint_digest().is_none()) {
@@ -91,19 +94,13 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         resealed.push((secret.place.clone(), value));
     }
     target::write_values(&mut locked.document, resealed)?;
-    locked.document.save()?;
-    if let Some(recorded) = recorded {
-        note!("{recorded}");
-    }
-    note!(
+    let done = format!(
         "re-sealed {} to {} in {}",
         plural(sealed.len(), "value"),
-        plural(recipients.len(), "recipient"),
+        plural(sealer.recipient_count(), "recipient"),
         locked.path.display()
     );
-    if let Some(warning) = not_yours {
-        warning!("{warning}");
-    }
+    Sealer::save_all_saying(vec![sealer], &mut locked.document, Some(done))?;
     for secret in newly_bound {
         note!(
             "{} was not bound to an endpoint; it is bound to {} now",
@@ -115,58 +112,28 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
 }
 
 /// `rekey --rebind`: opens every value in scope without judging its endpoint (each must still
-/// be in its own profile and key), then seals it again, in the backend and keyring it is in now,
+/// be in its own profile and key), then seals it again, in the backend and store it is in now,
 /// for its profile's current endpoint. Nothing changes unless every value opens.
 fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, CommandError> {
     let values = std::mem::take(&mut locked.values);
-    let mut identities = None;
-    let mut keyring = None;
+    let mut opener = target::Opener::new(global, &locked.path);
     let mut opened: Vec<(&SecretValue, SealedValue, Envelope)> = Vec::with_capacity(values.len());
     for secret in &values {
         let unchanged =
             |error: CommandError| error.hint(format!("in {}; the file is unchanged", secret.place));
         let sealed = SealedValue::parse(&secret.value)
             .map_err(|error| unchanged(OpenError::from(error).into()))?;
-        let envelope = match sealed.backend {
-            Backend::Age => {
-                if identities.is_none() {
-                    identities = Some(target::identities(global)?);
-                }
-                let identities = identities.as_ref().expect("just loaded");
-                sealctl_seal::open_envelope(&secret.value, &secret.place, identities)
-            }
-            Backend::Keyring => {
-                if keyring.is_none() {
-                    keyring = Some(target::keyring()?);
-                }
-                keyring
-                    .as_ref()
-                    .expect("just made")
-                    .open_envelope(&sealed, &secret.place)
-            }
-        }
-        .map_err(|error| unchanged(error.into()))?;
+        let envelope = opener
+            .open_envelope(&sealed, &secret.place)
+            .map_err(|error| unchanged(error.into()))?;
         opened.push((secret, sealed, envelope));
     }
 
-    let mut sealers: Vec<(Backend, KeyringStore, Sealer)> = Vec::new();
+    let mut sealers: Vec<Sealer> = Vec::new();
     let mut resealed = Vec::with_capacity(opened.len());
     for (secret, sealed, envelope) in &opened {
-        let store = sealed
-            .keyring_ref()
-            .map_or_else(Keyring::default_store, |reference| reference.store);
-        let at = match sealers
-            .iter()
-            .position(|(backend, kept_in, _)| *backend == sealed.backend && *kept_in == store)
-        {
-            Some(at) => at,
-            None => {
-                let sealer = Sealer::new(global, &mut locked.document, sealed.backend, store)?;
-                sealers.push((sealed.backend, store, sealer));
-                sealers.len() - 1
-            }
-        };
-        let value = sealers[at].2.seal(
+        let to = Destination::of(sealed)?;
+        let value = Sealer::to(&mut sealers, global, &mut locked.document, to)?.seal(
             &envelope.secret,
             &secret.place,
             &secret.endpoint,
@@ -176,11 +143,7 @@ fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, Comma
         resealed.push((secret.place.clone(), value));
     }
     target::write_values(&mut locked.document, resealed)?;
-    Sealer::save_all(
-        sealers.into_iter().map(|(_, _, sealer)| sealer).collect(),
-        &mut locked.document,
-    )?;
-
+    Sealer::save_all(sealers, &mut locked.document)?;
     for (secret, _, envelope) in &opened {
         match &envelope.endpoint {
             Some(before) if *before == secret.endpoint => {}

@@ -1,7 +1,6 @@
 //! `sealctl seal`: seal every plaintext token in scope, in place.
 
 use clap::Args;
-use sealctl_profile::sealed::Backend;
 use secrecy::SecretString;
 
 use super::backend::{BackendArgs, Sealer};
@@ -44,8 +43,7 @@ pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandEr
     let mut sealer = Sealer::new(
         global,
         &mut locked.document,
-        args.backend.backend_or(Backend::Age),
-        args.backend.store_or(None),
+        args.backend.destination_or(None),
     )?;
     let mut sealed = Vec::with_capacity(plaintext.len());
     for secret in &plaintext {

@@ -9,10 +9,12 @@ use sealctl_profile::file::resolve_links;
 use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
 use sealctl_profile::recipient::{RecipientProblem, show_entry};
 use sealctl_profile::schema::SECRET_KEYS;
-use sealctl_profile::sealed::{Backend, SealedValue, canonical_recipient, looks_sealed};
+use sealctl_profile::sealed::{SealedValue, canonical_recipient, looks_sealed};
 use sealctl_profile::{EXPIRY_WARNING, FileLock, ProfileDocument, ProfileError, ProfileValue};
-use sealctl_seal::keyring::{Keyring, KeyringRef};
-use sealctl_seal::{Endpoint, Identities, IdentitySource, OpenError, Place, Recipient};
+use sealctl_seal::keyring::Keyring;
+use sealctl_seal::{
+    Access, Endpoint, Identities, IdentitySource, LoadError, OpenError, Place, Recipient,
+};
 use secrecy::SecretString;
 
 use crate::cli::GlobalArgs;
@@ -251,13 +253,6 @@ pub fn write_values(
     Ok(document.set_many(&edits)?)
 }
 
-/// The identities from --identity, the environment and the default file.
-pub fn identities(global: &GlobalArgs) -> Result<Identities, CommandError> {
-    Ok(Identities::load(IdentitySource::discover_from_env(
-        &global.identity,
-    ))?)
-}
-
 /// The file's recipients. A file that lists none is sealed to the first identity found (the
 /// default one, usually), which is then recorded in its `[sealctl]` table: the note that says so
 /// comes back too, to be told once the file is saved, not before.
@@ -337,39 +332,65 @@ pub fn keyring() -> Result<Keyring, CommandError> {
         })
 }
 
-/// The keyring entry a value refers to, if it is a `keyring` value.
-pub fn keyring_ref(value: &str) -> Option<KeyringRef> {
-    SealedValue::parse(value).ok()?.keyring_ref()
+/// What the library's backends reach for, each loaded only when the first value that needs it
+/// comes: the identities (`--identity`, the environment, the default file) and the keyrings
+/// (with `SEALCTL_KEYRING_TIMEOUT`).
+pub fn access(global: &GlobalArgs) -> Access {
+    let explicit = global.identity.clone();
+    Access::new(
+        Box::new(move || {
+            Identities::load(IdentitySource::discover_from_env(&explicit))
+                .map_err(|error| LoadError(Box::new(CommandError::from(error))))
+        }),
+        keyring_loader(),
+    )
 }
 
-/// Opens values of any backend, reaching for the identities or the keyring only when the first
-/// value that needs them comes: opening age values never touches D-Bus, and opening keyring
-/// values needs no identity.
-pub struct Opener<'g> {
-    global: &'g GlobalArgs,
+/// [`access`] for deleting what replaced values kept: no identity is needed for that.
+pub fn access_without_identities() -> Access {
+    Access::new(
+        Box::new(|| {
+            Err(LoadError(
+                "no identity is needed to delete a stored value".into(),
+            ))
+        }),
+        keyring_loader(),
+    )
+}
+
+fn keyring_loader() -> sealctl_seal::Loader<Keyring> {
+    Box::new(|| keyring().map_err(|error| LoadError(Box::new(error))))
+}
+
+/// Opens values of any backend through the library's [`sealctl_seal::Opener`], which checks
+/// each one's place and endpoint; this adds what the user is told: the hints of a binding that
+/// failed, and a warning for a value bound to no endpoint.
+pub struct Opener {
+    inner: sealctl_seal::Opener,
     /// The profile file the values are in, for the hints.
     config: PathBuf,
-    identities: Option<Identities>,
-    keyring: Option<Keyring>,
     /// Whether an unbound value is warned about: not by a command that seals it again, which
     /// binds it.
     warn_unbound: bool,
 }
 
-impl<'g> Opener<'g> {
-    pub fn new(global: &'g GlobalArgs, config: &Path) -> Opener<'g> {
+impl Opener {
+    pub fn new(global: &GlobalArgs, config: &Path) -> Opener {
+        Opener::with_access(access(global), config)
+    }
+
+    /// An opener reaching what the values need through `access`.
+    pub fn with_access(access: Access, config: &Path) -> Opener {
         Opener {
-            global,
+            inner: sealctl_seal::Opener::new(access),
             config: config.to_owned(),
-            identities: None,
-            keyring: None,
             warn_unbound: true,
         }
     }
 
     /// For a command that seals what it opens again, and so binds an unbound value: no warning
     /// that it is unbound.
-    pub fn resealing(mut self) -> Opener<'g> {
+    pub fn resealing(mut self) -> Opener {
         self.warn_unbound = false;
         self
     }
@@ -386,25 +407,22 @@ impl<'g> Opener<'g> {
             return Ok(SecretString::from(value.to_owned()));
         }
         let sealed = SealedValue::parse(value).map_err(OpenError::from)?;
-        let opened = match sealed.backend {
-            Backend::Age => {
-                if self.identities.is_none() {
-                    self.identities = Some(identities(self.global)?);
-                }
-                let identities = self.identities.as_ref().expect("just loaded");
-                sealctl_seal::open(value, place, endpoint, identities)
-            }
-            Backend::Keyring => {
-                if self.keyring.is_none() {
-                    self.keyring = Some(keyring()?);
-                }
-                let keyring = self.keyring.as_ref().expect("just made");
-                keyring.open(&sealed, place, endpoint)
-            }
-        }
-        .map_err(|error| explain_binding(error, &self.config))?;
+        let opened = self
+            .inner
+            .open(&sealed, place, endpoint)
+            .map_err(|error| explain_binding(error, &self.config))?;
         self.warn_if_unbound(&sealed, place, endpoint);
         Ok(opened)
+    }
+
+    /// The whole envelope of `sealed` at `place`, whatever endpoint it is bound to (`rekey
+    /// --rebind`).
+    pub fn open_envelope(
+        &mut self,
+        sealed: &SealedValue,
+        place: &Place,
+    ) -> Result<sealctl_seal::Envelope, OpenError> {
+        self.inner.open_envelope(sealed, place)
     }
 
     /// A value without `ep=` is one `check` calls unbound: it would have opened for any endpoint,

@@ -6,12 +6,12 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand, ValueEnum};
 use sealctl_profile::ProfileDocument;
-use sealctl_profile::sealed::{Backend, SealedValue, looks_sealed};
+use sealctl_profile::sealed::{SealedValue, looks_sealed};
 use sealctl_seal::{Place, TokenInput, parse_token_input, prompt};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
-use super::backend::{self, BackendArgs, BackendChoice, Sealer};
+use super::backend::{self, BackendArgs, Sealer};
 use super::target::{self, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status, write_stdout};
@@ -172,8 +172,8 @@ pub struct MoveArgs {
     pub key: Key,
 
     /// Where to: `age` (sealed in the file) or `keyring`.
-    #[arg(long, value_enum, value_name = "BACKEND")]
-    pub to: BackendChoice,
+    #[arg(long, value_name = "BACKEND", value_parser = backend::backend_names())]
+    pub to: String,
 
     /// Which keyring, with --to keyring (see `token set --help`).
     #[arg(
@@ -208,17 +208,13 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
         .as_deref()
         .filter(|value| looks_sealed(value))
         .and_then(|value| SealedValue::parse(value).ok());
-    let backend = args
-        .backend
-        .backend_or(now.as_ref().map_or(Backend::Age, |sealed| sealed.backend));
-    let store = args.backend.store_or(
-        now.as_ref()
-            .and_then(SealedValue::keyring_ref)
-            .map(|r| r.store),
-    );
+    let kept = now
+        .as_ref()
+        .and_then(|sealed| sealctl_seal::Destination::of(sealed).ok());
+    let to = args.backend.destination_or(kept);
     let input = read_token(&place)?;
     let endpoint = target::endpoint(&document, &profile)?;
-    let mut sealer = Sealer::new(global, &mut document, backend, store)?;
+    let mut sealer = Sealer::new(global, &mut document, to)?;
     let expires_at = args.expires_at.or(args.expires_in).or(input.expires_at);
     let sealed = sealer.seal(&input.token, &place, &endpoint, &path, expires_at)?;
     document.set(&profile, args.key.name(), &sealed)?;
@@ -269,15 +265,9 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
                 .args(key_flag(args.key))
         ))
     })?;
-    let backend = Backend::from(args.to);
-    let store = args
-        .keyring_store
-        .unwrap_or_else(sealctl_seal::keyring::Keyring::default_store);
+    let to = backend::destination(&args.to, args.keyring_store);
     let now = SealedValue::parse(&old).ok();
-    let already = now.as_ref().is_some_and(|sealed| {
-        sealed.backend == backend
-            && (backend == Backend::Age || sealed.keyring_ref().map(|r| r.store) == Some(store))
-    });
+    let already = now.as_ref().is_some_and(|sealed| to.holds(sealed));
     if already {
         note!("nothing to move: {place} is there already");
         return Ok(Status::Success);
@@ -287,7 +277,7 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
         .resealing()
         .open(&old, &place, &endpoint)?;
     let expires_at = now.as_ref().and_then(SealedValue::expires_at);
-    let mut sealer = Sealer::new(global, &mut document, backend, store)?;
+    let mut sealer = Sealer::new(global, &mut document, to)?;
     let sealed = sealer.seal(&token, &place, &endpoint, &path, expires_at)?;
     document.set(&profile, args.key.name(), &sealed)?;
     let done = sealer.done(&place.to_string(), &path);

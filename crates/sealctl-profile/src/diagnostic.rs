@@ -118,6 +118,8 @@ rules! {
     InsecureTls => "insecure-tls", Warning, "server certificates are not checked";
     /// `account_id` or `cluster_id` is not a UUID.
     InvalidUuid => "invalid-uuid", Warning, "an account or cluster id that is not a UUID";
+    /// A sealed value of a backend this sealctl does not know (written by a newer sealctl?).
+    UnknownBackend => "unknown-backend", Warning, "a sealed value of a backend this sealctl does not know";
 }
 
 impl fmt::Display for Rule {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::recipient::RecipientProblem;
-use sealctl_profile::sealed::{Backend, FramingError};
+use sealctl_profile::sealed::{BackendName, FramingError};
 
 use crate::envelope::Place;
 use crate::keyring::KeyringError;
@@ -52,6 +52,12 @@ pub enum SealError {
     /// age could not encrypt.
     #[error("age could not encrypt")]
     Encrypt(#[source] std::io::Error),
+    /// The keyring could not take the token.
+    #[error(transparent)]
+    Keyring(#[from] crate::keyring::KeyringError),
+    /// Something the caller loads for sealing (its keyring settings) failed.
+    #[error(transparent)]
+    Load(crate::backend::LoadError),
 }
 
 /// Opening a sealed value failed. The file is never changed by a failed open.
@@ -103,8 +109,16 @@ pub enum OpenError {
     #[error("the sealed value does not hold a sealctl envelope")]
     NotAnEnvelope,
     /// The value is of another backend than the one asked to open it.
-    #[error("this is a `{}` value, not an age one", .0.name())]
-    OtherBackend(Backend),
+    #[error("this is a `{0}` value, not an age one")]
+    OtherBackend(BackendName),
+    /// The value is kept by a backend this sealctl does not have: written by a newer one.
+    #[error(
+        "this value is kept by backend `{0}`, which this sealctl does not know (written by a newer sealctl?)"
+    )]
+    UnknownBackend(BackendName),
+    /// Something the caller loads for opening (its identities, its keyring settings) failed.
+    #[error(transparent)]
+    Load(crate::backend::LoadError),
     /// The keyring holding a `keyring` value could not be used.
     #[error(transparent)]
     Keyring(#[from] KeyringError),

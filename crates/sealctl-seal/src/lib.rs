@@ -5,7 +5,8 @@
 //! profile and key it belongs to and the endpoint its token goes to, so that a value copied into
 //! another profile or key, or left in a profile whose host was changed, is refused when opened. Sealing needs only [`Recipient`]s, never an identity: a teammate or a CI job can
 //! set or rotate a token in a shared file without being able to read the others. Opening needs
-//! one of the [`Identities`] the value was sealed to. The [`keyring`] backend keeps the same
+//! one of the [`Identities`] the value was sealed to. Every backend plugs in through the
+//! [`Backend`] seam, with the place of each value checked once by the [`Opener`]. The [`keyring`] backend keeps the same
 //! envelope in an OS keyring (Secret Service, kernel keyring, macOS Keychain, Windows Credential
 //! Manager) and leaves a reference in the file.
 //!
@@ -44,10 +45,10 @@ let _ = sealctl_seal::default_identity_path();
 )]
 #![warn(missing_docs)]
 
+pub mod backend;
 mod envelope;
 mod error;
 mod identity;
-pub mod keyring;
 mod passphrase;
 #[cfg(feature = "cli")]
 pub mod prompt;
@@ -56,6 +57,11 @@ mod seal;
 #[cfg(feature = "cli")]
 mod token_input;
 
+pub use backend::keyring;
+pub use backend::{
+    Access, BACKENDS, Backend, Destination, LeftBehind, LoadError, Loader, Needs, Opener, Sealer,
+    backend_of,
+};
 pub use envelope::{Envelope, Place};
 pub use error::{IdentityError, OpenError, RecipientError, SealError, TokenError};
 pub use identity::{

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::sealed::{
-    Backend, ENDPOINT_PARAM, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue, recipients_fingerprint,
+    self, BackendName, ENDPOINT_PARAM, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue,
+    recipients_fingerprint,
 };
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -52,14 +53,23 @@ pub fn seal(
     expires_at: Option<SystemTime>,
 ) -> Result<String, SealError> {
     validate_token(secret)?;
-    if recipients.is_empty() {
-        return Err(SealError::NoRecipients);
-    }
     let envelope = Envelope {
         place: place.clone(),
         endpoint: Some(endpoint.clone()),
         secret: secret.clone(),
     };
+    seal_envelope(&envelope, recipients, expires_at)
+}
+
+/// Seals `envelope` to `recipients`: the `age` backend's sealing.
+pub(crate) fn seal_envelope(
+    envelope: &Envelope,
+    recipients: &[Recipient],
+    expires_at: Option<SystemTime>,
+) -> Result<String, SealError> {
+    if recipients.is_empty() {
+        return Err(SealError::NoRecipients);
+    }
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(Recipient::as_age))
         .map_err(|error| SealError::Encrypt(std::io::Error::other(error.to_string())))?;
     let mut ciphertext = Vec::with_capacity(512);
@@ -72,10 +82,10 @@ pub fn seal(
     writer.finish().map_err(SealError::Encrypt)?;
 
     let names: Vec<String> = recipients.iter().map(ToString::to_string).collect();
-    let mut params = vec![
-        (RECIPIENTS_PARAM.to_owned(), recipients_fingerprint(&names)),
-        (ENDPOINT_PARAM.to_owned(), endpoint.digest()),
-    ];
+    let mut params = vec![(RECIPIENTS_PARAM.to_owned(), recipients_fingerprint(&names))];
+    if let Some(endpoint) = &envelope.endpoint {
+        params.push((ENDPOINT_PARAM.to_owned(), endpoint.digest()));
+    }
     if let Some(expiry) = expires_at {
         params.push((
             EXPIRY_PARAM.to_owned(),
@@ -83,7 +93,7 @@ pub fn seal(
         ));
     }
     Ok(SealedValue {
-        backend: Backend::Age,
+        backend: BackendName::new(sealed::age::NAME).expect("a well-formed name"),
         payload: base64::engine::general_purpose::STANDARD.encode(&ciphertext),
         params,
     }
@@ -99,7 +109,8 @@ pub fn open(
     endpoint: &Endpoint,
     identities: &Identities,
 ) -> Result<SecretString, OpenError> {
-    let (sealed, envelope) = decrypt(value, identities)?;
+    let sealed = SealedValue::parse(value)?;
+    let envelope = decrypt(&sealed, identities)?;
     Ok(envelope.bound_to(&sealed, place, Some(endpoint))?.secret)
 }
 
@@ -112,15 +123,18 @@ pub fn open_envelope(
     place: &Place,
     identities: &Identities,
 ) -> Result<Envelope, OpenError> {
-    let (sealed, envelope) = decrypt(value, identities)?;
-    envelope.bound_to(&sealed, place, None)
+    let sealed = SealedValue::parse(value)?;
+    decrypt(&sealed, identities)?.bound_to(&sealed, place, None)
 }
 
-/// Decrypts an age value into its envelope, judging nothing of where it belongs.
-fn decrypt(value: &str, identities: &Identities) -> Result<(SealedValue, Envelope), OpenError> {
-    let sealed = SealedValue::parse(value)?;
-    if sealed.backend != Backend::Age {
-        return Err(OpenError::OtherBackend(sealed.backend));
+/// Decrypts an age value into its envelope, judging nothing of where it belongs: the `age`
+/// backend's opening.
+pub(crate) fn decrypt(
+    sealed: &SealedValue,
+    identities: &Identities,
+) -> Result<Envelope, OpenError> {
+    if sealed.backend != *sealed::age::NAME {
+        return Err(OpenError::OtherBackend(sealed.backend.clone()));
     }
     if identities.is_empty() {
         return Err(OpenError::NoIdentity);
@@ -160,8 +174,7 @@ fn decrypt(value: &str, identities: &Identities) -> Result<(SealedValue, Envelop
     if plaintext.len() > SEALED_VALUE_LIMIT {
         return Err(OpenError::NotAnEnvelope);
     }
-    let envelope = Envelope::from_bytes(&plaintext).ok_or(OpenError::NotAnEnvelope)?;
-    Ok((sealed, envelope))
+    Envelope::from_bytes(&plaintext).ok_or(OpenError::NotAnEnvelope)
 }
 
 /// Why a protected identity stayed locked, as an error that says what happened.

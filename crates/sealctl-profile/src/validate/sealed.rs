@@ -10,8 +10,8 @@ use super::{EXPIRY_WARNING, Walk};
 use crate::diagnostic::Rule;
 use crate::schema::{SECRET_KEYS, same_key};
 use crate::sealed::{
-    ENDPOINT_PARAM, EXPIRY_PARAM, FramingError, RECIPIENTS_PARAM, SealedValue, parse_expiry,
-    value_param,
+    ENDPOINT_PARAM, EXPIRY_PARAM, FramingError, RECIPIENTS_PARAM, SealedValue, is_known_backend,
+    parse_expiry, value_backend, value_param,
 };
 
 impl Walk<'_> {
@@ -33,6 +33,16 @@ impl Walk<'_> {
                 Some(help.to_owned()),
             );
             return;
+        }
+        // A newer sealctl's backend: its payload cannot be judged here, its clear parameters can.
+        if let Some(backend) = value_backend(value).filter(|name| !is_known_backend(name)) {
+            self.report_at_key(
+                Rule::UnknownBackend,
+                name,
+                span(),
+                format!("`{key}` is kept by backend `{backend}`, which this sealctl does not know: written by a newer sealctl?"),
+                Some("upgrade sealctl to open it; until then its recipients, endpoint and expiry are still checked".to_owned()),
+            );
         }
         if self.recipients.is_none()
             && let Some(sealed) = value_param(value, RECIPIENTS_PARAM)

@@ -19,16 +19,17 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
-use sealctl_profile::endpoint::Endpoint;
-use sealctl_profile::sealed::{Backend, ENDPOINT_PARAM, EXPIRY_PARAM, HOST_PARAM, SealedValue};
+use sealctl_profile::sealed::{
+    self, BackendName, ENDPOINT_PARAM, EXPIRY_PARAM, HOST_PARAM, SealedValue,
+};
 pub use sealctl_profile::sealed::{ENTRY_ID_LEN, KeyringRef, KeyringStore};
-use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 pub use self::error::KeyringError;
-use crate::envelope::{Envelope, Place};
-use crate::error::OpenError;
-use crate::seal::{SEALED_VALUE_LIMIT, validate_token};
+use super::{Access, Backend, Needs, SealWith};
+use crate::envelope::Envelope;
+use crate::error::{OpenError, SealError};
+use crate::seal::SEALED_VALUE_LIMIT;
 
 /// The `service` attribute of every entry sealctl makes.
 pub const SERVICE: &str = "sealctl";
@@ -72,34 +73,28 @@ impl Keyring {
         store::AVAILABLE
     }
 
-    /// Stores `secret`, bound to `place` and `endpoint`, in a new entry of `store`, and returns the
-    /// reference to write in its place. `config` names the file in the entry's label.
+    /// Stores `envelope` in a new entry of `keyring`, and returns the reference to write in its
+    /// place. `config` names the file in the entry's label.
     pub fn seal(
         &self,
-        secret: &SecretString,
-        place: &Place,
-        endpoint: &Endpoint,
+        envelope: &Envelope,
         keyring: KeyringStore,
         config: &Path,
         expires_at: Option<SystemTime>,
     ) -> Result<KeyringSealed, KeyringError> {
-        validate_token(secret).map_err(KeyringError::Token)?;
         let reference = new_reference(keyring)?;
         let label = format!(
             "sealctl: {} {} ({})",
-            place.profile,
-            place.key,
+            envelope.place.profile,
+            envelope.place.key,
             config.display()
         );
-        let envelope = Envelope {
-            place: place.clone(),
-            endpoint: Some(endpoint.clone()),
-            secret: secret.clone(),
-        }
-        .to_bytes();
-        self.write(&reference, label, envelope)?;
+        self.write(&reference, label, envelope.to_bytes())?;
 
-        let mut params = vec![(ENDPOINT_PARAM.to_owned(), endpoint.digest())];
+        let mut params = Vec::new();
+        if let Some(endpoint) = &envelope.endpoint {
+            params.push((ENDPOINT_PARAM.to_owned(), endpoint.digest()));
+        }
         if let Some(host) = store::hostname() {
             params.push((HOST_PARAM.to_owned(), host));
         }
@@ -110,7 +105,7 @@ impl Keyring {
             ));
         }
         let value = SealedValue {
-            backend: Backend::Keyring,
+            backend: BackendName::new(sealed::keyring::NAME).expect("a well-formed name"),
             payload: reference.to_string(),
             params,
         }
@@ -118,30 +113,9 @@ impl Keyring {
         Ok(KeyringSealed { value, reference })
     }
 
-    /// Opens a `keyring` value found at `place`, whose profile now points at `endpoint`. Refuses
-    /// an entry sealed for another place or endpoint, naming both.
-    pub fn open(
-        &self,
-        sealed: &SealedValue,
-        place: &Place,
-        endpoint: &Endpoint,
-    ) -> Result<SecretString, OpenError> {
-        let envelope = self.entry(sealed)?;
-        Ok(envelope.bound_to(sealed, place, Some(endpoint))?.secret)
-    }
-
-    /// Opens a `keyring` value found at `place` without judging its endpoint, for re-sealing it
-    /// to its profile's current one (`rekey --rebind`). Still refuses another place.
-    pub fn open_envelope(
-        &self,
-        sealed: &SealedValue,
-        place: &Place,
-    ) -> Result<Envelope, OpenError> {
-        self.entry(sealed)?.bound_to(sealed, place, None)
-    }
-
-    /// The envelope a `keyring` value's entry holds, judging nothing of where it belongs.
-    fn entry(&self, sealed: &SealedValue) -> Result<Envelope, OpenError> {
+    /// The envelope a `keyring` value's entry holds, judging nothing of where it belongs (the
+    /// [`Opener`](super::Opener) does).
+    pub fn entry(&self, sealed: &SealedValue) -> Result<Envelope, OpenError> {
         let reference = KeyringRef::parse(&sealed.payload)?;
         let entry = reference.clone();
         let bytes = self
@@ -306,6 +280,129 @@ fn new_entry_id() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; ENTRY_ID_LEN / 2];
     getrandom::getrandom(&mut bytes)?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// The `keyring` backend: the envelope in an OS keyring, a reference in the file.
+#[derive(Debug)]
+pub struct KeyringBackend;
+
+impl Backend for KeyringBackend {
+    fn name(&self) -> &'static str {
+        sealed::keyring::NAME
+    }
+
+    fn summary(&self) -> &'static str {
+        "In the OS keyring"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::ThisMachine
+    }
+
+    fn default_store(&self) -> Option<String> {
+        Some(Keyring::default_store().name().to_owned())
+    }
+
+    fn kept_in(&self, store: Option<&str>) -> Option<String> {
+        let store = store
+            .and_then(KeyringStore::from_name)
+            .unwrap_or_else(Keyring::default_store);
+        Some(format!("the {store} keyring"))
+    }
+
+    fn seal(
+        &self,
+        envelope: &Envelope,
+        expires_at: Option<SystemTime>,
+        with: &SealWith<'_>,
+        access: &mut Access,
+    ) -> Result<String, SealError> {
+        let store = with
+            .store
+            .and_then(KeyringStore::from_name)
+            .unwrap_or_else(Keyring::default_store);
+        let keyring = access.keyring().map_err(SealError::Load)?;
+        Ok(keyring
+            .seal(envelope, store, with.config, expires_at)?
+            .value)
+    }
+
+    fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError> {
+        access.keyring().map_err(OpenError::Load)?.entry(sealed)
+    }
+
+    fn store_of(&self, sealed: &SealedValue) -> Option<String> {
+        sealed
+            .keyring_ref()
+            .map(|reference| reference.store.name().to_owned())
+    }
+
+    fn stored(&self, sealed: &SealedValue) -> Option<String> {
+        sealed
+            .keyring_ref()
+            .map(|reference| format!("keyring entry {reference}"))
+    }
+
+    fn delete(
+        &self,
+        sealed: &SealedValue,
+        access: &mut Access,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        let Some(reference) = sealed.keyring_ref() else {
+            return Ok(false);
+        };
+        let keyring = access.keyring().map_err(Box::new)?;
+        Ok(keyring.delete(&reference)?)
+    }
+
+    fn offer(&self, store: Option<&str>) -> Option<String> {
+        if Keyring::available_stores().is_empty() {
+            return None;
+        }
+        let store = store
+            .and_then(KeyringStore::from_name)
+            .unwrap_or_else(Keyring::default_store);
+        Some(format!(
+            "in the OS keyring ({store}), with a reference in the file"
+        ))
+    }
+
+    fn usable_here(
+        &self,
+        store: Option<&str>,
+        access: &mut Access,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let store = store
+            .and_then(KeyringStore::from_name)
+            .unwrap_or_else(Keyring::default_store);
+        let why = match access.keyring() {
+            Ok(keyring) => match keyring.probe(store) {
+                Ok(()) => return Ok(()),
+                Err(error) => error.to_string(),
+            },
+            Err(error) => error.to_string(),
+        };
+        Err(format!("the {store} keyring cannot be used here ({why})").into())
+    }
+
+    fn probe(
+        &self,
+        access: &mut Access,
+    ) -> Option<Result<String, Box<dyn std::error::Error + Send + Sync>>> {
+        // Answering is not enough: a locked or missing collection answers too.
+        let store = Keyring::default_store();
+        let probed = match access.keyring() {
+            Ok(keyring) => keyring.probe_write(store).map_err(Into::into),
+            Err(error) => Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>),
+        };
+        Some(probed.map(|()| {
+            format!("the {store} keyring takes new entries (a probe entry was made and deleted)")
+        }))
+    }
+
+    fn removal_command(&self, sealed: &SealedValue) -> Option<String> {
+        sealed.keyring_ref().as_ref().map(removal_command)
+    }
 }
 
 /// What the keyring returned, zeroed when dropped.

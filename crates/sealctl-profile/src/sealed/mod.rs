@@ -6,7 +6,8 @@
 //! sealctl:v1:<backend>:<payload>[;<name>=<value>]...
 //! ```
 //!
-//! `v1` is the format version, `<backend>` names who can open it (`age` or `keyring`), `<payload>`
+//! `v1` is the format version, `<backend>` names who can open it (`age` or `keyring` today; the
+//! name is open, so that a value of a backend a newer sealctl adds still parses), `<payload>`
 //! is the backend's ciphertext or reference, and the optional `;name=value` parameters carry
 //! non-secret metadata in clear: `r`, the [fingerprint](recipients_fingerprint) of the recipients
 //! it was sealed to, `exp`, the token's expiry (RFC 3339, UTC), `host`, the machine whose
@@ -14,15 +15,21 @@
 //! the endpoint the value is bound to. For `age`, the payload is a binary age file in standard base64
 //! (with padding), so `base64 -d | age -d` opens it. For `keyring`, it is a [reference](KeyringRef)
 //! to an entry of an OS keyring: `<store>/<entry id>`. Opening the payload is `sealctl-seal`'s
-//! work; this module reads only what `check` needs, without any key or keyring.
+//! work; this module reads only what `check` needs, without any key or keyring. Each payload
+//! grammar this version knows is one submodule ([`age`], [`keyring`]); the payload of a backend it
+//! does not know is only required to be non-empty.
 //! `docs/sealed-values.md` specifies the whole format.
 
 use std::fmt;
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
+
+pub mod age;
+pub mod keyring;
+
+pub use self::keyring::{ENTRY_ID_LEN, KeyringRef, KeyringStore};
 
 /// What every sealed value starts with.
 pub const PREFIX: &str = "sealctl:";
@@ -49,136 +56,60 @@ pub const ENDPOINT_PARAM: &str = "ep";
 /// The parameters sealctl reads, each of which may be given once.
 const READ_PARAMS: &[&str] = &[RECIPIENTS_PARAM, EXPIRY_PARAM, HOST_PARAM, ENDPOINT_PARAM];
 
-/// The first line of every binary age file.
-const AGE_HEADER: &[u8] = b"age-encryption.org/v1\n";
+/// The name of a backend that can hold a sealed secret, as written in the framing: a lower-case
+/// ASCII letter, then up to 31 lower-case letters, digits or `-`. Any well-formed name parses, so
+/// that a value of a backend this sealctl does not know (a newer sealctl's) is still read;
+/// [`BackendName::is_known`] says whether this version's framing knows its payload grammar.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BackendName(String);
 
-/// A backend that can hold a sealed secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// Encrypted with age to the file's recipients.
-    Age,
-    /// Kept in an OS keyring; the file holds a reference.
-    Keyring,
-}
+/// The longest backend name.
+pub const BACKEND_NAME_MAX: usize = 32;
 
-impl Backend {
-    /// Every backend this version knows.
-    pub const ALL: &'static [Backend] = &[Backend::Age, Backend::Keyring];
+/// The backends whose payload grammar this version knows, each checked by its own module.
+type PayloadCheck = fn(&str) -> Result<(), FramingError>;
+const KNOWN_BACKENDS: &[(&str, PayloadCheck)] = &[
+    (age::NAME, age::check_payload),
+    (keyring::NAME, keyring::check_payload),
+];
 
-    /// The backend's name in the framing.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Age => "age",
-            Backend::Keyring => "keyring",
-        }
+impl BackendName {
+    /// The backend named `name`, if the name is well-formed.
+    pub fn new(name: &str) -> Option<BackendName> {
+        is_backend_name(name).then(|| BackendName(name.to_owned()))
+    }
+
+    /// The name as written in the framing.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this version knows the backend's payload grammar (and so can judge its payload).
+    pub fn is_known(&self) -> bool {
+        is_known_backend(&self.0)
     }
 }
 
-/// An OS keyring that can hold a `keyring` value. Every store is known on every platform, so
-/// that `check` reads a file written on another one.
-///
-/// More stores will come, so a `match` outside this crate needs a `_` arm:
-///
-/// ```compile_fail,E0004
-/// use sealctl_profile::sealed::KeyringStore;
-/// fn name(store: KeyringStore) -> &'static str {
-///     match store {
-///         KeyringStore::SecretService => "secret service",
-///         KeyringStore::Keyutils => "keyutils",
-///         KeyringStore::Keychain => "keychain",
-///         KeyringStore::CredentialManager => "credential manager",
-///     }
-/// }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyringStore {
-    /// The freedesktop Secret Service (GNOME Keyring, KWallet, KeePassXC), over D-Bus.
-    SecretService,
-    /// The Linux kernel's key retention service (`keyctl`): in memory, gone at reboot.
-    Keyutils,
-    /// The macOS login keychain.
-    Keychain,
-    /// The Windows Credential Manager.
-    CredentialManager,
-}
-
-impl KeyringStore {
-    /// Every store this version knows.
-    pub const ALL: &'static [KeyringStore] = &[
-        KeyringStore::SecretService,
-        KeyringStore::Keyutils,
-        KeyringStore::Keychain,
-        KeyringStore::CredentialManager,
-    ];
-
-    /// The store's name in references and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyringStore::SecretService => "secret-service",
-            KeyringStore::Keyutils => "keyutils",
-            KeyringStore::Keychain => "keychain",
-            KeyringStore::CredentialManager => "credential-manager",
-        }
-    }
-
-    /// The store of that name.
-    pub fn from_name(name: &str) -> Option<KeyringStore> {
-        KeyringStore::ALL
-            .iter()
-            .copied()
-            .find(|store| store.name() == name)
-    }
-}
-
-impl fmt::Display for KeyringStore {
+impl fmt::Display for BackendName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.0)
     }
 }
 
-/// Where a `keyring` value lives: a store and the id of an entry in it. The id is random, made
-/// when the token is set, so that two files with a profile of the same name never share an entry.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct KeyringRef {
-    /// The keyring.
-    pub store: KeyringStore,
-    /// The entry's id: [`ENTRY_ID_LEN`] lower-case hexadecimal digits.
-    pub id: String,
-}
-
-/// The length of a keyring entry id (128 random bits in hexadecimal).
-pub const ENTRY_ID_LEN: usize = 32;
-
-impl KeyringRef {
-    /// Reads a `keyring` payload, `<store>/<entry id>`.
-    pub fn parse(payload: &str) -> Result<KeyringRef, FramingError> {
-        let (store, id) = payload
-            .split_once('/')
-            .ok_or(FramingError::BadKeyringReference)?;
-        let store = KeyringStore::from_name(store)
-            .ok_or_else(|| FramingError::UnknownKeyringStore(short(store)))?;
-        if !is_entry_id(id) {
-            return Err(FramingError::BadKeyringReference);
-        }
-        Ok(KeyringRef {
-            store,
-            id: id.to_owned(),
-        })
+impl PartialEq<str> for BackendName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
     }
 }
 
-impl fmt::Display for KeyringRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.store, self.id)
-    }
+/// The names of the backends whose payload grammar this version knows.
+pub fn known_backends() -> impl Iterator<Item = &'static str> {
+    KNOWN_BACKENDS.iter().map(|(name, _)| *name)
 }
 
-fn is_entry_id(id: &str) -> bool {
-    id.len() == ENTRY_ID_LEN
-        && id
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+/// Whether this version knows the payload grammar of the backend called `name`.
+pub fn is_known_backend(name: &str) -> bool {
+    known_backends().any(|known| known == name)
 }
 
 /// A sealed value whose framing parsed. It holds only ciphertext or a reference, never a secret,
@@ -186,7 +117,7 @@ fn is_entry_id(id: &str) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedValue {
     /// Who can open it.
-    pub backend: Backend,
+    pub backend: BackendName,
     /// The backend's payload, as written (for `age`: base64 of a binary age file).
     pub payload: String,
     /// Non-secret metadata, in the order written.
@@ -203,8 +134,8 @@ pub enum FramingError {
     UnsupportedVersion(String),
     /// No `<backend>:` after the version.
     MissingBackend,
-    /// A backend name this sealctl does not know.
-    UnknownBackend(String),
+    /// A backend name that is not a lower-case word of at most 32 letters, digits and `-`.
+    BadBackendName(String),
     /// Nothing after the backend.
     EmptyPayload,
     /// A `;name=value` parameter that is not of that form.
@@ -233,14 +164,10 @@ impl fmt::Display for FramingError {
                 "format version `{version}` is not one this sealctl reads (it reads v{VERSION})"
             ),
             FramingError::MissingBackend => f.write_str("no backend name after the version"),
-            FramingError::UnknownBackend(name) => {
-                let known: Vec<_> = Backend::ALL.iter().map(|b| b.name()).collect();
-                write!(
-                    f,
-                    "unknown backend `{name}` (this sealctl knows: {})",
-                    known.join(", ")
-                )
-            }
+            FramingError::BadBackendName(name) => write!(
+                f,
+                "backend name `{name}` is not a lower-case word of letters, digits and `-` (at most {BACKEND_NAME_MAX})"
+            ),
             FramingError::EmptyPayload => f.write_str("the sealed payload is empty"),
             FramingError::BadParameter(name) => {
                 write!(f, "parameter `{name}` is not of the form `;name=value`")
@@ -293,7 +220,7 @@ impl SealedValue {
     pub fn parse(value: &str) -> Result<SealedValue, FramingError> {
         let framing = Framing::read(value)?;
         Ok(SealedValue {
-            backend: framing.backend,
+            backend: BackendName(framing.backend.to_owned()),
             payload: framing.payload.to_owned(),
             params: framing
                 .params()
@@ -325,9 +252,10 @@ impl SealedValue {
 
     /// The keyring entry of a `keyring` value.
     pub fn keyring_ref(&self) -> Option<KeyringRef> {
-        match self.backend {
-            Backend::Keyring => KeyringRef::parse(&self.payload).ok(),
-            Backend::Age => None,
+        if self.backend == *keyring::NAME {
+            KeyringRef::parse(&self.payload).ok()
+        } else {
+            None
         }
     }
 
@@ -342,12 +270,7 @@ impl SealedValue {
 
 impl fmt::Display for SealedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{PREFIX}v{VERSION}:{}:{}",
-            self.backend.name(),
-            self.payload
-        )?;
+        write!(f, "{PREFIX}v{VERSION}:{}:{}", self.backend, self.payload)?;
         for (name, value) in &self.params {
             write!(f, ";{name}={value}")?;
         }
@@ -357,7 +280,7 @@ impl fmt::Display for SealedValue {
 
 /// The parts of a sealed value, borrowed from it, after every part was checked.
 struct Framing<'v> {
-    backend: Backend,
+    backend: &'v str,
     payload: &'v str,
     params: &'v str,
 }
@@ -373,11 +296,9 @@ impl<'v> Framing<'v> {
             return Err(FramingError::UnsupportedVersion(short(version)));
         }
         let (backend, rest) = rest.split_once(':').ok_or(FramingError::MissingBackend)?;
-        let backend = Backend::ALL
-            .iter()
-            .copied()
-            .find(|known| known.name() == backend)
-            .ok_or_else(|| FramingError::UnknownBackend(short(backend)))?;
+        if !is_backend_name(backend) {
+            return Err(FramingError::BadBackendName(short(backend)));
+        }
         let (payload, params) = rest.split_once(';').unwrap_or((rest, ""));
         if payload.is_empty() {
             return Err(FramingError::EmptyPayload);
@@ -409,9 +330,10 @@ impl<'v> Framing<'v> {
                 }
             }
         }
-        match backend {
-            Backend::Age => check_age_payload(payload)?,
-            Backend::Keyring => drop(KeyringRef::parse(payload)?),
+        // The one lookup by name in the framing: a known backend's payload must follow its
+        // grammar; an unknown one's is its own business (`check` warns that it is unknown).
+        if let Some((_, check_payload)) = KNOWN_BACKENDS.iter().find(|(name, _)| *name == backend) {
+            check_payload(payload)?;
         }
         Ok(framing)
     }
@@ -425,26 +347,12 @@ impl<'v> Framing<'v> {
     }
 }
 
-fn check_age_payload(payload: &str) -> Result<(), FramingError> {
-    // Decode into the stack for the usual size; a sealed token is a few hundred bytes.
-    let mut stack = [0u8; 2048];
-    let heap: Vec<u8>;
-    let decoded = match base64::engine::general_purpose::STANDARD.decode_slice(payload, &mut stack)
-    {
-        Ok(len) => &stack[..len],
-        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-            heap = base64::engine::general_purpose::STANDARD
-                .decode(payload)
-                .map_err(|_| FramingError::NotBase64)?;
-            &heap[..]
-        }
-        Err(base64::DecodeSliceError::DecodeError(_)) => return Err(FramingError::NotBase64),
-    };
-    if decoded.starts_with(AGE_HEADER) {
-        Ok(())
-    } else {
-        Err(FramingError::NotAgeFile)
-    }
+/// The backend name of a sealed value, read from its text without parsing the rest; `None` if
+/// the framing has none.
+pub fn value_backend(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix(PREFIX)?;
+    let (_, rest) = rest.split_once(':')?;
+    rest.split_once(':').map(|(backend, _)| backend)
 }
 
 /// A parameter of a sealed value, read from its text without parsing the rest.
@@ -493,6 +401,13 @@ pub fn recipients_fingerprint<S: AsRef<str>>(recipients: &[S]) -> String {
         .collect()
 }
 
+fn is_backend_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() <= BACKEND_NAME_MAX
+        && bytes.next().is_some_and(|first| first.is_ascii_lowercase())
+        && bytes.all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+}
+
 fn is_version(token: &str) -> bool {
     token.len() > 1
         && token.starts_with('v')
@@ -515,7 +430,7 @@ fn is_param_value(value: &str) -> bool {
 
 /// Framing tokens quoted in messages are cut short, so that a mangled value cannot smuggle a long
 /// run of its text into a diagnostic.
-fn short(token: &str) -> String {
+pub(crate) fn short(token: &str) -> String {
     const MAX: usize = 16;
     match token.char_indices().nth(MAX) {
         Some((end, _)) => format!("{}…", &token[..end]),
@@ -526,6 +441,7 @@ fn short(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn age_payload() -> String {
         base64::engine::general_purpose::STANDARD
@@ -536,9 +452,47 @@ mod tests {
     fn well_formed_values_parse_and_print_back() {
         let value = format!("sealctl:v1:age:{};r=1a2b3c4d", age_payload());
         let sealed = SealedValue::parse(&value).unwrap();
-        assert_eq!(sealed.backend, Backend::Age);
+        assert_eq!(sealed.backend.as_str(), "age");
         assert_eq!(sealed.param("r"), Some("1a2b3c4d"));
         assert_eq!(sealed.to_string(), value);
+    }
+
+    #[test]
+    fn a_backend_this_version_does_not_know_parses_and_prints_back() {
+        let value = "sealctl:v1:openbao-transit:vault:v1:abc==;r=1a2b3c4d;ep=0badf00d";
+        let sealed = SealedValue::parse(value).unwrap();
+        assert_eq!(sealed.backend.as_str(), "openbao-transit");
+        assert!(!sealed.backend.is_known());
+        assert_eq!(sealed.payload, "vault:v1:abc==");
+        assert_eq!(sealed.endpoint_digest(), Some("0badf00d"));
+        assert_eq!(sealed.keyring_ref(), None);
+        assert_eq!(sealed.to_string(), value);
+        assert_eq!(SealedValue::check(value), Ok(()));
+        assert_eq!(value_backend(value), Some("openbao-transit"));
+        for known in ["age", "keyring"] {
+            assert!(is_known_backend(known));
+            assert!(BackendName::new(known).unwrap().is_known());
+        }
+        // Its generic parameters are still held to the framing's rules.
+        assert_eq!(
+            SealedValue::parse("sealctl:v1:vault:x;exp=soon"),
+            Err(FramingError::BadExpiry("soon".into()))
+        );
+        assert_eq!(
+            SealedValue::parse("sealctl:v1:vault:x;r=1;r=2"),
+            Err(FramingError::DuplicateParameter("r".into()))
+        );
+    }
+
+    #[test]
+    fn backend_names_are_lower_case_words_of_at_most_32() {
+        assert!(BackendName::new("a").is_some());
+        assert!(BackendName::new("vault-kv2").is_some());
+        assert!(BackendName::new(&"a".repeat(32)).is_some());
+        for bad in ["", "2fa", "-x", "Vault", "vault_kv", "vault kv", "é"] {
+            assert!(BackendName::new(bad).is_none(), "{bad}");
+        }
+        assert!(BackendName::new(&"a".repeat(33)).is_none());
     }
 
     #[test]
@@ -586,7 +540,7 @@ mod tests {
     fn keyring_references_parse_and_print_back() {
         let value = "sealctl:v1:keyring:secret-service/0123456789abcdef0123456789abcdef;host=laptop;exp=2027-01-02T03:04:05Z";
         let sealed = SealedValue::parse(value).unwrap();
-        assert_eq!(sealed.backend, Backend::Keyring);
+        assert_eq!(sealed.backend.as_str(), "keyring");
         let reference = sealed.keyring_ref().unwrap();
         assert_eq!(reference.store, KeyringStore::SecretService);
         assert_eq!(reference.id, "0123456789abcdef0123456789abcdef");
@@ -645,8 +599,21 @@ mod tests {
             ),
             ("sealctl:v1:age".to_owned(), FramingError::MissingBackend),
             (
-                "sealctl:v1:vault:x".to_owned(),
-                FramingError::UnknownBackend("vault".into()),
+                "sealctl:v1:Vault:x".to_owned(),
+                FramingError::BadBackendName("Vault".into()),
+            ),
+            (
+                "sealctl:v1::x".to_owned(),
+                FramingError::BadBackendName("".into()),
+            ),
+            (
+                format!("sealctl:v1:{}:x", "a".repeat(33)),
+                FramingError::BadBackendName(format!("{}…", "a".repeat(16))),
+            ),
+            ("sealctl:v1:vault:".to_owned(), FramingError::EmptyPayload),
+            (
+                "sealctl:v9:vault:x".to_owned(),
+                FramingError::UnsupportedVersion("v9".into()),
             ),
             ("sealctl:v1:age:".to_owned(), FramingError::EmptyPayload),
             ("sealctl:v1:age:!!!".to_owned(), FramingError::NotBase64),

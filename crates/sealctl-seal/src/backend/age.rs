@@ -1,0 +1,46 @@
+//! Tokens sealed with age to the file's recipients: everything is in the file.
+
+use std::time::SystemTime;
+
+use sealctl_profile::sealed::{self, SealedValue};
+
+use super::{Access, Backend, Needs, SealWith};
+use crate::envelope::Envelope;
+use crate::error::{OpenError, SealError};
+
+/// The `age` backend.
+#[derive(Debug)]
+pub struct Age;
+
+impl Backend for Age {
+    fn name(&self) -> &'static str {
+        sealed::age::NAME
+    }
+
+    fn summary(&self) -> &'static str {
+        "Sealed with age in the file"
+    }
+
+    fn offer(&self, _store: Option<&str>) -> Option<String> {
+        Some("sealed with age, in the file (shareable; needs your identity to open)".to_owned())
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Recipients
+    }
+
+    fn seal(
+        &self,
+        envelope: &Envelope,
+        expires_at: Option<SystemTime>,
+        with: &SealWith<'_>,
+        _access: &mut Access,
+    ) -> Result<String, SealError> {
+        crate::seal::seal_envelope(envelope, with.recipients, expires_at)
+    }
+
+    fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError> {
+        let identities = access.identities().map_err(OpenError::Load)?;
+        crate::seal::decrypt(sealed, identities)
+    }
+}
