@@ -1,8 +1,8 @@
 //! A backend for tests only (feature `test-backend`, which the binary's `test-fakes` turns on):
 //! each token's [`Envelope`] is kept in a file of the folder [`FOLDER_ENV`] names, with a random
 //! id, the file's name, as the value's payload. It is the worked example of adding a backend
-//! (docs/architecture.md): this module and its line in [`BACKENDS`](super::BACKENDS) are all it
-//! took. Like the keyring it keeps something outside the profile file, so the
+//! (docs/architecture.md): this module, its `#[cfg]` line in [`BACKENDS`](super::BACKENDS) and
+//! the feature are all it takes. Like the keyring it keeps something outside the profile file, so the
 //! [`Sealer`](super::Sealer)'s rollback and [`forget_replaced`](super::forget_replaced) are
 //! exercised through it; the [`Opener`](super::Opener) judges its values as it judges every
 //! other backend's.
