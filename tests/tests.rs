@@ -26,6 +26,8 @@ mod precommit;
 mod profile;
 mod seal;
 mod terminal;
+#[cfg(feature = "test-fakes")]
+mod test_backend;
 
 /// The exec tests need the influxctl stand-in, built only with the `test-fakes` feature: without
 /// it they would silently not run.

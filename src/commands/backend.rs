@@ -35,13 +35,14 @@ pub struct BackendArgs {
     pub keyring_store: Option<KeyringStore>,
 }
 
-/// The backends `--backend` and `token move --to` accept: every one this sealctl has.
+/// The backends `--backend` and `token move --to` accept: every one this sealctl has. One that
+/// is not offered (`init` does not ask about it: a test-only one) is not listed in `--help`.
 pub fn backend_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(
-        sealctl_seal::BACKENDS.iter().map(|backend| {
-            clap::builder::PossibleValue::new(backend.name()).help(backend.summary())
-        }),
-    )
+    clap::builder::PossibleValuesParser::new(sealctl_seal::BACKENDS.iter().map(|backend| {
+        clap::builder::PossibleValue::new(backend.name())
+            .help(backend.summary())
+            .hide(backend.offer(None).is_none())
+    }))
 }
 
 impl BackendArgs {

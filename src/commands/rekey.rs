@@ -57,11 +57,26 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
                 .and_then(|value| sealctl_seal::backend_of(&value).ok())
                 .is_none_or(|backend| backend.needs() == Needs::Recipients)
         });
-    if !kept.is_empty() {
+    // Said in the backend's words (`the secret-service keyring`), one line per place kept in.
+    let mut kept_in: Vec<(String, usize)> = Vec::new();
+    for secret in &kept {
+        let Some(words) = SealedValue::parse(&secret.value)
+            .ok()
+            .and_then(|value| Destination::of(&value).ok())
+            .and_then(|to| to.backend().kept_in(to.store()))
+        else {
+            continue;
+        };
+        match kept_in.iter_mut().find(|(seen, _)| *seen == words) {
+            Some((_, count)) => *count += 1,
+            None => kept_in.push((words, 1)),
+        }
+    }
+    for (words, count) in kept_in {
         note!(
-            "{} in a keyring, not sealed to recipients, left as {}",
-            plural(kept.len(), "value"),
-            if kept.len() == 1 { "it is" } else { "they are" }
+            "{} in {words}, not sealed to recipients, left as {}",
+            plural(count, "value"),
+            if count == 1 { "it is" } else { "they are" }
         );
     }
     if sealed.is_empty() {

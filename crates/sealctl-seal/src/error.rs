@@ -58,6 +58,15 @@ pub enum SealError {
     /// Something the caller loads for sealing (its keyring settings) failed.
     #[error(transparent)]
     Load(crate::backend::LoadError),
+    /// A backend without an error type of its own in this enum could not keep the token: its
+    /// own words, which name no secret.
+    #[error("the {backend} backend could not keep the token: {error}")]
+    Backend {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why, in the backend's words.
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Opening a sealed value failed. The file is never changed by a failed open.
@@ -122,6 +131,15 @@ pub enum OpenError {
     /// The keyring holding a `keyring` value could not be used.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// A backend without an error type of its own in this enum could not open the value: its
+    /// own words, which name no secret.
+    #[error("the {backend} backend could not open the value: {error}")]
+    Backend {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why, in the backend's words.
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The value was sealed for another profile or key: copied, not set.
     #[error("this value was sealed for {sealed_for}, but it is in {found_in}")]
     Misplaced {
