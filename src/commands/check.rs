@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
-use super::target;
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, is_broken_pipe};
 use crate::report::{self, FileOutcome, Summary};
 
@@ -46,9 +46,10 @@ pub enum Format {
 
 pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, CommandError> {
     let paths = if args.files.is_empty() {
-        let path = target::existing_config(global.config.clone()).map_err(|error| {
-            error.hint("to check other files, name them: sealctl check FILE...")
-        })?;
+        let path =
+            config_path::resolve(global.config.clone(), Need::Existing).map_err(|error| {
+                error.hint("to check other files, name them: sealctl check FILE...")
+            })?;
         vec![path]
     } else {
         args.files
