@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its `clap::Args` and one `cmd_*` function.
 
 mod backend;
+pub mod candidates;
 pub mod check;
 pub mod completions;
 pub mod doctor;

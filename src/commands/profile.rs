@@ -72,14 +72,14 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The profile.
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::candidates::profile_names))]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// The profile.
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::candidates::profile_names))]
     pub name: String,
 
     /// Remove without asking.
@@ -93,7 +93,7 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 pub struct RenameArgs {
     /// The profile's name now.
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::candidates::profile_names))]
     pub old: String,
     /// Its new name.
     pub new: String,

@@ -181,7 +181,7 @@ pub struct MoveArgs {
         long,
         value_name = "STORE",
         value_parser = |name: &str| BackendArgs::parse_store(name),
-        add = clap_complete::ArgValueCompleter::new(super::completions::keyring_stores)
+        add = clap_complete::ArgValueCompleter::new(super::candidates::keyring_stores)
     )]
     pub keyring_store: Option<sealctl_profile::sealed::KeyringStore>,
 
