@@ -29,6 +29,9 @@ pub struct CheckArgs {
     /// Skip TOML files that are plainly not profile files (such as Cargo.toml: no [[profile]],
     /// no [sealctl] table, no influxctl key) instead of failing them with no-profiles. For hooks
     /// and CI jobs that check every .toml file; a broken profile file still fails.
+    // This text is `--help`, where clap shows a `\[` escape as it is: the brackets stay plain
+    // and rustdoc is told that they are not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(long)]
     pub skip_other_toml: bool,
 }

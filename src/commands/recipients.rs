@@ -23,6 +23,9 @@ pub struct RecipientsArgs {
 #[derive(Debug, Subcommand)]
 pub enum RecipientsCommand {
     /// List the recipients in the file's [sealctl] table.
+    // This text is `--help`, where clap shows a `\[` escape as it is: the brackets stay plain
+    // and rustdoc is told that they are not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[command(after_help = "Example:\n  sealctl recipients list --config team/influxctl.toml")]
     List,
     /// Add recipients: an age recipient (age1…), an OpenSSH public key, or a file of them
