@@ -61,3 +61,57 @@ fn missing(path: PathBuf) -> Result<CommandError, CommandError> {
         crate::ui::CommandLine::sealctl(&["init"]).file(&path)
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_file_that_must_exist_and_does_not_is_an_error_that_says_how_to_go_on() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("config.toml");
+        let error = resolve(Some(path.clone()), Need::Existing).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("there is no profile file at {}", path.display())
+        );
+        assert_eq!(error.hints().len(), 1);
+        assert!(
+            error.hints()[0]
+                .starts_with("name the file with --config FILE, or create one with `sealctl init"),
+            "{:?}",
+            error.hints()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_missing_file_says_where_it_points() {
+        let folder = tempfile::tempdir().unwrap();
+        let link = folder.path().join("config.toml");
+        let target = folder.path().join("dotfiles").join("influxctl.toml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let error = resolve(Some(link.clone()), Need::Existing).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "there is no profile file at {} (it is a link to {}, which does not exist)",
+                link.display(),
+                target.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_file_that_may_be_created_or_absent_is_named_all_the_same() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("config.toml");
+        for need in [Need::MayCreate, Need::MayBeAbsent] {
+            assert_eq!(resolve(Some(path.clone()), need).unwrap(), path);
+        }
+        std::fs::write(&path, "").unwrap();
+        for need in [Need::Existing, Need::MayCreate, Need::MayBeAbsent] {
+            assert_eq!(resolve(Some(path.clone()), need).unwrap(), path);
+        }
+    }
+}
