@@ -89,6 +89,9 @@ pub(super) struct Settings {
     pub(super) to: Destination,
 }
 
+/// Adds (or with `--force`, replaces) the profile and seals its token: what the flags do not
+/// give is asked on the terminal when `ask`, and a missing token is an error when
+/// `token_required` (`init`), else the note says how to set it later (`profile add`).
 pub(super) fn create(
     global: &GlobalArgs,
     args: NewProfileArgs,
