@@ -50,7 +50,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "NAME",
-        add = clap_complete::ArgValueCompleter::new(crate::commands::completions::profile_names)
+        add = clap_complete::ArgValueCompleter::new(crate::commands::candidates::profile_names)
     )]
     pub profile: Option<String>,
 

@@ -7,9 +7,11 @@ mod ui;
 
 mod cli;
 mod commands;
+mod config_path;
 mod error;
 mod harden;
 mod report;
+mod token_input;
 
 use std::process::ExitCode;
 

@@ -163,9 +163,25 @@ pub fn shell_quote(word: &str) -> Cow<'_, str> {
     Cow::Owned(format!("\"$(printf '{format}')\""))
 }
 
+/// `count` of `word` as said in a message: "1 token", "3 tokens".
+pub fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::shell_quote;
+    use super::{plural, shell_quote};
+
+    #[test]
+    fn counts_are_said_in_words() {
+        assert_eq!(plural(0, "token"), "0 tokens");
+        assert_eq!(plural(1, "token"), "1 token");
+        assert_eq!(plural(2, "recipient"), "2 recipients");
+    }
 
     #[test]
     fn words_are_quoted_for_a_shell() {

@@ -20,6 +20,7 @@ mod fuzz_regressions;
 mod hints;
 mod init;
 mod keyring;
+mod layout;
 mod leaks;
 mod output;
 mod precommit;

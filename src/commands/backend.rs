@@ -30,7 +30,7 @@ pub struct BackendArgs {
         long,
         value_name = "STORE",
         value_parser = BackendArgs::parse_store,
-        add = clap_complete::ArgValueCompleter::new(super::completions::keyring_stores)
+        add = clap_complete::ArgValueCompleter::new(super::candidates::keyring_stores)
     )]
     pub keyring_store: Option<KeyringStore>,
 }

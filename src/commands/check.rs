@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
-use super::target;
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, is_broken_pipe};
 use crate::report::{self, FileOutcome, Summary};
 
@@ -29,6 +29,9 @@ pub struct CheckArgs {
     /// Skip TOML files that are plainly not profile files (such as Cargo.toml: no [[profile]],
     /// no [sealctl] table, no influxctl key) instead of failing them with no-profiles. For hooks
     /// and CI jobs that check every .toml file; a broken profile file still fails.
+    // This text is `--help`, where clap shows a `\[` escape as it is: the brackets stay plain
+    // and rustdoc is told that they are not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(long)]
     pub skip_other_toml: bool,
 }
@@ -46,9 +49,10 @@ pub enum Format {
 
 pub fn cmd_check(global: &GlobalArgs, args: CheckArgs) -> Result<Status, CommandError> {
     let paths = if args.files.is_empty() {
-        let path = target::existing_config(global.config.clone()).map_err(|error| {
-            error.hint("to check other files, name them: sealctl check FILE...")
-        })?;
+        let path =
+            config_path::resolve(global.config.clone(), Need::Existing).map_err(|error| {
+                error.hint("to check other files, name them: sealctl check FILE...")
+            })?;
         vec![path]
     } else {
         args.files

@@ -25,15 +25,15 @@ use std::time::{Duration, Instant};
 
 use anstyle::{AnsiColor, Style};
 use clap::Args;
-use sealctl_profile::paths::default_config_path;
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::{SealedValue, looks_sealed};
 use sealctl_profile::{Diagnostic, ProfileDocument, Rule, Severity};
 use sealctl_seal::{Access, LoadError, Needs};
-use sealctl_seal::{Identities, IdentitySource, Place};
+use sealctl_seal::{Identities, IdentitySource};
 
 use super::target;
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, is_broken_pipe};
 
 #[derive(Debug, Args)]
@@ -144,14 +144,13 @@ pub fn cmd_doctor(global: &GlobalArgs, _args: DoctorArgs) -> Result<Status, Comm
 
 /// The profile file: where, its permissions, and what `check` says of it.
 fn config(global: &GlobalArgs, report: &mut Report) -> Option<ProfileDocument> {
-    let Some(path) = global.config.clone().or_else(default_config_path) else {
-        report.push(
-            Level::Fail,
-            "config",
-            "cannot find influxctl's profile file: this system has no home folder",
-            Some("name the file with --config FILE"),
-        );
-        return None;
+    let path = match config_path::resolve(global.config.clone(), Need::MayBeAbsent) {
+        Ok(path) => path,
+        Err(error) => {
+            let fix = error.hints().first().cloned();
+            report.push(Level::Fail, "config", error.to_string(), fix);
+            return None;
+        }
     };
     let Ok(metadata) = std::fs::metadata(&path) else {
         report.push(
@@ -349,10 +348,7 @@ fn identities(global: &GlobalArgs, report: &mut Report) -> Found {
 /// Whether each sealed value can be opened here.
 fn values(document: &ProfileDocument, identities: Found, report: &mut Report) {
     let names = document.profile_names();
-    let (Ok(found), Ok(endpoints)) = (
-        document.values(&names, SECRET_KEYS),
-        document.endpoints(&names),
-    ) else {
+    let Ok(found) = document.values_with_endpoints(&names, SECRET_KEYS) else {
         return;
     };
     let no_identity = match identities {
@@ -373,12 +369,8 @@ fn values(document: &ProfileDocument, identities: Found, report: &mut Report) {
         Box::new(|| Ok(target::keyring().unwrap_or_default())),
     ));
     let mut opened = 0;
-    for value in found.iter().filter(|value| looks_sealed(&value.value)) {
-        let place = Place::new(value.profile.clone(), value.key.clone());
-        let endpoint = &endpoints[names
-            .iter()
-            .position(|name| *name == value.profile)
-            .expect("values are of these profiles")];
+    for (value, endpoint) in found.iter().filter(|(value, _)| looks_sealed(&value.value)) {
+        let place = &value.place;
         let Ok(sealed) = SealedValue::parse(&value.value) else {
             continue; // `check` reported it
         };
@@ -394,7 +386,7 @@ fn values(document: &ProfileDocument, identities: Found, report: &mut Report) {
             );
             continue;
         }
-        let result = opener.open(&sealed, &place, endpoint).map(drop);
+        let result = opener.open(&sealed, place, endpoint).map(drop);
         match result {
             Ok(()) => opened += 1,
             Err(error) => {

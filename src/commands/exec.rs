@@ -14,6 +14,7 @@ use secrecy::SecretString;
 
 use super::target;
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status};
 
 #[derive(Debug, Args)]
@@ -161,12 +162,13 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         },
     };
 
-    let path = target::existing_config(
+    let path = config_path::resolve(
         scanned
             .config
             .clone()
             .map(PathBuf::from)
             .or_else(|| global.config.clone()),
+        Need::Existing,
     )?;
     let document = ProfileDocument::load(&path)?;
     // influxctl's own --profile first, as influxctl would read it.
@@ -212,13 +214,13 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             let mut opened = Vec::new();
             for value in document.values(std::slice::from_ref(&profile), SECRET_KEYS)? {
                 if looks_sealed(&value.value) {
-                    let place = Place::new(value.profile, value.key.clone());
+                    let place = &value.place;
                     opened.push((
-                        value.key.clone(),
-                        open_or_stop(&mut opener, &value.value, &place, &endpoint)?,
+                        place.key.clone(),
+                        open_or_stop(&mut opener, &value.value, place, &endpoint)?,
                     ));
-                    if !args.env.iter().any(|(_, key)| *key == value.key) {
-                        target::warn_expiry(&value.value, &place, &path);
+                    if !args.env.iter().any(|(_, key)| *key == place.key) {
+                        target::warn_expiry(&value.value, place, &path);
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its `clap::Args` and one `cmd_*` function.
 
 mod backend;
+pub mod candidates;
 pub mod check;
 pub mod completions;
 pub mod doctor;
@@ -8,7 +9,9 @@ pub mod exec;
 pub mod identity;
 pub mod init;
 pub mod man;
+mod new_profile;
 pub mod profile;
+mod questions;
 pub mod recipients;
 pub mod rekey;
 pub mod seal;

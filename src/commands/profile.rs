@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::backend::{self, Sealer};
 use super::target;
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, write_stdout};
 
 #[derive(Debug, Args)]
@@ -40,7 +41,7 @@ pub enum ProfileCommand {
     #[command(after_help = "Examples:\n  \
         sealctl profile add --name prod --product clustered --host prod.example.com\n  \
         sealctl profile add --name ci --product dedicated --account-id … --cluster-id … --token-stdin < token")]
-    Add(super::init::NewProfileArgs),
+    Add(super::new_profile::NewProfileArgs),
     /// Remove a profile, and the keyring entries of its tokens.
     #[command(after_help = "Example:\n  sealctl profile rm staging --yes\n\n\
 Asks first on a terminal; elsewhere it refuses without --yes.")]
@@ -71,14 +72,14 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The profile.
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::candidates::profile_names))]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// The profile.
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::candidates::profile_names))]
     pub name: String,
 
     /// Remove without asking.
@@ -92,7 +93,7 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 pub struct RenameArgs {
     /// The profile's name now.
-    #[arg(add = clap_complete::ArgValueCompleter::new(super::completions::profile_names))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(super::candidates::profile_names))]
     pub old: String,
     /// Its new name.
     pub new: String,
@@ -105,7 +106,7 @@ pub fn cmd_profile(global: &GlobalArgs, args: ProfileArgs) -> Result<Status, Com
     match args.command {
         ProfileCommand::List(args) => list(global, args),
         ProfileCommand::Show(args) => show(global, args),
-        ProfileCommand::Add(args) => super::init::add(global, args),
+        ProfileCommand::Add(args) => super::new_profile::add(global, args),
         ProfileCommand::Rm(args) => rm(global, args),
         ProfileCommand::Rename(args) => rename(global, args),
     }
@@ -184,7 +185,7 @@ struct Listing {
 }
 
 fn list(global: &GlobalArgs, args: ListArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let document = ProfileDocument::load(&path)?;
     let selected = choose_profile_from_env(global.profile.as_deref()).name;
     let profiles: Vec<Listed> = document
@@ -243,7 +244,7 @@ fn list(global: &GlobalArgs, args: ListArgs) -> Result<Status, CommandError> {
 }
 
 fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let document = ProfileDocument::load(&path)?;
     let name = target::profile(&document, Some(&args.name))?;
     let profile: Profile = document.profile(&name)?;
@@ -293,7 +294,7 @@ fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Status, CommandError> {
 }
 
 fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let name = target::profile(&document, Some(&args.name))?;
     if !args.yes {
@@ -324,7 +325,7 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
 }
 
 fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let old = target::profile(&document, Some(&args.old))?;
     if args.new.trim().is_empty() {
@@ -357,15 +358,15 @@ fn rename(global: &GlobalArgs, args: RenameArgs) -> Result<Status, CommandError>
         let Ok(sealed) = SealedValue::parse(&found.value) else {
             continue;
         };
-        let place = Place::new(old.clone(), found.key.clone());
+        let place = &found.place;
         let token = opener
-            .open(&found.value, &place, &endpoint)
+            .open(&found.value, place, &endpoint)
             .map_err(|error| {
                 error.hint(format!(
                     "{place} must be opened to be bound to its new name; the file is unchanged"
                 ))
             })?;
-        rebound.push((found.key, found.value, sealed, token));
+        rebound.push((found.place.key, found.value, sealed, token));
     }
     document.rename_profile(&old, &args.new)?;
     let mut sealers: Vec<Sealer> = Vec::new();

@@ -5,10 +5,11 @@ use sealctl_profile::ProfileDocument;
 use sealctl_profile::sealed::canonical_recipient;
 use sealctl_seal::read_recipients;
 
-use super::seal::plural;
 use super::target;
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status};
+use crate::ui::plural;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
@@ -22,6 +23,9 @@ pub struct RecipientsArgs {
 #[derive(Debug, Subcommand)]
 pub enum RecipientsCommand {
     /// List the recipients in the file's [sealctl] table.
+    // This text is `--help`, where clap shows a `\[` escape as it is: the brackets stay plain
+    // and rustdoc is told that they are not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[command(after_help = "Example:\n  sealctl recipients list --config team/influxctl.toml")]
     List,
     /// Add recipients: an age recipient (age1…), an OpenSSH public key, or a file of them
@@ -54,7 +58,7 @@ A removed recipient can still open what it could before: rotate the tokens too."
 }
 
 pub fn cmd_recipients(global: &GlobalArgs, args: RecipientsArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     match args.command {
         RecipientsCommand::List => {
             for recipient in ProfileDocument::load(&path)?.recipients() {

@@ -2,14 +2,16 @@
 //! their profile's current endpoint.
 
 use clap::Args;
+use sealctl_profile::ProfileValue;
+use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::sealed::SealedValue;
 use sealctl_seal::{Destination, Envelope, Needs, OpenError};
 
 use super::backend::{self, Sealer};
-use super::seal::plural;
-use super::target::{self, LockedValues, ScopeArgs, SecretValue, WriteArgs};
+use super::target::{self, LockedValues, ScopeArgs, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
+use crate::ui::plural;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
@@ -51,7 +53,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     // Values of a backend that does not seal to recipients (the keyring): nothing to re-seal.
     let (sealed, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut locked.values)
         .into_iter()
-        .partition(|secret| {
+        .partition(|(secret, _)| {
             SealedValue::parse(&secret.value)
                 .ok()
                 .and_then(|value| sealctl_seal::backend_of(&value).ok())
@@ -90,25 +92,19 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     let mut opener = target::Opener::new(global, &locked.path).resealing();
     let mut resealed = Vec::with_capacity(sealed.len());
     let mut newly_bound = Vec::new();
-    for secret in &sealed {
+    for (secret, endpoint) in &sealed {
         let framing = SealedValue::parse(&secret.value).ok();
         let expires_at = framing.as_ref().and_then(SealedValue::expires_at);
         let token = opener
-            .open(&secret.value, &secret.place, &secret.endpoint)
+            .open(&secret.value, &secret.place, endpoint)
             .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
-        let value = sealer.seal(
-            &token,
-            &secret.place,
-            &secret.endpoint,
-            &locked.path,
-            expires_at,
-        )?;
+        let value = sealer.seal(&token, &secret.place, endpoint, &locked.path, expires_at)?;
         if framing.is_some_and(|framing| framing.endpoint_digest().is_none()) {
-            newly_bound.push(secret);
+            newly_bound.push((secret, endpoint));
         }
-        resealed.push((secret.place.clone(), value));
+        resealed.push(ProfileValue::new(secret.place.clone(), value));
     }
-    target::write_values(&mut locked.document, resealed)?;
+    locked.document.set_many(&resealed)?;
     let done = format!(
         "re-sealed {} to {} in {}",
         plural(sealed.len(), "value"),
@@ -116,11 +112,10 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         locked.path.display()
     );
     Sealer::save_all_saying(vec![sealer], &mut locked.document, Some(done))?;
-    for secret in newly_bound {
+    for (secret, endpoint) in newly_bound {
         note!(
-            "{} was not bound to an endpoint; it is bound to {} now",
+            "{} was not bound to an endpoint; it is bound to {endpoint} now",
             secret.place,
-            secret.endpoint
         );
     }
     Ok(Status::Success)
@@ -132,8 +127,9 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
 fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, CommandError> {
     let values = std::mem::take(&mut locked.values);
     let mut opener = target::Opener::new(global, &locked.path);
-    let mut opened: Vec<(&SecretValue, SealedValue, Envelope)> = Vec::with_capacity(values.len());
-    for secret in &values {
+    let mut opened: Vec<(&ProfileValue, &Endpoint, SealedValue, Envelope)> =
+        Vec::with_capacity(values.len());
+    for (secret, endpoint) in &values {
         let unchanged =
             |error: CommandError| error.hint(format!("in {}; the file is unchanged", secret.place));
         let sealed = SealedValue::parse(&secret.value)
@@ -141,36 +137,31 @@ fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, Comma
         let envelope = opener
             .open_envelope(&sealed, &secret.place)
             .map_err(|error| unchanged(error.into()))?;
-        opened.push((secret, sealed, envelope));
+        opened.push((secret, endpoint, sealed, envelope));
     }
 
     let mut sealers: Vec<Sealer> = Vec::new();
     let mut resealed = Vec::with_capacity(opened.len());
-    for (secret, sealed, envelope) in &opened {
+    for (secret, endpoint, sealed, envelope) in &opened {
         let to = Destination::of(sealed)?;
         let value = Sealer::to(&mut sealers, global, &mut locked.document, to)?.seal(
             &envelope.secret,
             &secret.place,
-            &secret.endpoint,
+            endpoint,
             &locked.path,
             sealed.expires_at(),
         )?;
-        resealed.push((secret.place.clone(), value));
+        resealed.push(ProfileValue::new(secret.place.clone(), value));
     }
-    target::write_values(&mut locked.document, resealed)?;
+    locked.document.set_many(&resealed)?;
     Sealer::save_all(sealers, &mut locked.document)?;
-    for (secret, _, envelope) in &opened {
+    for (secret, endpoint, _, envelope) in &opened {
         match &envelope.endpoint {
-            Some(before) if *before == secret.endpoint => {}
-            Some(before) => note!(
-                "{} moved from {before} to {}",
-                secret.place,
-                secret.endpoint
-            ),
+            Some(before) if before == *endpoint => {}
+            Some(before) => note!("{} moved from {before} to {endpoint}", secret.place),
             None => note!(
-                "{} was not bound to an endpoint; it is bound to {} now",
+                "{} was not bound to an endpoint; it is bound to {endpoint} now",
                 secret.place,
-                secret.endpoint
             ),
         }
     }
@@ -179,6 +170,6 @@ fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, Comma
         plural(opened.len(), "value"),
         locked.path.display()
     );
-    backend::forget_replaced(values.iter().map(|secret| secret.value.as_str()))?;
+    backend::forget_replaced(values.iter().map(|(secret, _)| secret.value.as_str()))?;
     Ok(Status::Success)
 }

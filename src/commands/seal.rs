@@ -1,12 +1,14 @@
 //! `sealctl seal`: seal every plaintext token in scope, in place.
 
 use clap::Args;
+use sealctl_profile::ProfileValue;
 use secrecy::SecretString;
 
 use super::backend::{BackendArgs, Sealer};
 use super::target::{self, ScopeArgs, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
+use crate::ui::plural;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
@@ -46,24 +48,16 @@ pub fn cmd_seal(global: &GlobalArgs, args: SealArgs) -> Result<Status, CommandEr
         args.backend.destination_or(None),
     )?;
     let mut sealed = Vec::with_capacity(plaintext.len());
-    for secret in &plaintext {
+    for (secret, endpoint) in &plaintext {
         let token = SecretString::from(secret.value.as_str());
         let value = sealer
-            .seal(&token, &secret.place, &secret.endpoint, &locked.path, None)
+            .seal(&token, &secret.place, endpoint, &locked.path, None)
             .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
-        sealed.push((secret.place.clone(), value));
+        sealed.push(ProfileValue::new(secret.place.clone(), value));
     }
-    target::write_values(&mut locked.document, sealed)?;
+    locked.document.set_many(&sealed)?;
     let done = sealer.done(&plural(plaintext.len(), "token"), &locked.path);
     sealer.save(&mut locked.document)?;
     note!("{done}");
     Ok(Status::Success)
-}
-
-pub fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{count} {word}s")
-    }
 }

@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use sealctl_profile::file::resolve_links;
-use sealctl_profile::paths::{choose_profile_from_env, default_config_path};
+use sealctl_profile::paths::choose_profile_from_env;
 use sealctl_profile::recipient::{RecipientProblem, show_entry};
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::{SealedValue, canonical_recipient, looks_sealed};
@@ -18,6 +17,7 @@ use sealctl_seal::{
 use secrecy::SecretString;
 
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::CommandError;
 
 /// `--all`, beside the global `--profile`.
@@ -51,45 +51,6 @@ pub fn load_for_writing(
     Ok((document, lock))
 }
 
-/// The profile file: --config, else influxctl's default, which must exist.
-pub fn config_path(global: &GlobalArgs) -> Result<PathBuf, CommandError> {
-    existing_config(global.config.clone())
-}
-
-/// The profile file named by `explicit`, else influxctl's default, which must exist.
-pub fn existing_config(explicit: Option<PathBuf>) -> Result<PathBuf, CommandError> {
-    let path = match explicit {
-        Some(path) => path,
-        None => default_config_path().ok_or_else(|| {
-            CommandError::setup(
-                "cannot find influxctl's profile file: this system has no home folder",
-            )
-            .hint("name the file with --config FILE")
-        })?,
-    };
-    if !path.exists() {
-        let target = resolve_links(&path)?;
-        let through = if target == path {
-            String::new()
-        } else {
-            // A dotfiles link whose target is not there (yet): say where it points.
-            format!(
-                " (it is a link to {}, which does not exist)",
-                target.display()
-            )
-        };
-        return Err(CommandError::setup(format!(
-            "there is no profile file at {}{through}",
-            path.display()
-        ))
-        .hint(format!(
-            "name the file with --config FILE, or create one with `{}`",
-            crate::ui::CommandLine::sealctl(&["init"]).file(&path)
-        )));
-    }
-    Ok(path)
-}
-
 /// The names of the profiles in scope: all of them with --all, else the chosen one, which
 /// must exist.
 pub fn profiles(
@@ -120,36 +81,13 @@ pub fn profile(document: &ProfileDocument, flag: Option<&str>) -> Result<String,
     }
 }
 
-/// A secret key's value in a profile, as written (sealed or plaintext), and where its profile
-/// sends it now.
-pub struct SecretValue {
-    pub place: Place,
-    pub value: String,
-    pub endpoint: Endpoint,
-}
-
-/// The values of the secret keys (`mgmt_token`, `token`) of these profiles that are present.
+/// The values of the secret keys (`mgmt_token`, `token`) of these profiles that are present, as
+/// written (sealed or plaintext), each with where its profile sends it now.
 pub fn secret_values(
     document: &ProfileDocument,
     profiles: &[String],
-) -> Result<Vec<SecretValue>, CommandError> {
-    let endpoints = document.endpoints(profiles)?;
-    let endpoint = |profile: &str| {
-        profiles
-            .iter()
-            .position(|name| name == profile)
-            .map(|at| endpoints[at].clone())
-            .expect("values are of these profiles")
-    };
-    Ok(document
-        .values(profiles, SECRET_KEYS)?
-        .into_iter()
-        .map(|found| SecretValue {
-            endpoint: endpoint(&found.profile),
-            place: Place::new(found.profile, found.key),
-            value: found.value,
-        })
-        .collect())
+) -> Result<Vec<(ProfileValue, Endpoint)>, CommandError> {
+    Ok(document.values_with_endpoints(profiles, SECRET_KEYS)?)
 }
 
 /// The command that re-seals a profile's values for its current endpoint, to paste as it is.
@@ -185,7 +123,8 @@ pub fn explain_binding(error: OpenError, config: &Path) -> CommandError {
 pub struct LockedValues {
     pub path: PathBuf,
     pub document: ProfileDocument,
-    pub values: Vec<SecretValue>,
+    /// Each with where its profile sends it now.
+    pub values: Vec<(ProfileValue, Endpoint)>,
     _lock: FileLock,
 }
 
@@ -207,12 +146,12 @@ pub fn locked_values(
     wanted: Wanted,
     verb: &str,
 ) -> Result<Option<LockedValues>, CommandError> {
-    let path = config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let (document, lock) = load_for_writing(&path, write.force)?;
     let profiles = profiles(&document, global, all)?;
-    let values: Vec<SecretValue> = secret_values(&document, &profiles)?
+    let values: Vec<(ProfileValue, Endpoint)> = secret_values(&document, &profiles)?
         .into_iter()
-        .filter(|secret| match wanted {
+        .filter(|(secret, _)| match wanted {
             Wanted::Sealed => looks_sealed(&secret.value),
             Wanted::Plaintext => !secret.value.is_empty() && !looks_sealed(&secret.value),
         })
@@ -235,22 +174,6 @@ pub fn locked_values(
         values,
         _lock: lock,
     }))
-}
-
-/// Writes new values for these places, all at once.
-pub fn write_values(
-    document: &mut ProfileDocument,
-    values: Vec<(Place, String)>,
-) -> Result<(), CommandError> {
-    let edits: Vec<ProfileValue> = values
-        .into_iter()
-        .map(|(place, value)| ProfileValue {
-            profile: place.profile,
-            key: place.key,
-            value,
-        })
-        .collect();
-    Ok(document.set_many(&edits)?)
 }
 
 /// The file's recipients. A file that lists none is sealed to the first identity found (the

@@ -1,7 +1,7 @@
 //! `sealctl token set|get|rm|move`: one token, sealed as it is set, opened for scripts, removed,
 //! or moved between age and the keyring.
 
-use std::io::{IsTerminal as _, Read as _};
+use std::io::IsTerminal as _;
 use std::time::SystemTime;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use super::backend::{self, BackendArgs, Sealer};
 use super::target::{self, WriteArgs};
 use crate::cli::GlobalArgs;
+use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, write_stdout};
 
 #[derive(Debug, Args)]
@@ -180,7 +181,7 @@ pub struct MoveArgs {
         long,
         value_name = "STORE",
         value_parser = |name: &str| BackendArgs::parse_store(name),
-        add = clap_complete::ArgValueCompleter::new(super::completions::keyring_stores)
+        add = clap_complete::ArgValueCompleter::new(super::candidates::keyring_stores)
     )]
     pub keyring_store: Option<sealctl_profile::sealed::KeyringStore>,
 
@@ -199,7 +200,7 @@ pub fn cmd_token(global: &GlobalArgs, args: TokenArgs) -> Result<Status, Command
 
 fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
     args.backend.check()?;
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
@@ -233,7 +234,7 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
 }
 
 fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
@@ -252,7 +253,7 @@ fn rm(global: &GlobalArgs, args: RmArgs) -> Result<Status, CommandError> {
 }
 
 fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let (mut document, _lock) = target::load_for_writing(&path, args.write.force)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());
@@ -295,31 +296,11 @@ fn read_token(place: &Place) -> Result<TokenInput, CommandError> {
         )?;
         return Ok(parse_token_input(token.expose_secret())?);
     }
-    read_stdin_token()
-}
-
-/// The token from standard input: the bare token, or the output of `influxctl management create`.
-pub fn read_stdin_token() -> Result<TokenInput, CommandError> {
-    let mut input = Zeroizing::new(Vec::with_capacity(64 * 1024 + 1));
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024 + 1)
-        .read_to_end(&mut input)
-        .map_err(|error| {
-            CommandError::setup("cannot read the token from standard input").source(error)
-        })?;
-    if input.len() > 64 * 1024 {
-        return Err(CommandError::setup(
-            "the input is over 64 KiB: that is not a token",
-        ));
-    }
-    let text = std::str::from_utf8(&input)
-        .map_err(|_| CommandError::setup("the input is not UTF-8 text"))?;
-    Ok(parse_token_input(text)?)
+    crate::token_input::from_stdin()
 }
 
 fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
-    let path = target::config_path(global)?;
+    let path = config_path::resolve(global.config.clone(), Need::Existing)?;
     let document = ProfileDocument::load(&path)?;
     let profile = target::profile(&document, global.profile.as_deref())?;
     let place = Place::new(profile.clone(), args.key.name());

@@ -1,14 +1,15 @@
 //! `sealctl unseal`: write sealed tokens back as plaintext, for leaving sealctl.
 
 use clap::Args;
+use sealctl_profile::ProfileValue;
 use sealctl_seal::prompt;
 use secrecy::ExposeSecret;
 
 use super::backend;
-use super::seal::plural;
 use super::target::{self, ScopeArgs, WriteArgs};
 use crate::cli::GlobalArgs;
 use crate::error::{CommandError, Status};
+use crate::ui::plural;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
@@ -60,13 +61,16 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
     }
     let mut opener = target::Opener::new(global, &locked.path);
     let mut plaintext = Vec::with_capacity(sealed.len());
-    for secret in &sealed {
+    for (secret, endpoint) in &sealed {
         let token = opener
-            .open(&secret.value, &secret.place, &secret.endpoint)
+            .open(&secret.value, &secret.place, endpoint)
             .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
-        plaintext.push((secret.place.clone(), token.expose_secret().to_owned()));
+        plaintext.push(ProfileValue::new(
+            secret.place.clone(),
+            token.expose_secret(),
+        ));
     }
-    target::write_values(&mut locked.document, plaintext)?;
+    locked.document.set_many(&plaintext)?;
     locked.document.save()?;
     note!(
         "unsealed {} in {}",
@@ -74,6 +78,6 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
         locked.path.display()
     );
     // The file holds those tokens now; keyring entries that held them go.
-    backend::forget_replaced(sealed.iter().map(|secret| secret.value.as_str()))?;
+    backend::forget_replaced(sealed.iter().map(|(secret, _)| secret.value.as_str()))?;
     Ok(Status::Success)
 }

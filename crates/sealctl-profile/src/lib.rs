@@ -43,6 +43,7 @@ mod error;
 pub mod file;
 pub mod lookup;
 pub mod paths;
+mod place;
 pub mod recipient;
 pub mod schema;
 pub mod sealed;
@@ -51,8 +52,9 @@ pub mod terminal;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Fix, Rule, Severity};
-pub use document::{FileLock, ProfileDocument, ProfileValue};
+pub use document::{FileLock, ProfileDocument};
 pub use error::ProfileError;
+pub use place::{Place, ProfileValue};
 pub use source::{DisplayLine, REDACTED, SourceText, is_secret_key};
 pub use validate::{
     CheckedFile, EXPIRY_WARNING, check, check_at, check_reader, is_other_toml, setting_problem,

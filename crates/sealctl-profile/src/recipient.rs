@@ -185,7 +185,7 @@ fn is_private_key(text: &str) -> bool {
         || (upper.starts_with("-----BEGIN") && upper.contains("PRIVATE KEY"))
 }
 
-/// A plugin name, as age-plugin-<name> spells it.
+/// A plugin name, as `age-plugin-<name>` spells it.
 fn is_plugin_name(name: &str) -> bool {
     !name.is_empty()
         && name

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+pub use sealctl_profile::Place;
 use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::sealed::SealedValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -20,38 +21,6 @@ pub const ENVELOPE_VERSION: u32 = 2;
 
 /// The envelope format version of earlier sealctl versions, without an endpoint; still opened.
 pub const UNBOUND_ENVELOPE_VERSION: u32 = 1;
-
-/// Where a secret belongs: a profile and one of its keys.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Place {
-    /// The profile's name.
-    pub profile: String,
-    /// The key (`mgmt_token` or `token`).
-    pub key: String,
-}
-
-impl Place {
-    /// The place `key` of `profile`.
-    pub fn new(profile: impl Into<String>, key: impl Into<String>) -> Place {
-        Place {
-            profile: profile.into(),
-            key: key.into(),
-        }
-    }
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Names come from a file: shown, never sent to the terminal as control characters.
-        use sealctl_profile::terminal::visible;
-        write!(
-            f,
-            "profile `{}` key `{}`",
-            visible(&self.profile),
-            visible(&self.key)
-        )
-    }
-}
 
 /// A secret, where it belongs and where its token may be sent.
 pub struct Envelope {

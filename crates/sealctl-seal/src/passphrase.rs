@@ -191,7 +191,7 @@ impl Protected {
     }
 
     /// A failure to unlock is recorded and becomes "not this identity", so that another identity
-    /// may still open the value; the error that explains it comes from [`Protected::failure`].
+    /// may still open the value; the error that explains it comes from [`Lock::failure`].
     fn settle(
         &self,
         result: Option<Result<FileKey, age::DecryptError>>,

@@ -23,11 +23,7 @@ impl ProfileDocument {
     /// indented like its neighbours (a key of a table that does not exist yet is written dotted,
     /// `tls.ca = "…"`). A key that holds a table or a non-string value is not replaced.
     pub fn set(&mut self, profile: &str, key: &str, value: &str) -> Result<(), ProfileError> {
-        self.set_many(&[ProfileValue {
-            profile: profile.to_owned(),
-            key: key.to_owned(),
-            value: value.to_owned(),
-        }])
+        self.set_many(&[ProfileValue::new(crate::Place::new(profile, key), value)])
     }
 
     /// Sets many values at once, as [`ProfileDocument::set`] sets one: every splice is found in
@@ -35,21 +31,24 @@ impl ProfileDocument {
     /// parses, not two thousand. Two edits of the same key are refused.
     pub fn set_many(&mut self, edits: &[ProfileValue]) -> Result<(), ProfileError> {
         let what = match edits {
-            [one] => format!("set `{}` in profile `{}`", one.key, one.profile),
+            [one] => format!("set `{}` in profile `{}`", one.place.key, one.place.profile),
             _ => format!("set {} values", edits.len()),
         };
         let splices = {
             let document = self.document();
             edits
                 .iter()
-                .map(|edit| self.set_splice(&document, &edit.profile, &edit.key, &edit.value))
+                .map(|edit| {
+                    let place = &edit.place;
+                    self.set_splice(&document, &place.profile, &place.key, &edit.value)
+                })
                 .collect::<Result<Vec<_>, _>>()?
         };
         self.apply_all(splices, what, |candidate| {
             let document = candidate.document();
             edits.iter().all(|edit| {
                 candidate
-                    .lookup(&document, &edit.profile, &edit.key)
+                    .lookup(&document, &edit.place.profile, &edit.place.key)
                     .ok()
                     .flatten()
                     .as_deref()

@@ -26,6 +26,7 @@ use toml_edit::Document;
 
 use crate::error::ProfileError;
 use crate::file::read_limited;
+use crate::place::ProfileValue;
 
 pub use save::FileLock;
 
@@ -43,28 +44,6 @@ impl std::fmt::Debug for ProfileDocument {
         f.debug_struct("ProfileDocument")
             .field("path", &self.path)
             .field("bytes", &self.text.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// A string value at a key of a profile: what [`ProfileDocument::values`] reads and
-/// [`ProfileDocument::set_many`] writes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ProfileValue {
-    /// The profile's name.
-    pub profile: String,
-    /// The dotted key.
-    pub key: String,
-    /// The value, which may be a plaintext secret.
-    pub value: String,
-}
-
-impl std::fmt::Debug for ProfileValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The value may be a plaintext secret.
-        f.debug_struct("ProfileValue")
-            .field("profile", &self.profile)
-            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }

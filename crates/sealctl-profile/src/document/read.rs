@@ -12,6 +12,7 @@ use super::{ProfileDocument, ProfileValue};
 use crate::endpoint::{ENDPOINT_KEYS, Endpoint};
 use crate::error::ProfileError;
 use crate::lookup::{LookupError, ProfileTable, find_profile, profile_tables};
+use crate::place::Place;
 use crate::schema::{
     Field, Kind, PROFILE_FIELDS, Profile, ProfilesFile, SEALCTL_TABLE, key_for, keys_for,
     only_key_for,
@@ -104,15 +105,33 @@ impl ProfileDocument {
         for profile in profiles {
             for key in keys {
                 if let Some(value) = self.lookup(&document, profile, key)? {
-                    values.push(ProfileValue {
-                        profile: profile.clone(),
-                        key: (*key).to_owned(),
-                        value,
-                    });
+                    values.push(ProfileValue::new(Place::new(profile.as_str(), *key), value));
                 }
             }
         }
         Ok(values)
+    }
+
+    /// The strings at these keys of these profiles, where present, each with where its profile
+    /// sends it: the endpoint a sealed token is bound to.
+    pub fn values_with_endpoints(
+        &self,
+        profiles: &[String],
+        keys: &[&str],
+    ) -> Result<Vec<(ProfileValue, Endpoint)>, ProfileError> {
+        let endpoints = self.endpoints(profiles)?;
+        Ok(self
+            .values(profiles, keys)?
+            .into_iter()
+            .map(|found| {
+                let at = profiles
+                    .iter()
+                    .position(|name| *name == found.place.profile)
+                    .expect("values are of these profiles");
+                let endpoint = endpoints[at].clone();
+                (found, endpoint)
+            })
+            .collect())
     }
 
     /// The endpoints of these profiles (where their tokens go), in the same order, read in one

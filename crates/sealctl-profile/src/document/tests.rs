@@ -336,10 +336,8 @@ fn recipients_are_set_in_the_sealctl_table() {
 #[test]
 fn many_values_are_set_at_once_and_overlaps_refused() {
     let mut doc = document();
-    let edit = |profile: &str, key: &str, value: &str| ProfileValue {
-        profile: profile.into(),
-        key: key.into(),
-        value: value.into(),
+    let edit = |profile: &str, key: &str, value: &str| {
+        ProfileValue::new(crate::Place::new(profile, key), value)
     };
     doc.set_many(&[
         edit("prod", "mgmt_token", "A"),
@@ -370,6 +368,31 @@ fn many_values_are_set_at_once_and_overlaps_refused() {
         .unwrap_err();
     assert!(matches!(error, ProfileError::Edit { .. }));
     assert_eq!(doc.to_toml(), expected);
+}
+
+/// Each value comes with its own profile's endpoint, whatever order the profiles are asked in.
+#[test]
+fn values_come_with_their_profiles_endpoints() {
+    let mut doc = document();
+    doc.set("staging", "token", "B").unwrap();
+    let profiles = ["staging".to_owned(), "prod".to_owned()];
+    let found = doc
+        .values_with_endpoints(&profiles, &["mgmt_token", "token"])
+        .unwrap();
+    let endpoints = doc.endpoints(&profiles).unwrap();
+    let read: Vec<(String, String, crate::endpoint::Endpoint)> = found
+        .into_iter()
+        .map(|(value, endpoint)| (value.place.profile, value.place.key, endpoint))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("staging".into(), "token".into(), endpoints[0].clone()),
+            ("prod".into(), "mgmt_token".into(), endpoints[1].clone()),
+        ]
+    );
+    assert_ne!(endpoints[0], endpoints[1]);
+    assert_eq!(doc.endpoint("prod").unwrap(), endpoints[1]);
 }
 
 #[test]
@@ -408,7 +431,10 @@ fn case_variant_keys_are_read_and_set_in_place() {
     let values = doc
         .values(&["prod".to_owned()], &["mgmt_token", "token"])
         .unwrap();
-    let keys: Vec<&str> = values.iter().map(|value| value.key.as_str()).collect();
+    let keys: Vec<&str> = values
+        .iter()
+        .map(|value| value.place.key.as_str())
+        .collect();
     assert_eq!(keys, ["mgmt_token", "token"]);
     doc.set("prod", "mgmt_token", "new").unwrap();
     doc.set("prod", "tls.cert", "/c.pem").unwrap();
