@@ -61,7 +61,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         });
     // Said in the backend's words (`the secret-service keyring`), one line per place kept in.
     let mut kept_in: Vec<(String, usize)> = Vec::new();
-    for secret in &kept {
+    for (secret, _) in &kept {
         let Some(words) = SealedValue::parse(&secret.value)
             .ok()
             .and_then(|value| Destination::of(&value).ok())
@@ -84,11 +84,8 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     if sealed.is_empty() {
         return Ok(Status::Success);
     }
-    let mut sealer = Sealer::new(
-        global,
-        &mut locked.document,
-        Destination::chosen(None, None, None),
-    )?;
+    // Each value stays with its own backend; the file's recipients are read (and told) once.
+    let mut sealers: Vec<Sealer> = Vec::new();
     let mut opener = target::Opener::new(global, &locked.path).resealing();
     let mut resealed = Vec::with_capacity(sealed.len());
     let mut newly_bound = Vec::new();
@@ -98,7 +95,17 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         let token = opener
             .open(&secret.value, &secret.place, endpoint)
             .map_err(|error| error.hint(format!("in {}; the file is unchanged", secret.place)))?;
-        let value = sealer.seal(&token, &secret.place, endpoint, &locked.path, expires_at)?;
+        let to = framing
+            .as_ref()
+            .and_then(|framing| Destination::of(framing).ok())
+            .unwrap_or_else(|| Destination::chosen(None, None, None));
+        let value = Sealer::to(&mut sealers, global, &mut locked.document, to)?.seal(
+            &token,
+            &secret.place,
+            endpoint,
+            &locked.path,
+            expires_at,
+        )?;
         if framing.is_some_and(|framing| framing.endpoint_digest().is_none()) {
             newly_bound.push((secret, endpoint));
         }
@@ -108,10 +115,13 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     let done = format!(
         "re-sealed {} to {} in {}",
         plural(sealed.len(), "value"),
-        plural(sealer.recipient_count(), "recipient"),
+        plural(
+            sealers.first().map_or(0, Sealer::recipient_count),
+            "recipient"
+        ),
         locked.path.display()
     );
-    Sealer::save_all_saying(vec![sealer], &mut locked.document, Some(done))?;
+    Sealer::save_all_saying(sealers, &mut locked.document, Some(done))?;
     for (secret, endpoint) in newly_bound {
         note!(
             "{} was not bound to an endpoint; it is bound to {endpoint} now",
