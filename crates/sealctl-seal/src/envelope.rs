@@ -9,7 +9,9 @@ use std::fmt;
 
 pub use sealctl_profile::Place;
 use sealctl_profile::endpoint::Endpoint;
-use sealctl_profile::sealed::SealedValue;
+use std::time::SystemTime;
+
+use sealctl_profile::sealed::{BackendName, ENDPOINT_PARAM, EXPIRY_PARAM, SealedValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -105,6 +107,37 @@ impl Envelope {
             endpoint,
             secret: read.secret,
         })
+    }
+}
+
+impl Envelope {
+    /// The value to write in the file for this envelope, kept by `backend` as `payload`: the
+    /// backend's own parameters, then the clear copy of the endpoint the envelope is bound to
+    /// (`ep=`, which [`Envelope::bound_to`] holds to the endpoint sealed inside) and the token's
+    /// expiry (`exp=`). Every backend frames its values here, so `check` reads the binding and
+    /// the expiry of every backend alike.
+    pub fn framed(
+        &self,
+        backend: &'static str,
+        payload: String,
+        mut params: Vec<(String, String)>,
+        expires_at: Option<SystemTime>,
+    ) -> String {
+        if let Some(endpoint) = &self.endpoint {
+            params.push((ENDPOINT_PARAM.to_owned(), endpoint.digest()));
+        }
+        if let Some(expiry) = expires_at {
+            params.push((
+                EXPIRY_PARAM.to_owned(),
+                humantime::format_rfc3339_seconds(expiry).to_string(),
+            ));
+        }
+        SealedValue {
+            backend: BackendName::new(backend).expect("a backend's name is well-formed"),
+            payload,
+            params,
+        }
+        .to_string()
     }
 }
 

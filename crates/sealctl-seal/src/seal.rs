@@ -5,10 +5,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use sealctl_profile::endpoint::Endpoint;
-use sealctl_profile::sealed::{
-    self, BackendName, ENDPOINT_PARAM, EXPIRY_PARAM, RECIPIENTS_PARAM, SealedValue,
-    recipients_fingerprint,
-};
+use sealctl_profile::sealed::{self, RECIPIENTS_PARAM, SealedValue, recipients_fingerprint};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
@@ -82,22 +79,12 @@ pub(crate) fn seal_envelope(
     writer.finish().map_err(SealError::Encrypt)?;
 
     let names: Vec<String> = recipients.iter().map(ToString::to_string).collect();
-    let mut params = vec![(RECIPIENTS_PARAM.to_owned(), recipients_fingerprint(&names))];
-    if let Some(endpoint) = &envelope.endpoint {
-        params.push((ENDPOINT_PARAM.to_owned(), endpoint.digest()));
-    }
-    if let Some(expiry) = expires_at {
-        params.push((
-            EXPIRY_PARAM.to_owned(),
-            humantime::format_rfc3339_seconds(expiry).to_string(),
-        ));
-    }
-    Ok(SealedValue {
-        backend: BackendName::new(sealed::age::NAME).expect("a well-formed name"),
-        payload: base64::engine::general_purpose::STANDARD.encode(&ciphertext),
-        params,
-    }
-    .to_string())
+    Ok(envelope.framed(
+        sealed::age::NAME,
+        base64::engine::general_purpose::STANDARD.encode(&ciphertext),
+        vec![(RECIPIENTS_PARAM.to_owned(), recipients_fingerprint(&names))],
+        expires_at,
+    ))
 }
 
 /// Opens a sealed value found at `place`, whose profile now points at `endpoint`, with any of
@@ -197,6 +184,7 @@ fn locked_error(source: &str, why: Locked) -> OpenError {
 mod tests {
     use super::*;
     use crate::identity::IdentitySource;
+    use sealctl_profile::sealed::ENDPOINT_PARAM;
 
     fn identity() -> (SecretString, Recipient) {
         let identity = age::x25519::Identity::generate();

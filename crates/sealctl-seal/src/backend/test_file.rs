@@ -15,7 +15,7 @@ use std::io::{ErrorKind, Read as _, Write as _};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use sealctl_profile::sealed::{BackendName, ENDPOINT_PARAM, EXPIRY_PARAM, SealedValue};
+use sealctl_profile::sealed::SealedValue;
 
 use super::{Access, Backend, Needs, SealWith};
 use crate::envelope::Envelope;
@@ -61,22 +61,7 @@ impl Folder {
     ) -> Result<String, BoxError> {
         let id = new_id()?;
         self.write_new(&id, &envelope.to_bytes())?;
-        let mut params = Vec::new();
-        if let Some(endpoint) = &envelope.endpoint {
-            params.push((ENDPOINT_PARAM.to_owned(), endpoint.digest()));
-        }
-        if let Some(expiry) = expires_at {
-            params.push((
-                EXPIRY_PARAM.to_owned(),
-                humantime::format_rfc3339_seconds(expiry).to_string(),
-            ));
-        }
-        Ok(SealedValue {
-            backend: BackendName::new(NAME).expect("a well-formed name"),
-            payload: id,
-            params,
-        }
-        .to_string())
+        Ok(envelope.framed(NAME, id, Vec::new(), expires_at))
     }
 
     /// The envelope `sealed`'s file holds, judging nothing of where it belongs.

@@ -19,9 +19,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
-use sealctl_profile::sealed::{
-    self, BackendName, ENDPOINT_PARAM, EXPIRY_PARAM, HOST_PARAM, SealedValue,
-};
+use sealctl_profile::sealed::{self, HOST_PARAM, SealedValue};
 pub use sealctl_profile::sealed::{ENTRY_ID_LEN, KeyringRef, KeyringStore};
 use zeroize::Zeroizing;
 
@@ -91,25 +89,13 @@ impl Keyring {
         );
         self.write(&reference, label, envelope.to_bytes())?;
 
-        let mut params = Vec::new();
-        if let Some(endpoint) = &envelope.endpoint {
-            params.push((ENDPOINT_PARAM.to_owned(), endpoint.digest()));
-        }
-        if let Some(host) = store::hostname() {
-            params.push((HOST_PARAM.to_owned(), host));
-        }
-        if let Some(expiry) = expires_at {
-            params.push((
-                EXPIRY_PARAM.to_owned(),
-                humantime::format_rfc3339_seconds(expiry).to_string(),
-            ));
-        }
-        let value = SealedValue {
-            backend: BackendName::new(sealed::keyring::NAME).expect("a well-formed name"),
-            payload: reference.to_string(),
-            params,
-        }
-        .to_string();
+        let host = store::hostname().map(|host| (HOST_PARAM.to_owned(), host));
+        let value = envelope.framed(
+            sealed::keyring::NAME,
+            reference.to_string(),
+            host.into_iter().collect(),
+            expires_at,
+        );
         Ok(KeyringSealed { value, reference })
     }
 
