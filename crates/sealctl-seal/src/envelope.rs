@@ -6,17 +6,17 @@
 //! Version 1, written by earlier sealctl versions, has no `endpoint`: it still opens, unbound.
 
 use std::fmt;
+use std::time::SystemTime;
 
 pub use sealctl_profile::Place;
 use sealctl_profile::endpoint::Endpoint;
-use std::time::SystemTime;
-
 use sealctl_profile::sealed::{BackendName, ENDPOINT_PARAM, EXPIRY_PARAM, SealedValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::OpenError;
+use crate::error::{OpenError, TokenError};
+use crate::seal::validate_token;
 
 /// The envelope format version sealctl writes: bound to an endpoint.
 pub const ENVELOPE_VERSION: u32 = 2;
@@ -111,6 +111,22 @@ impl Envelope {
 }
 
 impl Envelope {
+    /// The envelope that seals `secret` for `place`, bound to `endpoint`: the one way a token is
+    /// put into an envelope to be sealed, for every backend, so that every one refuses a token
+    /// that cannot be sealed (empty, too long, a line break or other control character).
+    pub fn sealing(
+        secret: &SecretString,
+        place: &Place,
+        endpoint: &Endpoint,
+    ) -> Result<Envelope, TokenError> {
+        validate_token(secret)?;
+        Ok(Envelope {
+            place: place.clone(),
+            endpoint: Some(endpoint.clone()),
+            secret: secret.clone(),
+        })
+    }
+
     /// The value to write in the file for this envelope, kept by `backend` as `payload`: the
     /// backend's own parameters, then the clear copy of the endpoint the envelope is bound to
     /// (`ep=`, which [`Envelope::bound_to`] holds to the endpoint sealed inside) and the token's

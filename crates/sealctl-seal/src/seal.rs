@@ -49,12 +49,7 @@ pub fn seal(
     recipients: &[Recipient],
     expires_at: Option<SystemTime>,
 ) -> Result<String, SealError> {
-    validate_token(secret)?;
-    let envelope = Envelope {
-        place: place.clone(),
-        endpoint: Some(endpoint.clone()),
-        secret: secret.clone(),
-    };
+    let envelope = Envelope::sealing(secret, place, endpoint)?;
     seal_envelope(&envelope, recipients, expires_at)
 }
 

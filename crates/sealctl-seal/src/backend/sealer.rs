@@ -13,7 +13,6 @@ use super::{Access, Backend, Destination, LoadError, SealWith, backend};
 use crate::envelope::{Envelope, Place};
 use crate::error::SealError;
 use crate::recipient::Recipient;
-use crate::seal::validate_token;
 
 /// Something a backend stored outside the file that sealctl could not delete: for the caller to
 /// tell, with the command that deletes it by hand.
@@ -76,12 +75,7 @@ impl Sealer {
         config: &Path,
         expires_at: Option<SystemTime>,
     ) -> Result<String, SealError> {
-        validate_token(secret)?;
-        let envelope = Envelope {
-            place: place.clone(),
-            endpoint: Some(endpoint.clone()),
-            secret: secret.clone(),
-        };
+        let envelope = Envelope::sealing(secret, place, endpoint)?;
         // A store entry's label names the file wherever the command was run from.
         let config = std::path::absolute(config).unwrap_or_else(|_| config.to_owned());
         let backend = self.to.backend();
