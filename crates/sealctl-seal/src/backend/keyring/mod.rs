@@ -232,6 +232,14 @@ impl Keyring {
     }
 }
 
+/// The store a destination names, else the platform's: what every keyring call of the backend
+/// reaches.
+fn store_named(store: Option<&str>) -> KeyringStore {
+    store
+        .and_then(KeyringStore::from_name)
+        .unwrap_or_else(Keyring::default_store)
+}
+
 /// The command a person runs to remove an entry sealctl could not remove itself.
 pub fn removal_command(entry: &KeyringRef) -> String {
     match entry.store {
@@ -290,9 +298,7 @@ impl Backend for KeyringBackend {
     }
 
     fn kept_in(&self, store: Option<&str>) -> Option<String> {
-        let store = store
-            .and_then(KeyringStore::from_name)
-            .unwrap_or_else(Keyring::default_store);
+        let store = store_named(store);
         Some(format!("the {store} keyring"))
     }
 
@@ -303,10 +309,7 @@ impl Backend for KeyringBackend {
         with: &SealWith<'_>,
         access: &mut Access,
     ) -> Result<String, SealError> {
-        let store = with
-            .store
-            .and_then(KeyringStore::from_name)
-            .unwrap_or_else(Keyring::default_store);
+        let store = store_named(with.store);
         let keyring = access.keyring().map_err(SealError::Load)?;
         Ok(keyring
             .seal(envelope, store, with.config, expires_at)?
@@ -345,9 +348,7 @@ impl Backend for KeyringBackend {
         if Keyring::available_stores().is_empty() {
             return None;
         }
-        let store = store
-            .and_then(KeyringStore::from_name)
-            .unwrap_or_else(Keyring::default_store);
+        let store = store_named(store);
         Some(format!(
             "in the OS keyring ({store}), with a reference in the file"
         ))
@@ -358,9 +359,7 @@ impl Backend for KeyringBackend {
         store: Option<&str>,
         access: &mut Access,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let store = store
-            .and_then(KeyringStore::from_name)
-            .unwrap_or_else(Keyring::default_store);
+        let store = store_named(store);
         let why = match access.keyring() {
             Ok(keyring) => match keyring.probe(store) {
                 Ok(()) => return Ok(()),
