@@ -129,7 +129,7 @@ impl Envelope {
 
     /// The value to write in the file for this envelope, kept by `backend` as `payload`: the
     /// backend's own parameters, then the clear copy of the endpoint the envelope is bound to
-    /// (`ep=`, which [`Envelope::bound_to`] holds to the endpoint sealed inside) and the token's
+    /// (`ep=`, which `Envelope::bound_to` holds to the endpoint sealed inside) and the token's
     /// expiry (`exp=`). Every backend frames its values here, so `check` reads the binding and
     /// the expiry of every backend alike.
     pub fn framed(
