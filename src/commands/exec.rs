@@ -14,6 +14,8 @@ use secrecy::SecretString;
 
 use super::target;
 use crate::cli::GlobalArgs;
+
+mod presets;
 use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status};
 
@@ -22,7 +24,10 @@ use crate::error::{CommandError, Status};
     sealctl exec -- influxctl database list\n  \
     sealctl exec -- influxctl --profile prod management list\n  \
     alias influxctl='sealctl exec -- influxctl'\n  \
-    sealctl exec --profile prod --env INFLUX_TOKEN=token -- ./deploy.sh\n\n\
+    sealctl exec --profile prod --env INFLUX_TOKEN=token -- ./deploy.sh\n  \
+    sealctl exec --preset terraform-influxdb3 -- terraform plan\n  \
+    sealctl exec --file TOKEN_FILE=token -- ./reads-a-token-file.sh\n  \
+    sealctl exec --preset list\n\n\
 For influxctl, the program gets `--config <private copy> --profile NAME`: a copy of the config with\n\
 only that profile, its tokens opened, kept in memory (Linux) and never on disk. Its own --config\n\
 and --profile are honoured. The exit status is the program's (128+N if a signal N killed it; 127\n\
@@ -35,6 +40,18 @@ pub struct ExecArgs {
     /// LD_*, …) or that sealctl sets or removes itself.
     #[arg(long = "env", value_name = "VAR=KEY", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+
+    /// Set the variables another tool reads the profile's tokens and ids from (`--preset list`
+    /// shows each preset's variables). A preset needing a key the profile lacks stops before
+    /// the program starts. An --env or --file of one of its variables replaces it.
+    #[arg(long, value_name = "NAME", value_parser = presets::names())]
+    pub preset: Option<String>,
+
+    /// Set VAR to the path (/proc/self/fd/N) of a sealed in-memory file holding the opened value
+    /// of KEY (mgmt_token or token), for programs that read a token from a file. Repeatable.
+    /// Linux only; never a file on disk.
+    #[arg(long = "file", value_name = "VAR=KEY", value_parser = presets::parse_file)]
+    pub file: Vec<(String, String)>,
 
     /// How the program gets its tokens: `influxctl` (a private copy of the config, given as
     /// --config) or `env` (only --env). Default: `influxctl` for a program named influxctl.
@@ -52,7 +69,11 @@ pub struct ExecArgs {
     /// error); to run a program whose name starts with `-`, put `--` before it.
     // No allow_hyphen_values: an unknown `--opt` before the program must be a usage error, not
     // the program's name. Once the program is named, everything after it is its own.
-    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
+    #[arg(
+        required_unless_present = "preset",
+        trailing_var_arg = true,
+        value_name = "PROGRAM"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -138,15 +159,25 @@ fn repeated_variable(env: &[(String, String)]) -> Option<&str> {
 }
 
 pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandError> {
+    if args.preset.as_deref() == Some(presets::LIST) {
+        return presets::list();
+    }
     // Before anything is read or opened.
     if let Some(var) = repeated_variable(&args.env) {
         return Err(CommandError::setup(format!(
             "--env {var}=… is given more than once: give each variable once"
         )));
     }
+    presets::given_twice(&args)?;
+    let Some((program, program_args)) = args.command.split_first() else {
+        return Err(CommandError::setup(format!(
+            "--preset {} needs a program to run",
+            args.preset.as_deref().unwrap_or_default()
+        ))
+        .hint("name it after the options: sealctl exec --preset NAME -- PROGRAM [ARGS…]"));
+    };
     // Copies left by runs that were killed outright (SIGKILL, a crash) go first.
     sealctl_exec::private_folder::remove_left_copies();
-    let (program, program_args) = args.command.split_first().expect("clap requires PROGRAM");
     let adapter = args.adapter.unwrap_or(if influxctl::is_influxctl(program) {
         Adapter::Influxctl
     } else {
@@ -181,6 +212,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
     if adapter == Adapter::Influxctl {
         refuse_other_ids(&document, &profile, &endpoint, &scanned)?;
     }
+    let preset = presets::plan(&args, &document, &profile)?;
     let mut opener = target::Opener::new(global, &path);
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
@@ -204,9 +236,22 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             .take_while(|(v, _)| v != var)
             .any(|(_, k)| k == key)
         {
-            target::warn_expiry(&value, &place, &path);
+            target::warn_expiry(&value, &place, &document);
         }
     }
+
+    let mut warned: Vec<String> = args.env.iter().map(|(_, key)| key.clone()).collect();
+    // Kept open until the program starts: it inherits them.
+    let (more, _token_files) = presets::open(
+        preset,
+        &args,
+        &document,
+        &profile,
+        &endpoint,
+        &mut opener,
+        &mut warned,
+    )?;
+    env.extend(more);
 
     let (copy, program_args) = match adapter {
         Adapter::Env => (None, scanned.rest),
@@ -219,8 +264,8 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
                         place.key.clone(),
                         open_or_stop(&mut opener, &value.value, place, &endpoint)?,
                     ));
-                    if !args.env.iter().any(|(_, key)| *key == place.key) {
-                        target::warn_expiry(&value.value, place, &path);
+                    if !warned.contains(&place.key) {
+                        target::warn_expiry(&value.value, place, &document);
                     }
                 }
             }

@@ -9,7 +9,7 @@ use sealctl_profile::paths::choose_profile_from_env;
 use sealctl_profile::recipient::{RecipientProblem, show_entry};
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::{SealedValue, canonical_recipient, looks_sealed};
-use sealctl_profile::{EXPIRY_WARNING, FileLock, ProfileDocument, ProfileError, ProfileValue};
+use sealctl_profile::{FileLock, ProfileDocument, ProfileError, ProfileValue};
 use sealctl_seal::keyring::Keyring;
 use sealctl_seal::{
     Access, Endpoint, Identities, IdentitySource, LoadError, OpenError, Place, Recipient,
@@ -366,9 +366,11 @@ pub fn endpoint(document: &ProfileDocument, profile: &str) -> Result<Endpoint, C
 }
 
 /// Warns on standard error when a sealed value's token has expired (always), or expires within
-/// the 14 days `check` warns about (unless -q). Never on standard output, which scripts read;
-/// the token is given all the same: the server decides.
-pub fn warn_expiry(value: &str, place: &Place, config: &Path) {
+/// the window `check` warns about (unless -q): the file's `[sealctl] expiry_warning`, else 14
+/// days. Never on standard output, which scripts read; the token is given all the same: the
+/// server decides.
+pub fn warn_expiry(value: &str, place: &Place, document: &ProfileDocument) {
+    let config = document.path();
     let Some(expiry) = SealedValue::parse(value)
         .ok()
         .and_then(|sealed| sealed.expires_at())
@@ -388,7 +390,7 @@ pub fn warn_expiry(value: &str, place: &Place, config: &Path) {
             "the token in {place} expired at {at}, {} ago; the server will probably refuse it\nhint: {renew}",
             span_in_words(ago.duration())
         ),
-        Ok(left) if left <= EXPIRY_WARNING && !crate::ui::quiet() => warning!(
+        Ok(left) if left <= document.expiry_warning() && !crate::ui::quiet() => warning!(
             "the token in {place} expires at {at}, in {}\nhint: {renew}",
             span_in_words(left)
         ),

@@ -323,7 +323,7 @@ fn get(global: &GlobalArgs, args: GetArgs) -> Result<Status, CommandError> {
     }
     let endpoint = target::endpoint(&document, &profile)?;
     let token = target::Opener::new(global, &path).open(&value, &place, &endpoint)?;
-    target::warn_expiry(&value, &place, &path);
+    target::warn_expiry(&value, &place, &document);
     let line = Zeroizing::new(format!("{}\n", token.expose_secret()));
     write_stdout(line.as_bytes(), "the token")
 }

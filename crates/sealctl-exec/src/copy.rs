@@ -40,20 +40,8 @@ impl ConfigCopy {
     /// An anonymous in-memory file, sealed against writes, growing and shrinking.
     #[cfg(target_os = "linux")]
     pub fn in_memory(contents: &[u8]) -> Result<ConfigCopy, ExecError> {
-        use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
-        use std::os::fd::AsRawFd as _;
-        // No MFD_CLOEXEC: the program must inherit it across exec.
-        let fd = memfd_create("sealctl-config", MemfdFlags::ALLOW_SEALING)
-            .map_err(|e| ExecError::Copy(e.into()))?;
-        let mut file = fs::File::from(fd);
-        file.write_all(contents).map_err(ExecError::Copy)?;
-        let fd = std::os::fd::OwnedFd::from(file);
-        fcntl_add_seals(
-            &fd,
-            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
-        )
-        .map_err(|e| ExecError::Copy(e.into()))?;
-        let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        let (fd, path) =
+            crate::memory_file::sealed("sealctl-config", contents).map_err(ExecError::Copy)?;
         Ok(ConfigCopy::InMemory { fd, path })
     }
 

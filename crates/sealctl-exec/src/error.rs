@@ -64,6 +64,14 @@ pub enum ExecError {
     /// The in-memory or private copy could not be made.
     #[error("cannot make the private copy of the config")]
     Copy(#[source] std::io::Error),
+    /// The in-memory file of a `--file` token could not be made.
+    #[error("cannot make the in-memory file of a token")]
+    TokenFile(#[source] std::io::Error),
+    /// `--file` needs in-memory files, which only Linux has: a token never goes in a file on disk.
+    #[error(
+        "--file needs an in-memory file (Linux memfd), which this system does not have; a token is never written to a file on disk"
+    )]
+    NoMemoryFile,
 }
 
 /// Why a program that was found cannot be run.

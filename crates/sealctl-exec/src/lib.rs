@@ -15,6 +15,11 @@
 //!   on to it every signal that would end sealctl, and exits with its status (128+N for a
 //!   program killed by signal N).
 //!
+//! - [`preset`] holds the environments of other tools that take the same tokens (the Terraform
+//!   provider, the MCP server, the `influxdb3` CLI, the client libraries), as data.
+//! - [`TokenFile`] hands one opened token to a program as a path (`--file`), a sealed in-memory
+//!   file on Linux.
+//!
 //! Opening sealed values is `sealctl-seal`'s work; this crate receives them opened.
 
 #![warn(missing_docs)]
@@ -23,8 +28,13 @@ mod copy;
 mod error;
 pub mod influxctl;
 mod launch;
+#[cfg(target_os = "linux")]
+mod memory_file;
+pub mod preset;
 pub mod private_folder;
+mod token_file;
 
 pub use copy::{ConfigCopy, PrivateCopy};
 pub use error::{CannotRunWhy, ExecError};
 pub use launch::{Launch, exit_code};
+pub use token_file::TokenFile;

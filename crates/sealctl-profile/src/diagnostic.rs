@@ -102,6 +102,8 @@ rules! {
     InvalidRecipient => "invalid-recipient", Error, "a [sealctl] recipients entry that cannot be sealed to";
     /// A TLS client certificate without its key, or the reverse.
     TlsPair => "tls-pair", Error, "tls.cert without tls.key, or the reverse";
+    /// A `[sealctl]` setting that does not read (`expiry_warning` that is not a duration).
+    InvalidSetting => "invalid-setting", Error, "a [sealctl] setting that sealctl cannot read";
     /// A key the schema does not know.
     UnknownKey => "unknown-key", Warning, "a key influxctl does not know";
     /// No profile is named `default`.
@@ -112,8 +114,8 @@ rules! {
     Unbound => "unbound", Warning, "a sealed value not bound to its profile's endpoint";
     /// A recipient listed twice in `[sealctl] recipients`.
     DuplicateRecipient => "duplicate-recipient", Warning, "a recipient listed twice";
-    /// A sealed token that expires within 14 days.
-    TokenExpiring => "token-expiring", Warning, "a sealed token that expires within 14 days";
+    /// A sealed token that expires within 14 days, or the file's `[sealctl] expiry_warning`.
+    TokenExpiring => "token-expiring", Warning, "a sealed token that expires within 14 days (or [sealctl] expiry_warning)";
     /// `tls.insecure = true`.
     InsecureTls => "insecure-tls", Warning, "server certificates are not checked";
     /// `account_id` or `cluster_id` is not a UUID.

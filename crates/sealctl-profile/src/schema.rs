@@ -85,7 +85,10 @@ pub const PROFILE_FIELDS: &[Field] = &[
 ];
 
 /// Keys of sealctl's own top-level `[sealctl]` table.
-pub const SEALCTL_FIELDS: &[Field] = &[field("recipients", Kind::StringArray)];
+pub const SEALCTL_FIELDS: &[Field] = &[
+    field("recipients", Kind::StringArray),
+    field("expiry_warning", Kind::String),
+];
 
 /// The secret keys of a profile, which sealctl seals.
 pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];

@@ -186,6 +186,38 @@ impl ProfileDocument {
             .map(str::to_owned))
     }
 
+    /// How long before its expiry a token is warned about: the file's `[sealctl]
+    /// expiry_warning`, else (also when it does not read: `check` reports that) the default.
+    pub fn expiry_warning(&self) -> std::time::Duration {
+        self.document()
+            .get(SEALCTL_TABLE)
+            .and_then(|table| table.get(crate::validate::EXPIRY_WARNING_KEY))
+            .and_then(Item::as_str)
+            .and_then(|text| crate::validate::parse_expiry_warning(text).ok())
+            .unwrap_or(crate::validate::EXPIRY_WARNING)
+    }
+
+    /// The boolean at a dotted `key` (`tls.disable`) of a profile, if it is a boolean.
+    pub fn get_bool(&self, profile: &str, key: &str) -> Result<Option<bool>, ProfileError> {
+        let document = self.document();
+        let found = self.find(&document, profile)?;
+        let mut table = found.table;
+        let parts: Vec<&str> = key.split('.').collect();
+        let (leaf, parents) = parts.split_last().expect("split yields one part");
+        for part in parents {
+            match self
+                .one_key(table, part, profile)?
+                .map(|(_, item)| item.as_table_like())
+            {
+                Some(Some(inner)) => table = inner,
+                _ => return Ok(None),
+            }
+        }
+        Ok(self
+            .one_key(table, leaf, profile)?
+            .and_then(|(_, item)| item.as_bool()))
+    }
+
     /// The recipients listed in the file's `[sealctl]` table, as written.
     pub fn recipients(&self) -> Vec<String> {
         self.document()

@@ -24,7 +24,7 @@ mod top_level;
 mod values;
 
 pub use other::is_other_toml;
-pub use values::setting_problem;
+pub use values::{EXPIRY_WARNING_KEY, parse_expiry_warning, setting_problem};
 
 use std::collections::HashSet;
 use std::io::{self, Read, Seek};
@@ -45,7 +45,8 @@ pub struct CheckedFile {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// How close to its expiry a sealed token is reported (`token-expiring`).
+/// How close to its expiry a sealed token is reported (`token-expiring`) when the file's
+/// `[sealctl] expiry_warning` does not say.
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// Checks the bytes of one profile file against every rule. Needs no key, file system or network.
@@ -94,7 +95,9 @@ fn check_whole(bytes: &[u8], now: SystemTime) -> CheckedFile {
             let (diagnostics, secrets) = {
                 let mut walk = Walk::new(&source, now, 0);
                 walk.text();
-                (walk.found, walk.secrets)
+                let mut found = walk.found;
+                found.extend(within_window(walk.expiring, walk.window));
+                (found, walk.secrets)
             };
             for secret in secrets {
                 source.add_secret(secret);
@@ -140,6 +143,20 @@ fn show_lines(source: &SourceText, mut diagnostics: Vec<Diagnostic>) -> Vec<Diag
     diagnostics
 }
 
+/// The `token-expiring` findings of tokens that expire within `window` (the file's `[sealctl]
+/// expiry_warning`, else [`EXPIRY_WARNING`]). They wait for the window, which the file may set
+/// after its profiles.
+fn within_window(
+    expiring: Vec<(Diagnostic, Duration)>,
+    window: Option<Duration>,
+) -> impl Iterator<Item = Diagnostic> {
+    let window = window.unwrap_or(EXPIRY_WARNING);
+    expiring
+        .into_iter()
+        .filter(move |(_, left)| *left <= window)
+        .map(|(diagnostic, _)| diagnostic)
+}
+
 fn finish(mut diagnostics: Vec<Diagnostic>) -> CheckedFile {
     diagnostics.sort_by_key(|d| (d.span.start, d.rule));
     CheckedFile { diagnostics }
@@ -176,6 +193,11 @@ struct Walk<'s> {
     unjudged: HashSet<String>,
     /// The endpoint of the profile being walked, which its sealed values must be bound to.
     endpoint: Option<Endpoint>,
+    /// The file's `[sealctl] expiry_warning`, when it sets a valid one.
+    window: Option<Duration>,
+    /// `token-expiring` findings with the time their token has left, judged against the window
+    /// once the whole file is walked.
+    expiring: Vec<(Diagnostic, Duration)>,
 }
 
 /// A string value, and the table and name to find its key's span by (only when reporting).
@@ -224,6 +246,8 @@ impl<'s> Walk<'s> {
             recipients: None,
             unjudged: HashSet::new(),
             endpoint: None,
+            window: None,
+            expiring: Vec::new(),
         }
     }
 

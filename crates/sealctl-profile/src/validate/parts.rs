@@ -17,7 +17,7 @@
 
 use std::io::{self, Read};
 use std::ops::Range;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rayon::prelude::*;
 use toml_edit::{Document, Item};
@@ -70,6 +70,7 @@ struct ProfileFound {
     secrets: Vec<Range<usize>>,
     name: Option<ProfileName>,
     unjudged: Vec<String>,
+    expiring: Vec<(Diagnostic, Duration)>,
 }
 
 struct Parts {
@@ -88,6 +89,10 @@ struct Parts {
     /// The first part walked, which holds the file's first line (diagnostics of the whole file
     /// point there).
     first: Option<SourceText>,
+    /// The file's `[sealctl] expiry_warning`, once met.
+    window: Option<Duration>,
+    /// `token-expiring` findings, each with its line to show, until the window is known.
+    expiring: Vec<(Diagnostic, Duration)>,
 }
 
 /// Checks what `reader` yields in parts, reading at least `read_bytes` at a time.
@@ -107,6 +112,8 @@ pub(super) fn check(
         names: Names::new(),
         found: Vec::new(),
         first: None,
+        window: None,
+        expiring: Vec::new(),
     };
     let mut text: Vec<u8> = Vec::new();
     let mut want = read_bytes.max(1);
@@ -248,6 +255,7 @@ impl Parts {
             let unknown = walk.top_level(root);
             walk.unknown_top_level(root, &unknown);
             self.recipients = walk.recipients.take();
+            self.window = self.window.or(walk.window);
             self.head_keys = root.iter().map(|(key, _)| key.to_owned()).collect();
             found.append(&mut walk.found);
             secrets.append(&mut walk.secrets);
@@ -260,8 +268,10 @@ impl Parts {
             .map(|part| self.walk_profile(source_ref, text, part.clone()))
             .collect::<Result<_, _>>()?;
         let mut names = Walk::new(source_ref, self.now, 0);
+        let mut expiring = Vec::new();
         for profile in profiles {
             found.extend(profile.found);
+            expiring.extend(profile.expiring);
             secrets.extend(profile.secrets);
             self.unjudged.extend(profile.unjudged);
             if let Some(name) = profile.name {
@@ -292,6 +302,7 @@ impl Parts {
             {
                 return Err(NeedsWhole);
             }
+            self.window = self.window.or(walk.window);
             found.append(&mut walk.found);
             secrets.append(&mut walk.secrets);
         }
@@ -300,6 +311,9 @@ impl Parts {
             source.add_secret(secret);
         }
         self.found.extend(show_lines(&source, found));
+        let (expiring, left): (Vec<Diagnostic>, Vec<Duration>) = expiring.into_iter().unzip();
+        self.expiring
+            .extend(show_lines(&source, expiring).into_iter().zip(left));
         self.offset = source.end();
         self.line += source.line_breaks();
         if self.first.is_none() {
@@ -331,6 +345,7 @@ impl Parts {
             secrets: walk.secrets,
             name,
             unjudged: walk.unjudged.into_iter().collect(),
+            expiring: walk.expiring,
         })
     }
 
@@ -341,6 +356,8 @@ impl Parts {
             walk.default_profile(&self.names);
             self.found.extend(show_lines(first, walk.found));
         }
+        self.found
+            .extend(super::within_window(self.expiring, self.window));
         Checked::Found(self.found)
     }
 }

@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use super::{EXPIRY_WARNING, Walk};
+use super::Walk;
 use crate::diagnostic::Rule;
 use crate::schema::{SECRET_KEYS, same_key};
 use crate::sealed::{
@@ -79,28 +79,38 @@ impl Walk<'_> {
         } else {
             None
         };
-        match expires_at.duration_since(self.now) {
-            Err(_) => self.report_at_key(
-                Rule::TokenExpired,
-                name,
-                span(),
-                format!("`{key}` expired at {expiry}"),
-                Some(renew.to_owned()),
-            ),
-            Ok(left) if left <= EXPIRY_WARNING => self.report_at_key(
-                Rule::TokenExpiring,
-                name,
-                span(),
-                format!(
-                    "`{key}` expires at {expiry}, in {} days",
-                    left.as_secs() / 86_400
-                ),
-                Some(renew.to_owned()),
-            ),
-            Ok(_) => return,
-        }
+        let left = match expires_at.duration_since(self.now) {
+            Err(_) => {
+                self.report_at_key(
+                    Rule::TokenExpired,
+                    name,
+                    span(),
+                    format!("`{key}` expired at {expiry}"),
+                    Some(renew.to_owned()),
+                );
+                None
+            }
+            Ok(left) => {
+                self.report_at_key(
+                    Rule::TokenExpiring,
+                    name,
+                    span(),
+                    format!(
+                        "`{key}` expires at {expiry}, in {} days",
+                        left.as_secs() / 86_400
+                    ),
+                    Some(renew.to_owned()),
+                );
+                Some(left)
+            }
+        };
         if let Some(set) = set {
             self.with_fix(set, true);
+        }
+        // Whether it is reported depends on the window, which `[sealctl]` may set further on.
+        if let Some(left) = left {
+            let finding = self.found.pop().expect("reported just above");
+            self.expiring.push((finding, left));
         }
     }
 

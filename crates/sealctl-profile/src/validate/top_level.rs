@@ -11,7 +11,8 @@ use toml_edit::{Item, TableLike, Value};
 
 use super::profiles::Names;
 use super::schema::type_name;
-use super::{Walk, get_str, key_span, values};
+use super::values::{EXPIRY_WARNING_KEY, parse_expiry_warning};
+use super::{EXPIRY_WARNING, Walk, get_str, key_span, values};
 use crate::diagnostic::Rule;
 use crate::recipient::{Recipient, RecipientProblem, show_entry};
 use crate::schema::{
@@ -128,6 +129,7 @@ impl Walk<'_> {
                     self.scope.prefix = format!("{SEALCTL_TABLE}.");
                     self.types(table, SEALCTL_FIELDS);
                     self.scope.prefix.clear();
+                    self.expiry_warning(table);
                     let recipients: Vec<&str> = table
                         .get("recipients")
                         .and_then(Item::as_array)
@@ -149,6 +151,31 @@ impl Walk<'_> {
             }
         }
         unknown
+    }
+
+    /// `[sealctl] expiry_warning`: the window of `token-expiring`, when it reads as a duration;
+    /// else an `invalid-setting` finding, and the default window stays.
+    fn expiry_warning(&mut self, table: &dyn TableLike) {
+        let Some(value) = table.get(EXPIRY_WARNING_KEY).and_then(Item::as_value) else {
+            return;
+        };
+        // Another type is `wrong-type`'s.
+        let Some(text) = value.as_str() else {
+            return;
+        };
+        match parse_expiry_warning(text) {
+            Ok(window) => self.window = Some(window),
+            Err(problem) => self.report_at_key(
+                Rule::InvalidSetting,
+                &format!("{SEALCTL_TABLE}.{EXPIRY_WARNING_KEY}"),
+                value.span().unwrap_or(0..0),
+                format!("`[sealctl] {EXPIRY_WARNING_KEY}` {problem}"),
+                Some(format!(
+                    "until it is fixed, tokens are warned about {} days before they expire, the default",
+                    EXPIRY_WARNING.as_secs() / 86_400
+                )),
+            ),
+        }
     }
 
     /// The rules on `[sealctl] recipients` entries: each can be sealed to, as judged by the

@@ -231,6 +231,33 @@ mod tests {
     }
 }
 
+/// The key of `[sealctl]` that sets how close to its expiry a token is warned about.
+pub const EXPIRY_WARNING_KEY: &str = "expiry_warning";
+
+/// Reads a `[sealctl] expiry_warning` setting: a duration as in `30d`, `2w` or `36h` (`0d` turns
+/// the `token-expiring` warning off). Says why a value cannot be read, and how to write it.
+pub fn parse_expiry_warning(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('-') {
+        return Err(format!(
+            "`{}` is negative: give how long before its expiry a token is warned about, as in \"30d\"",
+            text.escape_debug()
+        ));
+    }
+    // A bare number says no unit: days? seconds? It is refused rather than guessed.
+    if !trimmed.is_empty() && trimmed.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(format!(
+            "`{trimmed}` has no unit: write it as \"{trimmed}d\" for days (or h, w)"
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|error| {
+        format!(
+            "`{}` is not a duration ({error}): write one as \"30d\", \"2w\" or \"36h\"",
+            text.escape_debug()
+        )
+    })
+}
+
 /// Why a profile setting typed by a person (at `sealctl init`, or as a flag) would not pass
 /// `check`, by the same rules; `None` if it would. Knows `name`, `product`, `host`, `port`,
 /// `account_id` and `cluster_id`; any other key passes.
@@ -282,5 +309,26 @@ mod setting_tests {
             None
         );
         assert!(setting_problem("name", " ").is_some());
+    }
+}
+
+#[cfg(test)]
+mod expiry_warning_tests {
+    use super::parse_expiry_warning;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_read_and_the_rest_refused() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(parse_expiry_warning("30d"), Ok(30 * day));
+        assert_eq!(parse_expiry_warning(" 2w "), Ok(14 * day));
+        assert_eq!(
+            parse_expiry_warning("36h"),
+            Ok(Duration::from_secs(36 * 3600))
+        );
+        assert_eq!(parse_expiry_warning("0d"), Ok(Duration::ZERO));
+        for bad in ["", "30", "-3d", "soon", "30 dayz", "1d-"] {
+            assert!(parse_expiry_warning(bad).is_err(), "{bad}");
+        }
     }
 }
