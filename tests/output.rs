@@ -420,6 +420,22 @@ fn usage_errors() {
     scratch.pin("usage-bad-value", &["check", "--format", "xml"], None);
     scratch.pin("usage-conflict", &["-v", "-q", "check"], None);
     scratch.pin("usage-missing-required", &["man"], None);
+    scratch.pin(
+        "usage-exec-unknown-preset",
+        &["exec", "--preset", "terraform", "--", "true"],
+        None,
+    );
+    scratch.pin(
+        "usage-exec-file-not-a-token-key",
+        &["exec", "--file", "X=host", "--", "true"],
+        None,
+    );
+}
+
+/// `exec --preset list`: every preset, what it is for, and where each variable comes from.
+#[test]
+fn exec_preset_list() {
+    Scratch::new().pin("exec-preset-list", &["exec", "--preset", "list"], None);
 }
 
 /// ProfileError, one variant a case.
@@ -837,6 +853,12 @@ fn exec_errors() {
     scratch.pin(
         "exec-error-env-name",
         &["exec", "--env", "mgmt_token=1BAD", "--", "true"],
+        None,
+    );
+    // The default profile has a management token and no database token.
+    scratch.pin(
+        "exec-error-preset-missing-key",
+        &["exec", "--preset", "influxdb3", "--", "true"],
         None,
     );
 }

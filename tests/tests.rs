@@ -14,6 +14,8 @@ mod early;
 mod endpoint;
 #[cfg(feature = "test-fakes")]
 mod exec;
+#[cfg(feature = "test-fakes")]
+mod exec_presets;
 mod faults;
 mod files;
 mod fuzz_regressions;
