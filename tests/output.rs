@@ -327,7 +327,9 @@ fn check_on_every_sample() {
         // Relative to now, so that it is expired or expiring whatever the day.
         let expiry = match file_name.as_str() {
             "token-expired.toml" => Some(days_from_now(-30)),
-            "token-expiring.toml" => Some(days_from_now(5)),
+            "token-expiring.toml" | "invalid-setting.toml" => Some(days_from_now(5)),
+            // Outside the default 14 days, inside the file's 30.
+            "token-expiring-window.toml" => Some(days_from_now(20)),
             _ => None,
         };
         if let Some(expiry) = expiry {

@@ -64,10 +64,12 @@ pub fn list() -> Result<Status, CommandError> {
                 Source::Field(key) => format!("the profile's {key}"),
                 Source::Token(key) => format!("the profile's {key}, opened"),
                 Source::HostUrl => "a URL from the profile's host, port and tls.disable".to_owned(),
-                Source::InsecureTls => "true when the profile's tls.insecure is true".to_owned(),
+                Source::InsecureTls => {
+                    "true when the profile's tls.insecure is true, else left unset".to_owned()
+                }
                 _ => "derived from the profile".to_owned(),
             };
-            let optional = if variable.required {
+            let optional = if variable.required || variable.source == Source::InsecureTls {
                 ""
             } else {
                 " (left unset when the profile has none)"
