@@ -71,6 +71,9 @@ impl Setup {
     }
 }
 
+/// Each variable with the value a program must get (`None`: unset).
+type Expected<'a> = &'a [(&'a str, Option<&'a str>)];
+
 /// What fake-tool's `env` prints for these variables and values (`None`: unset).
 fn reported(expected: &[(&str, Option<&str>)]) -> String {
     expected
@@ -85,7 +88,7 @@ fn reported(expected: &[(&str, Option<&str>)]) -> String {
 #[test]
 fn each_preset_gives_its_tool_the_profiles_values() {
     let setup = Setup::new();
-    let cases: [(&str, &str, &[(&str, Option<&str>)]); 6] = [
+    let cases: [(&str, &str, Expected); 6] = [
         (
             "terraform-influxdb3",
             "default",

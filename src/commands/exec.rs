@@ -241,8 +241,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
     }
 
     let mut warned: Vec<String> = args.env.iter().map(|(_, key)| key.clone()).collect();
-    // Kept open until the program starts: it inherits them.
-    let (more, _token_files) = presets::open(
+    let opened = presets::open(
         preset,
         &args,
         &document,
@@ -251,7 +250,9 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         &mut opener,
         &mut warned,
     )?;
-    env.extend(more);
+    env.extend(opened.env);
+    // Kept open until the program starts: it inherits them.
+    let _token_files = opened.files;
 
     let (copy, program_args) = match adapter {
         Adapter::Env => (None, scanned.rest),

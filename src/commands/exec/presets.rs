@@ -185,6 +185,14 @@ pub fn plan(
     })
 }
 
+/// What the preset and `--file` give the program.
+pub struct Opened {
+    /// Variables to set, some holding opened tokens.
+    pub env: Vec<(OsString, SecretString)>,
+    /// The token files, which must stay open until the program starts: it inherits them.
+    pub files: Vec<TokenFile>,
+}
+
 /// The variables and token files of the preset (as planned) and of `--file`, each token opened
 /// once however many variables take it, and each expiry warned about once: `warned` holds the
 /// keys warned about already, and gains the ones warned about here.
@@ -196,7 +204,7 @@ pub fn open(
     endpoint: &Endpoint,
     opener: &mut target::Opener,
     warned: &mut Vec<String>,
-) -> Result<(Vec<(OsString, SecretString)>, Vec<TokenFile>), CommandError> {
+) -> Result<Opened, CommandError> {
     let mut opened: Vec<(String, SecretString)> = Vec::new();
     let mut token = |key: &str, var: &str, flag: &str| -> Result<SecretString, CommandError> {
         if let Some((_, secret)) = opened.iter().find(|(name, _)| name == key) {
@@ -235,5 +243,5 @@ pub fn open(
         ));
         files.push(file);
     }
-    Ok((env, files))
+    Ok(Opened { env, files })
 }
