@@ -290,6 +290,19 @@ fn keyring_store_completes_the_store_names() {
     );
 }
 
+#[test]
+fn exec_preset_completes_the_preset_names() {
+    let env = TestEnv::new();
+    assert_eq!(
+        complete(&env, &["sealctl", "exec", "--preset", "influxdb"]),
+        ["influxdb-mcp", "influxdb3", "influxdb-client"]
+    );
+    assert_eq!(
+        complete(&env, &["sealctl", "exec", "--preset", "l"]),
+        ["list"]
+    );
+}
+
 /// The real fish, loading the script `sealctl completions fish` prints.
 #[test]
 fn fish_completes_through_the_printed_script() {
