@@ -346,6 +346,21 @@ fn env_and_file_replace_a_presets_variable() {
         )
         .success()
         .stdout(reported(&[("INFLUXDB3_AUTH_TOKEN", Some(BARE_MGMT))]));
+    let output = setup
+        .sealctl()
+        .args(["--profile", "bare", "exec", "--preset", "influxdb3"])
+        .args(["--file", "INFLUXDB3_AUTH_TOKEN=mgmt_token", "--"])
+        .arg(env!("CARGO_BIN_EXE_fake-tool"))
+        .args(["file", "INFLUXDB3_AUTH_TOKEN"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["sha256"], sha256(BARE_MGMT));
 }
 
 #[test]
