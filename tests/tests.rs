@@ -22,6 +22,8 @@ mod init;
 mod keyring;
 mod layout;
 mod leaks;
+#[cfg(feature = "test-fakes")]
+mod mask;
 mod output;
 mod precommit;
 mod profile;

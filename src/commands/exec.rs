@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use sealctl_exec::influxctl::{self, InfluxctlArgs};
+use sealctl_exec::mask::Secrets;
 use sealctl_exec::{CannotRunWhy, ConfigCopy, ExecError, Launch};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::schema::SECRET_KEYS;
@@ -47,6 +48,12 @@ pub struct ExecArgs {
     /// sealctl-UID folder of the temporary folder.
     #[arg(long)]
     pub private_file: bool,
+
+    /// Replace every opened token in the program's standard output and error with `***`, as the
+    /// output streams. sealctl then stays to read the output; where sealctl's output is a
+    /// terminal, the program's is a pseudo-terminal of the same size.
+    #[arg(long)]
+    pub mask: bool,
 
     /// The program and its arguments. Options before it are sealctl's (an unknown one is an
     /// error); to run a program whose name starts with `-`, put `--` before it.
@@ -208,6 +215,12 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         }
     }
 
+    // Every token opened, for --mask (SEALCTL_PROFILE is a name, not a secret).
+    let mut opened_secrets: Vec<SecretString> = if args.mask {
+        env.iter().skip(1).map(|(_, value)| value.clone()).collect()
+    } else {
+        Vec::new()
+    };
     let (copy, program_args) = match adapter {
         Adapter::Env => (None, scanned.rest),
         Adapter::Influxctl => {
@@ -222,7 +235,13 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
                     if !args.env.iter().any(|(_, key)| *key == place.key) {
                         target::warn_expiry(&value.value, place, &path);
                     }
+                } else if args.mask {
+                    // A token left in plaintext is as secret in the output.
+                    opened_secrets.push(SecretString::from(value.value.clone()));
                 }
+            }
+            if args.mask {
+                opened_secrets.extend(opened.iter().map(|(_, value)| value.clone()));
             }
             let text = influxctl::config_copy(document.to_toml(), &profile, &opened)
                 .map_err(|error| CommandError::setup(error.to_string()))?;
@@ -265,6 +284,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         env,
         copy,
         env_remove: KEY_VARIABLES.iter().map(OsString::from).collect(),
+        mask: args.mask.then(|| Secrets::new(opened_secrets)),
     };
     crate::harden::core_limit_for_the_program();
     match launch.run() {

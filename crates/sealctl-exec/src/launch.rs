@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::copy::ConfigCopy;
 use crate::error::{CannotRunWhy, ExecError};
+use crate::mask::Secrets;
 
 /// Every signal whose default action ends a process and that a handler may catch: sealctl
 /// passes each on to the program it waits for, as the program would have received it had sealctl
@@ -49,6 +50,9 @@ pub struct Launch {
     pub copy: Option<ConfigCopy>,
     /// Variables of sealctl's own environment that the program must not see (they hold keys).
     pub env_remove: Vec<OsString>,
+    /// With `--mask`: the secrets replaced with `***` in the program's output, which sealctl
+    /// then reads and passes on (so it waits for the program instead of becoming it).
+    pub mask: Option<Secrets>,
 }
 
 impl std::fmt::Debug for Launch {
@@ -62,6 +66,7 @@ impl std::fmt::Debug for Launch {
             )
             .field("copy", &self.copy)
             .field("env_remove", &self.env_remove)
+            .field("mask", &self.mask)
             .finish()
     }
 }
@@ -84,7 +89,7 @@ impl Launch {
     /// success: sealctl becomes the program.
     pub fn run(self) -> Result<u8, ExecError> {
         #[cfg(unix)]
-        if !self.copy.as_ref().is_some_and(ConfigCopy::needs_cleanup) {
+        if self.mask.is_none() && !self.copy.as_ref().is_some_and(ConfigCopy::needs_cleanup) {
             use std::os::unix::process::CommandExt as _;
             let error = self.command().exec();
             return Err(start_error(&self.program, error));
@@ -112,15 +117,50 @@ impl Launch {
         if let Some(ConfigCopy::PrivateFile(copy)) = &self.copy {
             copy.share_lock_with_program().map_err(ExecError::Copy)?;
         }
-        let mut child = self
-            .command()
+        let mut command = self.command();
+        #[cfg(unix)]
+        let mut outputs = match &self.mask {
+            Some(_) => Some(
+                crate::masked_output::MaskedOutputs::attach(&mut command)
+                    .map_err(ExecError::Supervise)?,
+            ),
+            None => None,
+        };
+        #[cfg(not(unix))]
+        if self.mask.is_some() {
+            return Err(ExecError::Supervise(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "--mask needs a Unix system",
+            )));
+        }
+        let mut child = command
             .spawn()
             .map_err(|error| start_error(&self.program, error))?;
+        // The program's ends of its output streams: only the program may hold them now, so that
+        // the masked copies end when it does.
+        drop(command);
+        #[cfg(unix)]
+        let terminals = outputs
+            .as_mut()
+            .map(crate::masked_output::MaskedOutputs::take_terminals)
+            .filter(|terminals| !terminals.is_empty());
+        #[cfg(unix)]
+        if terminals.is_some() {
+            handle
+                .add_signal(signal_hook::consts::SIGWINCH)
+                .map_err(ExecError::Supervise)?;
+        }
         #[cfg(unix)]
         let forwarder = {
             let pid = rustix::process::Pid::from_child(&child);
             std::thread::spawn(move || {
                 for signal in signals.forever() {
+                    // The program draws for its pseudo-terminal, which takes the new size first.
+                    if signal == signal_hook::consts::SIGWINCH {
+                        if let Some(terminals) = &terminals {
+                            terminals.follow_size();
+                        }
+                    }
                     // Real-time signals have no name rustix can send: the program is asked to
                     // end instead, as their default action would have ended sealctl.
                     let signal = rustix::process::Signal::from_named_raw(signal)
@@ -131,6 +171,10 @@ impl Launch {
                 signals
             })
         };
+        #[cfg(unix)]
+        if let (Some(outputs), Some(secrets)) = (outputs, &self.mask) {
+            outputs.copy(secrets);
+        }
         let status = child.wait();
         #[cfg(unix)]
         let caught = {

@@ -15,6 +15,10 @@
 //!   on to it every signal that would end sealctl, and exits with its status (128+N for a
 //!   program killed by signal N).
 //!
+//! - [`mask`] (`exec --mask`): the program's output read by sealctl, every opened secret in it
+//!   replaced with `***` as it streams; the program gets a pseudo-terminal where sealctl has a
+//!   terminal.
+//!
 //! Opening sealed values is `sealctl-seal`'s work; this crate receives them opened.
 
 #![warn(missing_docs)]
@@ -23,6 +27,9 @@ mod copy;
 mod error;
 pub mod influxctl;
 mod launch;
+pub mod mask;
+#[cfg(unix)]
+mod masked_output;
 pub mod private_folder;
 
 pub use copy::{ConfigCopy, PrivateCopy};
