@@ -10,10 +10,10 @@ use sealctl_exec::{CannotRunWhy, ConfigCopy, ExecError, Launch};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
-use sealctl_seal::{Endpoint, IDENTITY_ENV, IDENTITY_FILE_ENV, Place};
+use sealctl_seal::{Endpoint, Place};
 use secrecy::SecretString;
 
-use super::target;
+use super::target::{self, KEY_VARIABLES};
 use crate::cli::GlobalArgs;
 use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status};
@@ -83,11 +83,6 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
         .map_or(key, |field| field.name);
     Ok((var.to_owned(), key.to_owned()))
 }
-
-/// sealctl's own variables that hold a key, or lead to one: the program never sees them, so that
-/// neither it nor anything it starts can open every sealed value. `SEALCTL_CI_IDENTITY` is the
-/// name docs/ci.md gives the CI secret, which some CI systems export as it is.
-const KEY_VARIABLES: [&str; 3] = [IDENTITY_ENV, IDENTITY_FILE_ENV, "SEALCTL_CI_IDENTITY"];
 
 /// Variables that decide how a program is found, loaded or started, or where it finds its
 /// files: a token in one of them breaks the start (or runs a library named by it).

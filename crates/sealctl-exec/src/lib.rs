@@ -34,4 +34,4 @@ pub mod private_folder;
 
 pub use copy::{ConfigCopy, PrivateCopy};
 pub use error::{CannotRunWhy, ExecError};
-pub use launch::{Launch, exit_code};
+pub use launch::{Edited, Launch, exit_code};
