@@ -11,6 +11,7 @@ mod check;
 mod completions;
 mod doctor;
 mod early;
+mod edit;
 mod endpoint;
 #[cfg(feature = "test-fakes")]
 mod exec;
