@@ -207,10 +207,10 @@ impl Launch {
                 let mut last = None;
                 for raw in signals.forever() {
                     // The program draws for its pseudo-terminal, which takes the new size first.
-                    if raw == signal_hook::consts::SIGWINCH {
-                        if let Some(terminals) = &terminals {
-                            terminals.follow_size();
-                        }
+                    if raw == signal_hook::consts::SIGWINCH
+                        && let Some(terminals) = &terminals
+                    {
+                        terminals.follow_size();
                     }
                     // Real-time signals have no name rustix can send: the program is asked to
                     // end instead, as their default action would have ended sealctl.
