@@ -119,7 +119,9 @@ fn pseudo_terminal(stream: Stream) -> io::Result<(OwnedFd, OwnedFd)> {
     use rustix::fs::{Mode, OFlags};
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
     use rustix::termios::{OptionalActions, OutputModes, tcgetattr, tcsetattr};
-    let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY)?;
+    // Not inherited by the program: only its own side is (macOS's openpt has no CLOEXEC flag).
+    rustix::io::fcntl_setfd(&controller, rustix::io::FdFlags::CLOEXEC)?;
     grantpt(&controller)?;
     unlockpt(&controller)?;
     let name = ptsname(&controller, Vec::new())?;
