@@ -18,6 +18,8 @@ pub const MASK: &[u8] = b"***";
 /// The secrets to mask, longest first.
 pub struct Secrets {
     secrets: Vec<SecretString>,
+    /// Which bytes start a secret: output between them is passed on without looking further.
+    starts: [bool; 256],
 }
 
 impl std::fmt::Debug for Secrets {
@@ -41,7 +43,14 @@ impl Secrets {
         }
         // Longest first: at one position the longest secret that matches is masked.
         kept.sort_by_key(|secret| std::cmp::Reverse(secret.expose_secret().len()));
-        Secrets { secrets: kept }
+        let mut starts = [false; 256];
+        for secret in &kept {
+            starts[usize::from(secret.expose_secret().as_bytes()[0])] = true;
+        }
+        Secrets {
+            secrets: kept,
+            starts,
+        }
     }
 
     /// Whether there is nothing to mask.
@@ -103,6 +112,10 @@ impl<'s> Masker<'s> {
         let mut at = 0;
         let mut shown_from = 0;
         while at < held.len() {
+            if !self.secrets.starts[usize::from(held[at])] {
+                at += 1;
+                continue;
+            }
             let rest = &held[at..];
             if let Some(secret) = self.secrets.bytes().find(|secret| rest.starts_with(secret)) {
                 output.extend_from_slice(&held[shown_from..at]);
