@@ -10,6 +10,8 @@
 //! - `wait`: read one line of standard input (the test says "go on");
 //! - `terminals`: write to standard output whether standard output and error are terminals, and
 //!   the size `stty size` reads from standard output;
+//! - `wait-size:ROWS COLS`: wait until standard output's terminal has that size, then say
+//!   `resized=ROWS COLS` (a test that never resizes it is ended by its own timeout);
 //! - `exit:N`: exit with status N; `signal:NAME`: kill itself with that signal.
 //!
 //! Built only with the `test-fakes` feature, so `cargo install` never installs it.
@@ -45,6 +47,17 @@ fn piece(spec: &str) -> Vec<u8> {
     value[from..to].to_vec()
 }
 
+/// The size `stty size` reads from standard output's terminal, as `ROWS COLS`.
+fn terminal_size() -> String {
+    std::process::Command::new("stty")
+        .arg("size")
+        .stdin(std::fs::File::open("/dev/stdout").expect("stdout"))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
 fn main() -> ExitCode {
     for step in std::env::args().skip(1) {
         let (what, rest) = step.split_once(':').unwrap_or((step.as_str(), ""));
@@ -58,13 +71,7 @@ fn main() -> ExitCode {
                 std::io::stdin().lock().read_line(&mut line).expect("stdin");
             }
             "terminals" => {
-                let size = std::process::Command::new("stty")
-                    .arg("size")
-                    .stdin(std::fs::File::open("/dev/stdout").expect("stdout"))
-                    .stderr(std::process::Stdio::null())
-                    .output()
-                    .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-                    .unwrap_or_default();
+                let size = terminal_size();
                 write(
                     false,
                     format!(
@@ -74,6 +81,12 @@ fn main() -> ExitCode {
                     )
                     .as_bytes(),
                 );
+            }
+            "wait-size" => {
+                while terminal_size() != rest {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                write(false, format!("resized={rest}\n").as_bytes());
             }
             "exit" => return ExitCode::from(rest.parse::<u8>().expect("a status")),
             "signal" => {

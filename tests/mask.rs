@@ -267,3 +267,43 @@ fn on_a_terminal_the_program_still_sees_a_terminal_of_the_same_size_and_masks() 
     assert!(screen.contains("[***]"), "{screen}");
     assert!(screen.contains("ON-STDERR"), "{screen}");
 }
+
+#[test]
+fn the_programs_terminal_follows_a_resize_of_sealctls() {
+    use rexpect::session::spawn_command;
+    let env = setup();
+    let pid_file = env.home().join("sealctl.pid");
+    let mut command = crate::common::command("sh");
+    command
+        .env("HOME", env.home())
+        .env("XDG_CONFIG_HOME", env.home().join(".config"))
+        .env("SEALCTL", env!("CARGO_BIN_EXE_sealctl"))
+        .env("WRITER", WRITER)
+        .env("PID_FILE", &pid_file)
+        .current_dir(env.home())
+        .args([
+            "-c",
+            "stty rows 33 cols 77 && echo $$ > \"$PID_FILE\" && exec \"$SEALCTL\" exec --mask -- \
+             \"$WRITER\" terminals 'wait-size:50 100'",
+        ]);
+    let mut session = spawn_command(command, Some(20_000)).expect("a pseudo-terminal");
+    session.exp_string("size=33 77").unwrap();
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    // sealctl's terminal resized, as a terminal window is: SIGWINCH to sealctl and the program.
+    assert!(
+        std::process::Command::new("stty")
+            .args([
+                "-F",
+                &format!("/proc/{}/fd/0", pid.trim()),
+                "rows",
+                "50",
+                "cols",
+                "100"
+            ])
+            .status()
+            .unwrap()
+            .success()
+    );
+    session.exp_string("resized=50 100").unwrap();
+    session.exp_eof().unwrap();
+}
