@@ -192,6 +192,28 @@ fn the_exit_status_and_signal_are_the_programs_with_mask() {
 }
 
 #[test]
+fn a_field_given_with_env_is_not_a_token_and_is_not_masked() {
+    let env = setup();
+    let output = env
+        .sealctl()
+        .args([
+            "exec",
+            "--mask",
+            "--env",
+            "H=host",
+            "--env",
+            "M=mgmt_token",
+            "--",
+        ])
+        .arg(WRITER)
+        .args(["out-var:H:0:end", "out:|", "out-var:M:0:end"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "h.example.com|***");
+}
+
+#[test]
 fn without_mask_the_output_is_the_programs_own() {
     let env = setup();
     let output = env

@@ -184,6 +184,8 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         refuse_other_ids(&document, &profile, &endpoint, &scanned)?;
     }
     let mut opener = target::Opener::new(global, &path);
+    // Every token opened, for --mask: sealed values and the secret keys, not a `--env H=host`.
+    let mut opened_secrets: Vec<SecretString> = Vec::new();
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
         SecretString::from(profile.clone()),
@@ -195,10 +197,11 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             ))
         })?;
         let place = Place::new(profile.clone(), key.clone());
-        env.push((
-            OsString::from(var),
-            open_or_stop(&mut opener, &value, &place, &endpoint)?,
-        ));
+        let opened = open_or_stop(&mut opener, &value, &place, &endpoint)?;
+        if args.mask && (looks_sealed(&value) || SECRET_KEYS.contains(&key.as_str())) {
+            opened_secrets.push(opened.clone());
+        }
+        env.push((OsString::from(var), opened));
         // Said once per key, however many variables it goes to.
         if !args
             .env
@@ -210,12 +213,6 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         }
     }
 
-    // Every token opened, for --mask (SEALCTL_PROFILE is a name, not a secret).
-    let mut opened_secrets: Vec<SecretString> = if args.mask {
-        env.iter().skip(1).map(|(_, value)| value.clone()).collect()
-    } else {
-        Vec::new()
-    };
     let (copy, program_args) = match adapter {
         Adapter::Env => (None, scanned.rest),
         Adapter::Influxctl => {
