@@ -25,7 +25,7 @@ impl Setup {
     fn new() -> Setup {
         let env = TestEnv::new();
         let config = env.write(".config/influxctl/config.toml", PROFILES);
-        for folder in ["runtime", "tmp"] {
+        for folder in ["runtime", "tmp", "envelopes"] {
             let path = env.home().join(folder);
             std::fs::create_dir(&path).unwrap();
             std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -52,7 +52,11 @@ impl Setup {
         command
             .args(args)
             .env("XDG_RUNTIME_DIR", self.env.home().join("runtime"))
-            .env("TMPDIR", self.env.home().join("tmp"));
+            .env("TMPDIR", self.env.home().join("tmp"))
+            .env(
+                "SEALCTL_TEST_BACKEND_DIR",
+                self.env.home().join("envelopes"),
+            );
         command
     }
 
@@ -225,6 +229,60 @@ fn a_result_that_fails_check_or_changes_more_than_the_profile_is_refused() {
         );
         assert_eq!(setup.file(), before, "{script}");
     }
+}
+
+#[test]
+fn a_token_that_cannot_be_opened_starts_no_editor() {
+    let setup = Setup::new();
+    let before = setup.file();
+    std::fs::remove_file(setup.env.home().join(".config/sealctl/identity.txt")).unwrap();
+    let marker = setup.env.home().join("editor-ran");
+    let output = setup.edit(&format!("touch {}", marker.display()), "", &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("nothing was edited"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!marker.exists(), "the editor was started");
+    assert_eq!(setup.file(), before);
+}
+
+/// A token kept by another backend is sealed back there, and what its old value kept is deleted.
+#[cfg(feature = "test-fakes")]
+#[test]
+fn a_token_kept_by_another_backend_is_sealed_back_there() {
+    let setup = Setup::new();
+    setup
+        .sealctl(&["token", "set", "--key", "token", "--backend", "test-file"])
+        .write_stdin(DB_TOKEN)
+        .assert()
+        .success();
+    let envelopes = setup.env.home().join("envelopes");
+    let count = || std::fs::read_dir(&envelopes).unwrap().count();
+    assert_eq!(count(), 1);
+    let output = setup.edit(
+        "ed -s",
+        &format!("/  token = /s/{DB_TOKEN}/{NEW_TOKEN}/\nw\nq\n"),
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(value_of(&setup.file(), "token").starts_with("sealctl:v1:test-file:"));
+    assert_eq!(setup.token("token"), sha256(NEW_TOKEN));
+    assert_eq!(setup.token("mgmt_token"), sha256(OLD_TOKEN));
+    // The old envelope is gone: one envelope, the new token's.
+    assert_eq!(count(), 1);
+
+    // Refused after sealing: what the new value stored is deleted again.
+    let before = setup.file();
+    let output = setup.edit(
+        "ed -s",
+        &format!("/  token = /s/{NEW_TOKEN}/{DB_TOKEN}/\n/port/s/443/0/\nw\nq\n"),
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(setup.file(), before);
+    assert_eq!(count(), 1);
 }
 
 /// Every regular file under `folder` that holds any part of `secret`.
