@@ -285,6 +285,26 @@ fn a_token_kept_by_another_backend_is_sealed_back_there() {
     assert_eq!(count(), 1);
 }
 
+#[test]
+fn the_editor_cannot_write_a_core_file() {
+    let setup = Setup::new();
+    let home = setup.env.home();
+    let limit = home.join("limit");
+    // sealctl started with core files allowed, as on many desktops; the editor still gets none.
+    let mut command = crate::common::command("sh");
+    command
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_RUNTIME_DIR", home.join("runtime"))
+        .env("SEALCTL", env!("CARGO_BIN_EXE_sealctl"))
+        .env("EDITOR", format!("ulimit -c > {}; :", limit.display()))
+        .current_dir(home)
+        .args(["-c", "ulimit -S -c 4096 && exec \"$SEALCTL\" edit"]);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&limit).unwrap().trim(), "0");
+}
+
 /// Every regular file under `folder` that holds any part of `secret`.
 fn files_holding(folder: &Path, secret: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();

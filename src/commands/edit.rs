@@ -233,7 +233,8 @@ fn run_editor(text: &str, private_file: bool) -> Result<sealctl_exec::Edited, Co
         env_remove: KEY_VARIABLES.iter().map(OsString::from).collect(),
         mask: None,
     };
-    crate::harden::core_limit_for_the_program();
+    // The core file size limit stays 0 for the editor (unlike exec's program): a crash of an
+    // editor holding every opened token would otherwise write them all to a core file.
     launch.run_to_edit().map_err(|error| match &error {
         ExecError::NotFound(_) | ExecError::CannotRun { .. } => {
             CommandError::setup(format!("cannot start the editor: {error}"))
