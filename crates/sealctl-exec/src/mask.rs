@@ -117,15 +117,22 @@ impl<'s> Masker<'s> {
                 continue;
             }
             let rest = &held[at..];
+            // A longer secret may still start here, even if a shorter one is whole already:
+            // the next read decides (the longest wins).
+            if hold_tail
+                && self
+                    .secrets
+                    .bytes()
+                    .any(|secret| secret.len() > rest.len() && secret.starts_with(rest))
+            {
+                break;
+            }
             if let Some(secret) = self.secrets.bytes().find(|secret| rest.starts_with(secret)) {
                 output.extend_from_slice(&held[shown_from..at]);
                 output.extend_from_slice(MASK);
                 at += secret.len();
                 shown_from = at;
                 continue;
-            }
-            if hold_tail && self.secrets.bytes().any(|secret| secret.starts_with(rest)) {
-                break;
             }
             at += 1;
         }
@@ -221,6 +228,8 @@ mod tests {
         // `abc` is held as a possible `abcdef`; at the end `bc` inside it is still a secret.
         assert_eq!(masked(&["abcdef", "bc"], &["abc"]).0, "a***");
         assert_eq!(masked(&["abcdef", "bc"], &["abc", "x"]).0, "a***x");
+        // A shorter secret whole at the end of a read waits for the longer one (proptest found).
+        assert_eq!(masked(&["bba", "b"], &["ab", "ba"]).0, "a***");
     }
 
     #[test]
@@ -241,5 +250,49 @@ mod tests {
     #[test]
     fn debug_names_no_secret() {
         assert!(!format!("{:?}", secrets(&["s3cret"])).contains("s3cret"));
+    }
+
+    /// The whole text masked at once, position by position, the longest secret first.
+    fn reference(list: &[String], text: &str) -> String {
+        let mut sorted: Vec<&String> = list.iter().filter(|s| !s.is_empty()).collect();
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let (bytes, mut out, mut at) = (text.as_bytes(), Vec::new(), 0);
+        while at < bytes.len() {
+            match sorted
+                .iter()
+                .find(|s| bytes[at..].starts_with(s.as_bytes()))
+            {
+                Some(secret) => {
+                    out.extend_from_slice(MASK);
+                    at += secret.len();
+                }
+                None => {
+                    out.push(bytes[at]);
+                    at += 1;
+                }
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    proptest::proptest! {
+        /// However the output is split into writes, it is masked as the whole text would be.
+        #[test]
+        fn any_split_masks_as_the_whole(
+            list in proptest::collection::vec("[ab]{1,4}", 1..4),
+            text in "[abc]{0,40}",
+            cuts in proptest::collection::vec(0usize..41, 0..6),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|cut| *cut <= text.len()).collect();
+            cuts.sort_unstable();
+            let mut writes = Vec::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([text.len()]) {
+                writes.push(&text[from..cut]);
+                from = cut;
+            }
+            let names: Vec<&str> = list.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(masked(&names, &writes).0, reference(&list, &text));
+        }
     }
 }
