@@ -242,23 +242,36 @@ fn a_token_of_the_influxctl_config_copy_is_masked_too() {
     // A program given the copy as influxctl is (`--config PATH --profile NAME`) that prints it.
     let script = env.write("bin/show-config", "#!/bin/sh\ncat \"$2\"\n");
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let output = env
-        .sealctl()
-        .args(["exec", "--mask", "--adapter", "influxctl", "--"])
-        .arg(&script)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !leaks(&text, MGMT_TOKEN) && !leaks(&text, DB_TOKEN),
-        "a token leaked"
-    );
-    assert!(text.contains("mgmt_token = \"***\""), "not masked in place");
+    let runtime = env.home().join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    // In memory, and in a private file (which sealctl removes after the program).
+    for copy in [&[][..], &["--private-file"][..]] {
+        let output = env
+            .sealctl()
+            .args(["exec", "--mask", "--adapter", "influxctl"])
+            .args(copy)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .arg("--")
+            .arg(&script)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        let errors = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{errors}");
+        assert!(
+            !leaks(&text, MGMT_TOKEN) && !leaks(&text, DB_TOKEN),
+            "a token leaked"
+        );
+        assert!(text.contains("mgmt_token = \"***\""), "not masked in place");
+        assert!(text.contains("\n  token = \"***\""), "not masked in place");
+    }
+    let left: Vec<_> = std::fs::read_dir(&runtime).unwrap().collect();
+    assert!(left.is_empty(), "the private copy was left");
 }
 
 #[test]
