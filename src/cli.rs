@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::commands::check::CheckArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::doctor::DoctorArgs;
+use crate::commands::edit::EditArgs;
 use crate::commands::exec::ExecArgs;
 use crate::commands::identity::IdentityArgs;
 use crate::commands::init::InitArgs;
@@ -113,6 +114,8 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Check(CheckArgs),
     /// Run influxctl, or any program, with the profile's tokens opened for one command.
     Exec(ExecArgs),
+    /// Edit a profile with its tokens opened in your editor; what changed is sealed back.
+    Edit(EditArgs),
     /// Seal plaintext tokens in place, to the file's recipients. Needs no identity.
     Seal(SealArgs),
     /// Write sealed tokens back as plaintext, for leaving sealctl.

@@ -11,6 +11,7 @@ mod check;
 mod completions;
 mod doctor;
 mod early;
+mod edit;
 mod endpoint;
 #[cfg(feature = "test-fakes")]
 mod exec;
@@ -24,6 +25,8 @@ mod init;
 mod keyring;
 mod layout;
 mod leaks;
+#[cfg(feature = "test-fakes")]
+mod mask;
 mod output;
 mod precommit;
 mod profile;

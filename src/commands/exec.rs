@@ -5,14 +5,15 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use sealctl_exec::influxctl::{self, InfluxctlArgs};
+use sealctl_exec::mask::Secrets;
 use sealctl_exec::{CannotRunWhy, ConfigCopy, ExecError, Launch};
 use sealctl_profile::ProfileDocument;
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
-use sealctl_seal::{Endpoint, IDENTITY_ENV, IDENTITY_FILE_ENV, Place};
+use sealctl_seal::{Endpoint, Place};
 use secrecy::SecretString;
 
-use super::target;
+use super::target::{self, KEY_VARIABLES};
 use crate::cli::GlobalArgs;
 
 mod presets;
@@ -65,6 +66,12 @@ pub struct ExecArgs {
     #[arg(long)]
     pub private_file: bool,
 
+    /// Replace every opened token in the program's standard output and error with `***`, as the
+    /// output streams. sealctl then stays to read the output; where sealctl's output is a
+    /// terminal, the program's is a pseudo-terminal of the same size.
+    #[arg(long)]
+    pub mask: bool,
+
     /// The program and its arguments. Options before it are sealctl's (an unknown one is an
     /// error); to run a program whose name starts with `-`, put `--` before it.
     // No allow_hyphen_values: an unknown `--opt` before the program must be a usage error, not
@@ -97,11 +104,6 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
         .map_or(key, |field| field.name);
     Ok((var.to_owned(), key.to_owned()))
 }
-
-/// sealctl's own variables that hold a key, or lead to one: the program never sees them, so that
-/// neither it nor anything it starts can open every sealed value. `SEALCTL_CI_IDENTITY` is the
-/// name docs/ci.md gives the CI secret, which some CI systems export as it is.
-const KEY_VARIABLES: [&str; 3] = [IDENTITY_ENV, IDENTITY_FILE_ENV, "SEALCTL_CI_IDENTITY"];
 
 /// Variables that decide how a program is found, loaded or started, or where it finds its
 /// files: a token in one of them breaks the start (or runs a library named by it).
@@ -214,6 +216,8 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
     }
     let preset = presets::plan(&args, &document, &profile)?;
     let mut opener = target::Opener::new(global, &path);
+    // Every token opened, for --mask: sealed values and the secret keys, not a `--env H=host`.
+    let mut opened_secrets: Vec<SecretString> = Vec::new();
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
         SecretString::from(profile.clone()),
@@ -225,10 +229,11 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
             ))
         })?;
         let place = Place::new(profile.clone(), key.clone());
-        env.push((
-            OsString::from(var),
-            open_or_stop(&mut opener, &value, &place, &endpoint)?,
-        ));
+        let opened = open_or_stop(&mut opener, &value, &place, &endpoint)?;
+        if args.mask && (looks_sealed(&value) || SECRET_KEYS.contains(&key.as_str())) {
+            opened_secrets.push(opened.clone());
+        }
+        env.push((OsString::from(var), opened));
         // Said once per key, however many variables it goes to.
         if !args
             .env
@@ -268,7 +273,13 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
                     if !warned.contains(&place.key) {
                         target::warn_expiry(&value.value, place, &document);
                     }
+                } else if args.mask {
+                    // A token left in plaintext is as secret in the output.
+                    opened_secrets.push(SecretString::from(value.value.clone()));
                 }
+            }
+            if args.mask {
+                opened_secrets.extend(opened.iter().map(|(_, value)| value.clone()));
             }
             let text = influxctl::config_copy(document.to_toml(), &profile, &opened)
                 .map_err(|error| CommandError::setup(error.to_string()))?;
@@ -311,6 +322,7 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         env,
         copy,
         env_remove: KEY_VARIABLES.iter().map(OsString::from).collect(),
+        mask: args.mask.then(|| Secrets::new(opened_secrets)),
     };
     crate::harden::core_limit_for_the_program();
     match launch.run() {

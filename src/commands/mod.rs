@@ -5,6 +5,7 @@ pub mod candidates;
 pub mod check;
 pub mod completions;
 pub mod doctor;
+pub mod edit;
 pub mod exec;
 pub mod identity;
 pub mod init;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<Status, CommandError> {
     match cli.command {
         Command::Check(args) => check::cmd_check(&cli.global, args),
         Command::Exec(args) => exec::cmd_exec(&cli.global, args),
+        Command::Edit(args) => edit::cmd_edit(&cli.global, args),
         Command::Seal(args) => seal::cmd_seal(&cli.global, args),
         Command::Unseal(args) => unseal::cmd_unseal(&cli.global, args),
         Command::Token(args) => token::cmd_token(&cli.global, args),

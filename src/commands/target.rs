@@ -20,6 +20,15 @@ use crate::cli::GlobalArgs;
 use crate::config_path::{self, Need};
 use crate::error::CommandError;
 
+/// sealctl's own variables that hold a key, or lead to one: the program never sees them, so that
+/// neither it nor anything it starts can open every sealed value. `SEALCTL_CI_IDENTITY` is the
+/// name docs/ci.md gives the CI secret, which some CI systems export as it is.
+pub const KEY_VARIABLES: [&str; 3] = [
+    sealctl_seal::IDENTITY_ENV,
+    sealctl_seal::IDENTITY_FILE_ENV,
+    "SEALCTL_CI_IDENTITY",
+];
+
 /// `--all`, beside the global `--profile`.
 #[derive(Debug, Args)]
 pub struct ScopeArgs {

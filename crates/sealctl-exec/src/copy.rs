@@ -45,6 +45,46 @@ impl ConfigCopy {
         Ok(ConfigCopy::InMemory { fd, path })
     }
 
+    /// An anonymous in-memory file an editor may change (`sealctl edit`): not sealed until it
+    /// is read back with [`ConfigCopy::read_back`].
+    #[cfg(target_os = "linux")]
+    pub fn in_memory_for_editing(contents: &[u8]) -> Result<ConfigCopy, ExecError> {
+        use rustix::fs::{MemfdFlags, memfd_create};
+        use std::os::fd::AsRawFd as _;
+        // No MFD_CLOEXEC: the editor inherits it, and writes back through /proc/self/fd/N.
+        let fd = memfd_create("sealctl-edit", MemfdFlags::ALLOW_SEALING)
+            .map_err(|e| ExecError::Copy(e.into()))?;
+        let mut file = fs::File::from(fd);
+        file.write_all(contents).map_err(ExecError::Copy)?;
+        let fd = std::os::fd::OwnedFd::from(file);
+        let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        Ok(ConfigCopy::InMemory { fd, path })
+    }
+
+    /// What the copy holds now, after the program (an editor) is gone. An in-memory copy is
+    /// sealed first against any further change, so that nothing the editor left running can
+    /// change what is read.
+    pub fn read_back(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, ExecError> {
+        use std::io::{Read as _, Seek as _};
+        let mut file = match self {
+            #[cfg(target_os = "linux")]
+            ConfigCopy::InMemory { fd, .. } => {
+                use rustix::fs::{SealFlags, fcntl_add_seals};
+                // Sealing fails only while someone maps it writable; what is read is read then.
+                let _ = fcntl_add_seals(
+                    fd,
+                    SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+                );
+                fs::File::from(fd.try_clone().map_err(ExecError::Copy)?)
+            }
+            ConfigCopy::PrivateFile(copy) => fs::File::open(&copy.path).map_err(ExecError::Copy)?,
+        };
+        file.rewind().map_err(ExecError::Copy)?;
+        let mut contents = zeroize::Zeroizing::new(Vec::new());
+        file.read_to_end(&mut contents).map_err(ExecError::Copy)?;
+        Ok(contents)
+    }
+
     /// A 0600 file in a 0700 folder of its own, in the folder private to the user that
     /// [`crate::private_folder::private_folder`] chooses; refused when that folder is not private.
     pub fn private_file(contents: &[u8]) -> Result<ConfigCopy, ExecError> {
@@ -126,6 +166,12 @@ impl PrivateCopy {
     #[cfg(unix)]
     pub(crate) fn share_lock_with_program(&self) -> std::io::Result<()> {
         rustix::io::fcntl_setfd(&self.lock, rustix::io::FdFlags::empty()).map_err(Into::into)
+    }
+
+    /// The signals, given back by the program's supervisor: caught until the copy is gone.
+    #[cfg(unix)]
+    pub(crate) fn give_back_signals(&mut self, signals: signal_hook::iterator::Signals) {
+        self.signals = Some(signals);
     }
 
     /// The signals caught since the copy was made, for the program's supervisor.

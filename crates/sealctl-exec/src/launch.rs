@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::copy::ConfigCopy;
 use crate::error::{CannotRunWhy, ExecError};
+use crate::mask::Secrets;
 
 /// Every signal whose default action ends a process and that a handler may catch: sealctl
 /// passes each on to the program it waits for, as the program would have received it had sealctl
@@ -37,6 +38,26 @@ pub(crate) fn catch_fatal_signals() -> Result<signal_hook::iterator::Signals, Ex
     signal_hook::iterator::Signals::new(fatal_signals()).map_err(ExecError::Supervise)
 }
 
+/// What [`Launch::run_to_edit`] saw.
+pub struct Edited {
+    /// The editor's exit status (128+N if a signal N killed it).
+    pub status: u8,
+    /// What the copy held once the editor was gone.
+    pub contents: zeroize::Zeroizing<Vec<u8>>,
+    /// The last signal sealctl was sent while the editor ran (passed on to it), if any.
+    pub signal: Option<i32>,
+}
+
+impl std::fmt::Debug for Edited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edited")
+            .field("status", &self.status)
+            .field("contents", &self.contents.len())
+            .field("signal", &self.signal)
+            .finish()
+    }
+}
+
 /// A program to start, with its arguments, extra environment and config copy.
 pub struct Launch {
     /// The program, as the user named it (looked up on PATH).
@@ -49,6 +70,9 @@ pub struct Launch {
     pub copy: Option<ConfigCopy>,
     /// Variables of sealctl's own environment that the program must not see (they hold keys).
     pub env_remove: Vec<OsString>,
+    /// With `--mask`: the secrets replaced with `***` in the program's output, which sealctl
+    /// then reads and passes on (so it waits for the program instead of becoming it).
+    pub mask: Option<Secrets>,
 }
 
 impl std::fmt::Debug for Launch {
@@ -62,6 +86,7 @@ impl std::fmt::Debug for Launch {
             )
             .field("copy", &self.copy)
             .field("env_remove", &self.env_remove)
+            .field("mask", &self.mask)
             .finish()
     }
 }
@@ -84,7 +109,7 @@ impl Launch {
     /// success: sealctl becomes the program.
     pub fn run(self) -> Result<u8, ExecError> {
         #[cfg(unix)]
-        if !self.copy.as_ref().is_some_and(ConfigCopy::needs_cleanup) {
+        if self.mask.is_none() && !self.copy.as_ref().is_some_and(ConfigCopy::needs_cleanup) {
             use std::os::unix::process::CommandExt as _;
             let error = self.command().exec();
             return Err(start_error(&self.program, error));
@@ -92,12 +117,42 @@ impl Launch {
         self.spawn_and_wait()
     }
 
-    #[cfg_attr(not(unix), allow(unused_mut))]
+    /// Runs an editor on the copy and waits for it (never replacing sealctl): the editor's exit
+    /// status, what the copy holds after it, and the last signal that asked sealctl to stop
+    /// meanwhile (passed on to the editor), if one did. The copy is removed before this returns.
+    pub fn run_to_edit(mut self) -> Result<Edited, ExecError> {
+        let copy = self.copy.take();
+        let (status, copy, signal) = self.supervise(copy)?;
+        let contents = match &copy {
+            Some(copy) => copy.read_back()?,
+            None => zeroize::Zeroizing::new(Vec::new()),
+        };
+        drop(copy);
+        Ok(Edited {
+            status,
+            contents,
+            signal,
+        })
+    }
+
     fn spawn_and_wait(mut self) -> Result<u8, ExecError> {
+        let copy = self.copy.take();
+        // The copy (and its folder) is removed as `supervise` returns, before sealctl exits.
+        self.supervise(copy).map(|(status, _, _)| status)
+    }
+
+    /// Starts the program and waits for it, passing signals on; returns its exit status, the
+    /// copy (still there, with the signals still caught until it is dropped) and the last signal
+    /// passed on.
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    fn supervise(
+        self,
+        mut copy: Option<ConfigCopy>,
+    ) -> Result<(u8, Option<ConfigCopy>, Option<i32>), ExecError> {
         // A private copy has caught every fatal signal since it was made; else they are caught
         // now, before the program starts, so that none is lost between the two.
         #[cfg(unix)]
-        let taken = match self.copy.as_mut() {
+        let taken = match copy.as_mut() {
             Some(ConfigCopy::PrivateFile(copy)) => copy.take_signals(),
             _ => None,
         };
@@ -109,39 +164,91 @@ impl Launch {
         #[cfg(unix)]
         let handle = signals.handle();
         #[cfg(unix)]
-        if let Some(ConfigCopy::PrivateFile(copy)) = &self.copy {
+        if let Some(ConfigCopy::PrivateFile(copy)) = &copy {
             copy.share_lock_with_program().map_err(ExecError::Copy)?;
         }
-        let mut child = self
-            .command()
+        let mut command = self.command();
+        #[cfg(unix)]
+        let mut outputs = match &self.mask {
+            Some(_) => Some(
+                crate::masked_output::MaskedOutputs::attach(&mut command)
+                    .map_err(ExecError::Supervise)?,
+            ),
+            None => None,
+        };
+        #[cfg(not(unix))]
+        if self.mask.is_some() {
+            return Err(ExecError::Supervise(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "--mask needs a Unix system",
+            )));
+        }
+        let mut child = command
             .spawn()
             .map_err(|error| start_error(&self.program, error))?;
+        // The program's ends of its output streams: only the program may hold them now, so that
+        // the masked copies end when it does.
+        drop(command);
+        #[cfg(unix)]
+        let terminals = outputs
+            .as_mut()
+            .map(crate::masked_output::MaskedOutputs::take_terminals)
+            .filter(|terminals| !terminals.is_empty());
+        #[cfg(unix)]
+        if terminals.is_some() {
+            handle
+                .add_signal(signal_hook::consts::SIGWINCH)
+                .map_err(ExecError::Supervise)?;
+        }
         #[cfg(unix)]
         let forwarder = {
             let pid = rustix::process::Pid::from_child(&child);
             std::thread::spawn(move || {
-                for signal in signals.forever() {
+                let mut last = None;
+                for raw in signals.forever() {
+                    // The program draws for its pseudo-terminal, which takes the new size first.
+                    if raw == signal_hook::consts::SIGWINCH
+                        && let Some(terminals) = &terminals
+                    {
+                        terminals.follow_size();
+                    }
                     // Real-time signals have no name rustix can send: the program is asked to
                     // end instead, as their default action would have ended sealctl.
-                    let signal = rustix::process::Signal::from_named_raw(signal)
+                    let signal = rustix::process::Signal::from_named_raw(raw)
                         .unwrap_or(rustix::process::Signal::TERM);
+                    if raw != signal_hook::consts::SIGWINCH {
+                        last = Some(raw);
+                    }
                     let _ = rustix::process::kill_process(pid, signal);
                 }
                 // Given back, so that the signals stay caught until the copy is gone.
-                signals
+                (signals, last)
             })
         };
+        #[cfg(unix)]
+        if let (Some(outputs), Some(secrets)) = (outputs, &self.mask) {
+            outputs.copy(secrets);
+        }
         let status = child.wait();
         #[cfg(unix)]
-        let caught = {
+        let last = {
             handle.close();
-            forwarder.join()
+            match forwarder.join() {
+                Ok((signals, last)) => {
+                    // Still caught while the copy lives: given back to it.
+                    if let Some(ConfigCopy::PrivateFile(copy)) = copy.as_mut() {
+                        copy.give_back_signals(signals);
+                    }
+                    last
+                }
+                Err(_) => None,
+            }
         };
-        // The copy (and its folder) is removed here, before sealctl exits.
-        drop(self.copy);
-        #[cfg(unix)]
-        drop(caught);
-        status.map(exit_code).map_err(ExecError::Supervise)
+        #[cfg(not(unix))]
+        let last = None;
+        status
+            .map(|status| (exit_code(status), copy, last))
+            .map_err(ExecError::Supervise)
     }
 }
 

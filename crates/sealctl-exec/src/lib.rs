@@ -19,6 +19,9 @@
 //!   provider, the MCP server, the `influxdb3` CLI, the client libraries), as data.
 //! - [`TokenFile`] hands one opened token to a program as a path (`--file`), a sealed in-memory
 //!   file on Linux.
+//! - [`mask`] (`exec --mask`): the program's output read by sealctl, every opened secret in it
+//!   replaced with `***` as it streams; the program gets a pseudo-terminal where sealctl has a
+//!   terminal.
 //!
 //! Opening sealed values is `sealctl-seal`'s work; this crate receives them opened.
 
@@ -28,6 +31,9 @@ mod copy;
 mod error;
 pub mod influxctl;
 mod launch;
+pub mod mask;
+#[cfg(unix)]
+mod masked_output;
 #[cfg(target_os = "linux")]
 mod memory_file;
 pub mod preset;
@@ -36,5 +42,5 @@ mod token_file;
 
 pub use copy::{ConfigCopy, PrivateCopy};
 pub use error::{CannotRunWhy, ExecError};
-pub use launch::{Launch, exit_code};
+pub use launch::{Edited, Launch, exit_code};
 pub use token_file::TokenFile;
