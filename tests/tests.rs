@@ -25,7 +25,11 @@ mod leaks;
 mod output;
 mod precommit;
 mod profile;
+#[cfg(feature = "test-fakes")]
+mod rotate;
 mod seal;
+#[cfg(feature = "test-fakes")]
+mod status;
 mod terminal;
 #[cfg(feature = "test-fakes")]
 mod test_backend;

@@ -54,9 +54,6 @@ pub struct Journal {
 pub struct Leftover {
     /// Its id.
     pub id: String,
-    /// Whether the note names it (else it was found by its description and creation time).
-    #[serde(skip)]
-    pub named: bool,
     /// What happened to it, in words.
     pub why: String,
 }
@@ -147,7 +144,6 @@ impl Journal {
                     {
                         left.push(Leftover {
                             id: token.id.clone(),
-                            named: false,
                             why: format!(
                                 "was created by a `token rotate` interrupted at {} (its description is \"{}\") and is not recorded in {}",
                                 self.started_at,
@@ -161,7 +157,6 @@ impl Journal {
             (Step::Created, Some(new_id)) if !recorded_new && live(new_id) => {
                 left.push(Leftover {
                     id: new_id.clone(),
-                    named: true,
                     why: format!(
                         "was created by a `token rotate` interrupted at {} and is not recorded in {}",
                         self.started_at,
@@ -180,7 +175,6 @@ impl Journal {
         {
             left.push(Leftover {
                 id: old_id.clone(),
-                named: true,
                 why: format!(
                     "was replaced by a `token rotate` started at {}, but not revoked",
                     self.started_at

@@ -85,21 +85,21 @@ pub fn rotate(global: &GlobalArgs, rotation: Rotation) -> Result<Status, Command
         .and_then(SealedValue::token_id)
         .map(str::to_owned);
 
-    // What a rotation killed before left: revoked now, with the token that works.
+    // What a rotation killed before left live and unrecorded (named by the note, or made with
+    // its description after it started): revoked now, with the token that works.
     if let Some(journal) = Journal::left(&path, &profile)? {
         let listed = influxctl
             .list(&document, &profile, old_token.as_ref())?
             .ok();
         for left in journal.leftovers(old_id.as_deref(), listed.as_deref()) {
-            let revoked = left.named
-                && influxctl
-                    .management(
-                        &document,
-                        &profile,
-                        old_token.as_ref(),
-                        &["revoke", "--force", &left.id],
-                    )?
-                    .success;
+            let revoked = influxctl
+                .management(
+                    &document,
+                    &profile,
+                    old_token.as_ref(),
+                    &["revoke", "--force", &left.id],
+                )?
+                .success;
             if revoked {
                 note!("revoked token {}, which {}", left.id, left.why);
             } else {

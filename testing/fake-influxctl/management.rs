@@ -9,6 +9,8 @@
 //!   writing this file.
 //! - `FAKE_INFLUXCTL_RELEASE`: the release to mimic; before 2.11.0, `create` knows no `--format`
 //!   (urfave/cli's "flag provided but not defined") and prints only the two warnings and the token.
+//! - `FAKE_INFLUXCTL_CREATE_FORMAT=table`: `create` prints its table even when asked for JSON
+//!   (whose form influxctl does not document), so that a reader of both forms is tested with each.
 //! - `FAKE_INFLUXCTL_ACTIVATION`: a new token fails authentication for its first N uses.
 //! - `FAKE_INFLUXCTL_FAIL`: `create`, `list` or `revoke`: that command fails once authenticated.
 //! - `FAKE_INFLUXCTL_PAUSE`: `STEP` or `STEP:after` (STEP `create`, `list`, `revoke`): the command
@@ -254,7 +256,8 @@ fn create(named: &[(String, String)]) -> Result<(), String> {
         write!(out, "{warnings}{token}\n").map_err(|error| error.to_string())?;
         return Ok(());
     }
-    if flag(named, "format") == Some("json") {
+    let table = std::env::var("FAKE_INFLUXCTL_CREATE_FORMAT").as_deref() == Ok("table");
+    if flag(named, "format") == Some("json") && !table {
         let mut object = json!({
             "id": id,
             "description": description,
