@@ -706,8 +706,8 @@ mod tests {
                 FramingError::DuplicateParameter("id".into()),
             ),
             (
-                format!("sealctl:v1:age:{payload};id=a b"),
-                FramingError::BadId("a b".into()),
+                format!("sealctl:v1:age:{payload};id=a_b!"),
+                FramingError::BadId("a_b!".into()),
             ),
             (
                 format!("sealctl:v1:age:{payload};id=../x"),
