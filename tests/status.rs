@@ -247,3 +247,24 @@ fn killed_before_revoking_the_old_token() {
 fn killed_after_revoking_the_old_token() {
     killed_at("revoke:after");
 }
+
+#[test]
+fn doctor_asks_the_cluster_only_with_live() {
+    let cluster = cluster_with(0, now() - 60, OTHER_ID);
+    let quiet = cluster.sealctl().arg("doctor").output().unwrap();
+    assert!(
+        !text(&quiet.stdout).contains("profile `"),
+        "{}",
+        text(&quiet.stdout)
+    );
+    let live = cluster
+        .sealctl()
+        .args(["doctor", "--live"])
+        .output()
+        .unwrap();
+    assert_no_token(&live);
+    let said = text(&live.stdout);
+    assert_eq!(live.status.code(), Some(1), "{said}");
+    assert!(said.contains("profile `default`: revoked"), "{said}");
+    assert!(said.contains("profile `admin`: active"), "{said}");
+}
