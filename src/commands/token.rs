@@ -55,12 +55,11 @@ a reference; the keyring holds the token (docs/keyring.md).")]
         sealctl token move --to keyring --profile prod      # out of the file, into the keyring\n  \
         sealctl token move --to age --profile prod          # back, for a file shared in git")]
     Move(MoveArgs),
-    /// Replace the management token with a new one from `influxctl management create`, then
-    /// revoke the old one (docs/rotation.md).
+    /// Replace the management token with a new one from influxctl, and revoke the old one.
     ///
-    /// The new token goes from influxctl's output (read in memory) into the profile, sealed as
-    /// the old one was, with its id and expiry; it is checked before it is recorded, and
-    /// recorded before the old one is revoked.
+    /// The new token goes from `influxctl management create` (its output read in memory) into
+    /// the profile, sealed as the old one was, with its id and expiry; it is checked before it
+    /// is recorded, and recorded before the old one is revoked (docs/rotation.md).
     #[command(after_help = "Examples:\n  \
         sealctl token rotate --profile prod --expires-in 90d\n  \
         sealctl token rotate --dry-run\n  \
@@ -69,8 +68,10 @@ Exit status: 0 rotated; 2 usage or setup error (nothing changed); 3 influxctl co
 token (nothing changed); 4 the new token did not work in time, 5 it could not be recorded (it\n\
 was revoked; nothing changed); 6 the new token is recorded but the old one could not be revoked.")]
     Rotate(RotateArgs),
-    /// Compare each profile's management token with what the cluster says of it: active,
-    /// expiring, expired, revoked or unknown.
+    /// Compare each profile's management token with what the cluster says of it.
+    ///
+    /// Active, expiring, expired, revoked or unknown to the cluster, from `influxctl management
+    /// list --format json`, asked with the profile's own token (docs/rotation.md).
     #[command(after_help = "Examples:\n  \
         sealctl token status --all\n  \
         sealctl token status --profile prod --format json\n\n\

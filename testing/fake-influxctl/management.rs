@@ -253,7 +253,7 @@ fn create(named: &[(String, String)]) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     let warnings = "warn\tplease copy the token and store in a safe place\nwarn\tthis is the *only time* you will see the token\n";
     if old_release() {
-        write!(out, "{warnings}{token}\n").map_err(|error| error.to_string())?;
+        writeln!(out, "{warnings}{token}").map_err(|error| error.to_string())?;
         return Ok(());
     }
     let table = std::env::var("FAKE_INFLUXCTL_CREATE_FORMAT").as_deref() == Ok("table");
