@@ -421,3 +421,56 @@ fn id_metadata_is_checked_set_and_shown() {
     );
     cluster.sealctl().args(["token", "get"]).assert().code(2);
 }
+
+#[test]
+fn the_id_in_piped_create_output_is_recorded() {
+    let cluster = Cluster::new(true);
+    let id = "6b4d4a39-8a28-4f0d-9a0e-8f6f0a1b2c3d";
+    let table = format!(
+        "+-------------+--------------------------------------+\n|          id | {id} |\n| description | piped                                |\n|  expires at |                                      |\n|  revoked at |                                      |\n+-------------+--------------------------------------+\nwarn\tplease copy the token and store in a safe place\nwarn\tthis is the *only time* you will see the token\n{OLD}\n"
+    );
+    cluster
+        .sealctl()
+        .args(["token", "set"])
+        .write_stdin(table)
+        .assert()
+        .success();
+    assert!(cluster.file().contains(&format!(";id={id}")));
+    // --id wins over the input's.
+    cluster
+        .sealctl()
+        .args(["token", "set", "--id", OLD_ID])
+        .write_stdin(format!("{{\"id\":\"{id}\",\"token\":\"{OLD}\"}}"))
+        .assert()
+        .success();
+    assert!(cluster.file().contains(&format!(";id={OLD_ID}")));
+    assert!(!cluster.file().contains(id));
+}
+
+#[test]
+fn a_token_that_cannot_be_opened_stops_rotate_before_anything_is_made() {
+    let cluster = Cluster::new(true);
+    let (file, state) = (cluster.file(), std::fs::read(&cluster.state).unwrap());
+    std::fs::remove_file(cluster.env.home().join(".config/sealctl/identity.txt")).unwrap();
+    let output = cluster.rotate(&[], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("nothing was changed"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(cluster.file(), file);
+    assert_eq!(std::fs::read(&cluster.state).unwrap(), state);
+    // status says it cannot open it, and fails.
+    let status = cluster
+        .sealctl()
+        .args(["token", "status", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1), "{}", text(&status.stderr));
+    assert!(
+        text(&status.stdout).contains("\"unopened\""),
+        "{}",
+        text(&status.stdout)
+    );
+}
