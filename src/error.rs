@@ -270,6 +270,10 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::Framing(sealctl_profile::sealed::FramingError::BadExpiry(_)) => {
                 "the expiry is only a reminder (the server decides): remove `;exp=…` from the value to open it, or restore the value from version control".to_owned()
             }
+            // The id is in clear too, and only names the token for `token rotate` and `status`.
+            E::Framing(sealctl_profile::sealed::FramingError::BadId(_)) => {
+                "the id only names the token (`influxctl management list` shows it): remove `;id=…` from the value to open it, or restore the value from version control".to_owned()
+            }
             E::Damaged(_) | E::NotAnEnvelope | E::Framing(_) => {
                 format!("restore the value from version control, or set the token again with `{set}`")
             }

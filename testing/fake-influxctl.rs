@@ -11,7 +11,9 @@
 //! - `exit N`: exit with status N;
 //! - `wait-signal`: say `ready PID`, wait for SIGINT, SIGTERM, SIGHUP or SIGQUIT, say which, exit 0;
 //! - `pipe`: copy standard input to standard output;
-//! - `version`: say which influxctl it stands in for, as `influxctl version` does.
+//! - `version`: say which influxctl it stands in for, as `influxctl version` does;
+//! - `management create | list | revoke`: a stateful emulation of influxctl's management tokens
+//!   (testing/fake-influxctl/management.rs says how a test names its state and injects faults).
 //!
 //! Built only with the `test-fakes` feature, so `cargo install` never installs it.
 
@@ -19,6 +21,9 @@ use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 use sha2::{Digest as _, Sha256};
+
+#[path = "fake-influxctl/management.rs"]
+mod management;
 
 fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -101,36 +106,51 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "report" => report(config, profile),
+        "management" => management::run(config, profile, operands),
         "version" => {
-            println!("influxctl 2.10.3 (sealctl's test stand-in)");
+            let release = std::env::var(management::RELEASE_ENV);
+            let release = release.as_deref().unwrap_or("2.10.3");
+            println!("influxctl {release} (sealctl's test stand-in)");
             ExitCode::SUCCESS
         }
         other => fail(&format!("unknown command \"{other}\"")),
     }
 }
 
-fn report(config: Option<String>, profile: Option<String>) -> ExitCode {
+/// The profile influxctl would use: its name, the whole file, its path, and the profile's table.
+struct Chosen {
+    name: String,
+    document: toml_edit::DocumentMut,
+    path: std::path::PathBuf,
+    profiles: toml_edit::ArrayOfTables,
+    index: usize,
+}
+
+impl Chosen {
+    fn table(&self) -> &toml_edit::Table {
+        self.profiles.get(self.index).expect("found")
+    }
+
+    /// A string key of the profile, as go-toml v2 matches it.
+    fn string(&self, key: &str) -> Option<String> {
+        sealctl_profile::schema::keys_for(self.table(), key)
+            .last()
+            .and_then(|(_, item)| item.as_str().map(str::to_owned))
+    }
+}
+
+/// Reads the config and picks the profile as influxctl does; the message when it cannot.
+fn choose(config: Option<String>, profile: Option<String>) -> Result<Chosen, String> {
     let path = match config {
         Some(path) => std::path::PathBuf::from(path),
-        None => match sealctl_profile::paths::default_config_path() {
-            Some(path) => path,
-            None => return fail("no home folder"),
-        },
+        None => sealctl_profile::paths::default_config_path().ok_or("no home folder")?,
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) => return fail(&format!("reading config {}: {error}", path.display())),
-    };
-    let document: toml_edit::DocumentMut = match text.parse() {
-        Ok(document) => document,
-        Err(error) => {
-            return fail(&format!(
-                "parsing config {}: {}",
-                path.display(),
-                error.message()
-            ));
-        }
-    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| format!("reading config {}: {error}", path.display()))?;
+    let document: toml_edit::DocumentMut =
+        text.parse().map_err(|error: toml_edit::TomlError| {
+            format!("parsing config {}: {}", path.display(), error.message())
+        })?;
     let name = profile
         .or_else(|| {
             std::env::var("INFLUXCTL_PROFILE")
@@ -145,27 +165,41 @@ fn report(config: Option<String>, profile: Option<String>) -> ExitCode {
             .last()
             .map(|(_, item)| item.clone())
     };
-    let Some(profiles) =
-        read(document.as_table(), "profile").and_then(|item| item.into_array_of_tables().ok())
-    else {
-        return fail("no [[profile]] in config");
-    };
-    let Some(chosen) = profiles.iter().find(|table| {
-        read(*table, "name").and_then(|n| n.as_str().map(str::to_owned)) == Some(name.clone())
-    }) else {
-        return fail(&format!(
-            "profile \"{name}\" not found in {}",
-            path.display()
-        ));
+    let profiles = read(document.as_table(), "profile")
+        .and_then(|item| item.into_array_of_tables().ok())
+        .ok_or("no [[profile]] in config")?;
+    let index = profiles
+        .iter()
+        .position(|table| {
+            read(table, "name").and_then(|n| n.as_str().map(str::to_owned)) == Some(name.clone())
+        })
+        .ok_or_else(|| format!("profile \"{name}\" not found in {}", path.display()))?;
+    Ok(Chosen {
+        name,
+        document,
+        path,
+        profiles,
+        index,
+    })
+}
+
+fn report(config: Option<String>, profile: Option<String>) -> ExitCode {
+    let chosen = match choose(config, profile) {
+        Ok(chosen) => chosen,
+        Err(message) => return fail(&message),
     };
     let digest = |key: &str| {
-        read(chosen, key)
-            .as_ref()
-            .and_then(|value| value.as_str())
-            .map_or("null".to_owned(), |value| {
-                format!("\"{}\"", sha256(value.as_bytes()))
-            })
+        chosen.string(key).map_or("null".to_owned(), |value| {
+            format!("\"{}\"", sha256(value.as_bytes()))
+        })
     };
+    let Chosen {
+        name,
+        document,
+        path,
+        profiles,
+        ..
+    } = &chosen;
     println!(
         "{{\"profile\":\"{name}\",\"profiles_in_file\":{},\"has_sealctl_table\":{},\"mgmt_token_sha256\":{},\"token_sha256\":{},\"sealctl_profile_env\":\"{}\",\"config\":\"{}\"}}",
         profiles.len(),

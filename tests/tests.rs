@@ -30,7 +30,11 @@ mod mask;
 mod output;
 mod precommit;
 mod profile;
+#[cfg(feature = "test-fakes")]
+mod rotate;
 mod seal;
+#[cfg(feature = "test-fakes")]
+mod status;
 mod terminal;
 #[cfg(feature = "test-fakes")]
 mod test_backend;

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use clap::Args;
 use sealctl_profile::ProfileDocument;
-use sealctl_profile::sealed::KeyringStore;
+use sealctl_profile::sealed::{KeyringStore, SealedValue};
 use sealctl_seal::{Backend as _, Destination, Endpoint, LeftBehind, Needs, Place};
 use secrecy::SecretString;
 
@@ -221,6 +221,15 @@ impl Sealer {
             }
         }
         Ok(())
+    }
+}
+
+/// `sealed` with the token's id recorded beside it (`id=`, docs/sealed-values.md), when there is
+/// one: from `management create`, `token set --id`, or the value it replaces (rekey, move).
+pub fn with_token_id(sealed: String, id: Option<&str>) -> String {
+    match (id, SealedValue::parse(&sealed)) {
+        (Some(id), Ok(parsed)) => parsed.with_token_id(id).to_string(),
+        _ => sealed,
     }
 }
 

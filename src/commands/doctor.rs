@@ -37,9 +37,20 @@ use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, is_broken_pipe};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  sealctl doctor\n\n\
-Exit status: 0 when nothing failed (warnings allowed); 1 when something did; 2 on a usage error.")]
-pub struct DoctorArgs {}
+#[command(
+    after_help = "Examples:\n  sealctl doctor\n  sealctl doctor --live\n\n\
+Exit status: 0 when nothing failed (warnings allowed); 1 when something did; 2 on a usage error."
+)]
+pub struct DoctorArgs {
+    /// Also ask the cluster about each profile's management token, as `sealctl token status
+    /// --all` does: a network call with each token, so only when asked.
+    #[arg(long)]
+    pub live: bool,
+
+    /// The influxctl that --live runs (default: `influxctl` on PATH).
+    #[arg(long = "influxctl", value_name = "PATH", env = "SEALCTL_INFLUXCTL")]
+    pub influxctl: Option<std::path::PathBuf>,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
@@ -114,7 +125,7 @@ impl Report {
     }
 }
 
-pub fn cmd_doctor(global: &GlobalArgs, _args: DoctorArgs) -> Result<Status, CommandError> {
+pub fn cmd_doctor(global: &GlobalArgs, args: DoctorArgs) -> Result<Status, CommandError> {
     let mut report = Report::default();
     let document = config(global, &mut report);
     let identities = identities(global, &mut report);
@@ -124,6 +135,11 @@ pub fn cmd_doctor(global: &GlobalArgs, _args: DoctorArgs) -> Result<Status, Comm
     }
     backends(document.as_ref(), &mut report);
     influxctl(&mut report);
+    if args.live
+        && let Some(document) = &document
+    {
+        live(global, document, args.influxctl, &mut report);
+    }
 
     let failed = report.count(Level::Fail) > 0;
     // anstream drops the colour where it may not go (not a terminal, NO_COLOR, --color never).
@@ -140,6 +156,55 @@ pub fn cmd_doctor(global: &GlobalArgs, _args: DoctorArgs) -> Result<Status, Comm
     } else {
         Status::Success
     })
+}
+
+/// `--live`: what the cluster says of each profile's management token (`token status --all`).
+fn live(
+    global: &GlobalArgs,
+    document: &ProfileDocument,
+    influxctl: Option<std::path::PathBuf>,
+    report: &mut Report,
+) {
+    let request = super::status::StatusRequest {
+        all: true,
+        json: false,
+        influxctl,
+    };
+    let states = match super::status::states(global, document, document.path(), &request) {
+        Ok(states) => states,
+        Err(error) => {
+            let fix = error.hints().first().cloned();
+            report.push(Level::Fail, "cluster", error.to_string(), fix);
+            return;
+        }
+    };
+    let status_command = crate::ui::CommandLine::sealctl(&["token", "status"])
+        .file(document.path())
+        .all()
+        .to_string();
+    for state in states {
+        let cluster = &state.cluster;
+        let mut text = format!("profile `{}`: {}", state.profile, cluster.state);
+        if let Some(days) = cluster.days_left {
+            text.push_str(&format!(", expires in {days} days"));
+        }
+        if let Some(message) = &cluster.message {
+            text.push_str(&format!(" ({message})"));
+        }
+        for left in &state.leftovers {
+            text.push_str(&format!("; token {} {}", left.id, left.why));
+        }
+        let level = if state.in_trouble() {
+            Level::Fail
+        } else if cluster.state == "expiring" {
+            Level::Warn
+        } else {
+            Level::Ok
+        };
+        let fix = (level != Level::Ok)
+            .then(|| format!("see `{status_command}`; `sealctl token rotate` replaces a token"));
+        report.push(level, "cluster", text, fix);
+    }
 }
 
 /// The profile file: where, its permissions, and what `check` says of it.

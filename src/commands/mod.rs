@@ -9,13 +9,17 @@ pub mod edit;
 pub mod exec;
 pub mod identity;
 pub mod init;
+mod journal;
 pub mod man;
+mod management;
 mod new_profile;
 pub mod profile;
 mod questions;
 pub mod recipients;
 pub mod rekey;
+mod rotate;
 pub mod seal;
+mod status;
 mod target;
 
 pub use target::KEYRING_TIMEOUT_ENV;

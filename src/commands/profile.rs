@@ -123,6 +123,9 @@ pub struct Kept {
     /// The token's expiry (RFC 3339), when the value records it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// The token's id (as `influxctl management list` shows it), when the value records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl Kept {
@@ -139,9 +142,14 @@ impl Kept {
             Some(value) if value.is_plaintext() => ("plaintext".to_owned(), None, None),
             _ => ("absent".to_owned(), None, None),
         };
+        let id = match value {
+            Some(SecretValue::Sealed(sealed)) => sealed.token_id().map(str::to_owned),
+            _ => None,
+        };
         Kept {
             kept,
             store,
+            id,
             expires_at: expires_at.map(|time| humantime::format_rfc3339_seconds(time).to_string()),
         }
     }
@@ -162,6 +170,9 @@ impl Kept {
             } else {
                 format!(", expires {date}")
             });
+        }
+        if let Some(id) = &self.id {
+            cell.push_str(&format!(", id {id}"));
         }
         cell
     }

@@ -106,6 +106,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
             &locked.path,
             expires_at,
         )?;
+        let value = backend::with_token_id(value, framing.as_ref().and_then(SealedValue::token_id));
         if framing.is_some_and(|framing| framing.endpoint_digest().is_none()) {
             newly_bound.push((secret, endpoint));
         }
@@ -161,6 +162,7 @@ fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, Comma
             &locked.path,
             sealed.expires_at(),
         )?;
+        let value = backend::with_token_id(value, sealed.token_id());
         resealed.push(ProfileValue::new(secret.place.clone(), value));
     }
     locked.document.set_many(&resealed)?;

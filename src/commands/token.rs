@@ -1,5 +1,6 @@
-//! `sealctl token set|get|rm|move`: one token, sealed as it is set, opened for scripts, removed,
-//! or moved between age and the keyring.
+//! `sealctl token set|get|rm|move|rotate|status`: one token, sealed as it is set, opened for
+//! scripts, removed, moved between age and the keyring, replaced by a new one from the cluster
+//! (`rotate.rs`), or compared with what the cluster says of it (`status.rs`).
 
 use std::io::IsTerminal as _;
 use std::time::SystemTime;
@@ -54,6 +55,104 @@ a reference; the keyring holds the token (docs/keyring.md).")]
         sealctl token move --to keyring --profile prod      # out of the file, into the keyring\n  \
         sealctl token move --to age --profile prod          # back, for a file shared in git")]
     Move(MoveArgs),
+    /// Replace the management token with a new one from influxctl, and revoke the old one.
+    ///
+    /// The new token goes from `influxctl management create` (its output read in memory) into
+    /// the profile, sealed as the old one was, with its id and expiry; it is checked before it
+    /// is recorded, and recorded before the old one is revoked (docs/rotation.md).
+    #[command(after_help = "Examples:\n  \
+        sealctl token rotate --profile prod --expires-in 90d\n  \
+        sealctl token rotate --dry-run\n  \
+        sealctl token rotate --keep-old --description \"ci, 2027\"\n\n\
+Exit status: 0 rotated; 2 usage or setup error (nothing changed); 3 influxctl could not create a\n\
+token (nothing changed); 4 the new token did not work in time, 5 it could not be recorded (it\n\
+was revoked; nothing changed); 6 the new token is recorded but the old one could not be revoked.")]
+    Rotate(RotateArgs),
+    /// Compare each profile's management token with what the cluster says of it.
+    ///
+    /// Active, expiring, expired, revoked or unknown to the cluster, from `influxctl management
+    /// list --format json`, asked with the profile's own token (docs/rotation.md).
+    #[command(after_help = "Examples:\n  \
+        sealctl token status --all\n  \
+        sealctl token status --profile prod --format json\n\n\
+Exit status: 0 all well (or expiring); 1 a token is expired, revoked, unknown to the cluster,\n\
+refused by it or cannot be opened, or an interrupted rotation left a token live; 2 usage error.")]
+    Status(StatusArgs),
+}
+
+/// The influxctl `token rotate` and `token status` run.
+#[derive(Debug, Args)]
+pub struct InfluxctlProgram {
+    /// The influxctl to run (default: `influxctl` on PATH).
+    #[arg(long = "influxctl", value_name = "PATH", env = "SEALCTL_INFLUXCTL")]
+    pub program: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// When the new token expires (RFC 3339, in the future). Default: it does not expire.
+    #[arg(long, value_name = "TIME", value_parser = parse_expires_at)]
+    pub expires_at: Option<SystemTime>,
+
+    /// How long from now the new token lasts (as in 90d), instead of --expires-at.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_expires_in,
+        allow_hyphen_values = true,
+        conflicts_with = "expires_at"
+    )]
+    pub expires_in: Option<SystemTime>,
+
+    /// The new token's description. Default: `sealctl token rotate of PROFILE at TIME`.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Leave the old token live (revoke it yourself once nothing uses it).
+    #[arg(long)]
+    pub keep_old: bool,
+
+    /// Say what would be done; run nothing, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for the new token to become active (it can take minutes).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        env = "SEALCTL_ROTATE_WAIT",
+        value_parser = humantime::parse_duration
+    )]
+    pub wait_active: std::time::Duration,
+
+    #[command(flatten)]
+    pub influxctl: InfluxctlProgram,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub scope: target::ScopeArgs,
+
+    /// `human` (one line per profile) or `json`.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: StatusFormat,
+
+    #[command(flatten)]
+    pub influxctl: InfluxctlProgram,
+}
+
+/// How `token status` writes.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StatusFormat {
+    /// One line per profile.
+    Human,
+    /// A JSON object, for monitoring.
+    Json,
 }
 
 /// Which secret key.
@@ -105,11 +204,29 @@ pub struct SetArgs {
     )]
     pub expires_in: Option<SystemTime>,
 
+    /// The token's id, as `influxctl management list` shows it, if the input does not say:
+    /// recorded in clear beside the value (`id=`), so that `token rotate` can revoke it and
+    /// `token status` find it.
+    #[arg(long, value_name = "ID", value_parser = parse_token_id)]
+    pub id: Option<String>,
+
     #[command(flatten)]
     pub backend: BackendArgs,
 
     #[command(flatten)]
     pub write: WriteArgs,
+}
+
+/// `--id`: a token id as influxctl shows them.
+fn parse_token_id(text: &str) -> Result<String, String> {
+    if sealctl_profile::sealed::is_token_id(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "not a token id: give the ID column of `influxctl management list` (letters, digits and `-`, at most {})",
+            sealctl_profile::sealed::ID_MAX
+        ))
+    }
 }
 
 /// `--expires-at`: a time still to come; one already past is a mistyped date, and would seal a
@@ -195,6 +312,26 @@ pub fn cmd_token(global: &GlobalArgs, args: TokenArgs) -> Result<Status, Command
         TokenCommand::Get(args) => get(global, args),
         TokenCommand::Rm(args) => rm(global, args),
         TokenCommand::Move(args) => move_token(global, args),
+        TokenCommand::Rotate(args) => super::rotate::rotate(
+            global,
+            super::rotate::Rotation {
+                expires_at: args.expires_at.or(args.expires_in),
+                description: args.description,
+                keep_old: args.keep_old,
+                dry_run: args.dry_run,
+                influxctl: args.influxctl.program,
+                wait: args.wait_active,
+                force: args.write.force,
+            },
+        ),
+        TokenCommand::Status(args) => super::status::status(
+            global,
+            super::status::StatusRequest {
+                all: args.scope.all,
+                json: matches!(args.format, StatusFormat::Json),
+                influxctl: args.influxctl.program,
+            },
+        ),
     }
 }
 
@@ -218,6 +355,7 @@ fn set(global: &GlobalArgs, args: SetArgs) -> Result<Status, CommandError> {
     let mut sealer = Sealer::new(global, &mut document, to)?;
     let expires_at = args.expires_at.or(args.expires_in).or(input.expires_at);
     let sealed = sealer.seal(&input.token, &place, &endpoint, &path, expires_at)?;
+    let sealed = backend::with_token_id(sealed, args.id.as_deref().or(input.id.as_deref()));
     document.set(&profile, args.key.name(), &sealed)?;
     let done = sealer.done(&place.to_string(), &path);
     sealer.save(&mut document)?;
@@ -280,6 +418,7 @@ fn move_token(global: &GlobalArgs, args: MoveArgs) -> Result<Status, CommandErro
     let expires_at = now.as_ref().and_then(SealedValue::expires_at);
     let mut sealer = Sealer::new(global, &mut document, to)?;
     let sealed = sealer.seal(&token, &place, &endpoint, &path, expires_at)?;
+    let sealed = backend::with_token_id(sealed, now.as_ref().and_then(SealedValue::token_id));
     document.set(&profile, args.key.name(), &sealed)?;
     let done = sealer.done(&place.to_string(), &path);
     sealer.save(&mut document)?;

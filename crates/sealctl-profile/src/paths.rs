@@ -16,6 +16,30 @@ pub fn default_config_path() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|dirs| dirs.config_dir().join("influxctl").join("config.toml"))
 }
 
+/// Where `sealctl token rotate` notes what it is doing to one profile of one file, so that a
+/// rotation that was killed is found by the next command: `<state dir>/sealctl/rotations/` (the
+/// XDG state dir, `~/.local/state` on Linux; the local data dir elsewhere), one file per file
+/// and profile, named by a digest of the file's absolute path and the profile's name.
+pub fn rotation_journal(config: &std::path::Path, profile: &str) -> Option<PathBuf> {
+    use sha2::{Digest as _, Sha256};
+    let dirs = directories::BaseDirs::new()?;
+    let base = dirs.state_dir().unwrap_or(dirs.data_local_dir());
+    let config = std::path::absolute(config).unwrap_or_else(|_| config.to_owned());
+    let mut digest = Sha256::new();
+    digest.update(config.as_os_str().as_encoded_bytes());
+    digest.update([0]);
+    digest.update(profile.as_bytes());
+    let name: String = digest.finalize()[..12]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Some(
+        base.join("sealctl")
+            .join("rotations")
+            .join(format!("{name}.json")),
+    )
+}
+
 /// Where the chosen profile name came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProfileSource {

@@ -9,12 +9,14 @@ use zeroize::Zeroizing;
 use crate::error::TokenError;
 use crate::seal::validate_token;
 
-/// A token read from input, with its expiry when the input said it.
+/// A token read from input, with its expiry and id when the input said them.
 pub struct TokenInput {
     /// The token.
     pub token: SecretString,
     /// When it expires, if the input said.
     pub expires_at: Option<SystemTime>,
+    /// The id influxctl gave it, if the input said (the `id` row of the table, or JSON's `id`).
+    pub id: Option<String>,
 }
 
 impl std::fmt::Debug for TokenInput {
@@ -22,6 +24,7 @@ impl std::fmt::Debug for TokenInput {
         f.debug_struct("TokenInput")
             .field("token", &"[redacted]")
             .field("expires_at", &self.expires_at)
+            .field("id", &self.id)
             .finish()
     }
 }
@@ -66,6 +69,7 @@ pub fn parse_token_input(input: &str) -> Result<TokenInput, TokenError> {
                 .lines()
                 .flat_map(|line| line.split(['|', ' ', '\t']))
                 .find_map(rfc3339),
+            id: table_id(&lines),
         }
     };
     validate_token(&parsed.token)?;
@@ -85,17 +89,42 @@ fn from_json(input: &str) -> Result<TokenInput, TokenError> {
             "the JSON input has no \"token\" field",
         ))?;
     let token = Zeroizing::new(token.to_owned());
+    // A time as text, or as `management list --format json` writes times: `{"seconds": N}`
+    // (zero for none).
+    let time = |value: &serde_json::Value| match value {
+        serde_json::Value::String(text) => rfc3339(text),
+        serde_json::Value::Object(parts) => parts
+            .get("seconds")
+            .and_then(serde_json::Value::as_u64)
+            .filter(|seconds| *seconds > 0)
+            .map(|seconds| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds)),
+        _ => None,
+    };
     let expires_at = ["expires_at", "expiresAt", "expiry"]
         .iter()
-        .find_map(|field| {
-            object
-                .get(*field)
-                .and_then(serde_json::Value::as_str)
-                .and_then(rfc3339)
-        });
+        .find_map(|field| object.get(*field).and_then(time));
+    let id = object
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .filter(|id| sealctl_profile::sealed::is_token_id(id))
+        .map(str::to_owned);
     Ok(TokenInput {
         token: SecretString::from(token.as_str()),
         expires_at,
+        id,
+    })
+}
+
+/// The id in the table `management create` prints (since influxctl 2.11): the row `| id | … |`.
+fn table_id(lines: &[&str]) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        match cells.as_slice() {
+            ["", "id", id, ""] if sealctl_profile::sealed::is_token_id(id) => {
+                Some((*id).to_owned())
+            }
+            _ => None,
+        }
     })
 }
 
@@ -152,6 +181,47 @@ apiv3_mgmtTOKEN-abc123
             parse_token_input(r#"{"id":"x"}"#),
             Err(TokenError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn the_documented_forms_of_create_give_the_id() {
+        // As the influxctl 2.11 release notes show it.
+        let table = "\
++-------------+--------------------------------------+
+|          id | 11111111-1111-1111-1111-111111111111 |
+| description | Example Token                        |
+|  expires at | 2025-10-24T00:00:00Z                 |
+|  revoked at |                                      |
++-------------+--------------------------------------+
+warn\tplease copy the token and store in a safe place
+warn\tthis is the *only time* you will see the token
+M.V1.+5JkTOKEN
+";
+        let input = parse_token_input(table).unwrap();
+        assert_eq!(input.token.expose_secret(), "M.V1.+5JkTOKEN");
+        assert_eq!(
+            input.id.as_deref(),
+            Some("11111111-1111-1111-1111-111111111111")
+        );
+        assert_eq!(
+            input.expires_at,
+            Some(humantime::parse_rfc3339("2025-10-24T00:00:00Z").unwrap())
+        );
+        // Before 2.11: the warnings and the token, no id.
+        let old = "warn\tplease copy the token and store in a safe place\nwarn\tthis is the *only time* you will see the token\nM.V1.+5JkTOKEN\n";
+        let input = parse_token_input(old).unwrap();
+        assert_eq!(input.token.expose_secret(), "M.V1.+5JkTOKEN");
+        assert_eq!((input.id, input.expires_at), (None, None));
+        // JSON, with times as `management list` writes them; an id that is not one is dropped.
+        let json = r#"{"id":"22222222-2222-2222-2222-222222222222","expires_at":{"seconds":1800000000,"nanos":0},"token":"M.V1.x"}"#;
+        let input = parse_token_input(json).unwrap();
+        assert_eq!(
+            input.id.as_deref(),
+            Some("22222222-2222-2222-2222-222222222222")
+        );
+        assert!(input.expires_at.is_some());
+        let input = parse_token_input(r#"{"id":"a;b","token":"M.V1.x"}"#).unwrap();
+        assert_eq!(input.id, None);
     }
 
     #[test]

@@ -53,8 +53,21 @@ pub const HOST_PARAM: &str = "host";
 /// changed endpoint without any key. What is sealed inside is authoritative; this is a copy.
 pub const ENDPOINT_PARAM: &str = "ep";
 
+/// The parameter holding the id influxctl gave the token (`management list` shows it), so that
+/// `token rotate` can revoke it and `token status` find it without opening the value.
+pub const ID_PARAM: &str = "id";
+
+/// The longest token id: influxctl's are UUIDs (36 characters).
+pub const ID_MAX: usize = 64;
+
 /// The parameters sealctl reads, each of which may be given once.
-const READ_PARAMS: &[&str] = &[RECIPIENTS_PARAM, EXPIRY_PARAM, HOST_PARAM, ENDPOINT_PARAM];
+const READ_PARAMS: &[&str] = &[
+    RECIPIENTS_PARAM,
+    EXPIRY_PARAM,
+    HOST_PARAM,
+    ENDPOINT_PARAM,
+    ID_PARAM,
+];
 
 /// The name of a backend that can hold a sealed secret, as written in the framing: a lower-case
 /// ASCII letter, then up to 31 lower-case letters, digits or `-`. Any well-formed name parses, so
@@ -153,6 +166,8 @@ pub enum FramingError {
     BadExpiry(String),
     /// A parameter sealctl reads, given twice: which one counts would be a guess.
     DuplicateParameter(String),
+    /// An `id` parameter that is not a token id (letters, digits and `-`, at most [`ID_MAX`]).
+    BadId(String),
 }
 
 impl fmt::Display for FramingError {
@@ -195,6 +210,10 @@ impl fmt::Display for FramingError {
             FramingError::DuplicateParameter(name) => {
                 write!(f, "parameter `{name}` is given twice")
             }
+            FramingError::BadId(text) => write!(
+                f,
+                "its token id `{ID_PARAM}={text}` is not an id as influxctl shows them (letters, digits and `-`, at most {ID_MAX})"
+            ),
         }
     }
 }
@@ -205,6 +224,14 @@ impl std::error::Error for FramingError {}
 /// opening alike.
 pub fn parse_expiry(text: &str) -> Result<SystemTime, FramingError> {
     humantime::parse_rfc3339(text).map_err(|_| FramingError::BadExpiry(short(text)))
+}
+
+/// Whether `text` is a token id as `id=` may hold it: what `management list` shows in its ID
+/// column (a UUID), or any word of ASCII letters, digits and `-` up to [`ID_MAX`] long.
+pub fn is_token_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= ID_MAX
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Whether a value claims to be sealed (and so must not be judged as plaintext).
@@ -248,6 +275,18 @@ impl SealedValue {
     /// The token's expiry, if recorded ([`SealedValue::parse`] has refused an unreadable one).
     pub fn expires_at(&self) -> Option<SystemTime> {
         parse_expiry(self.param(EXPIRY_PARAM)?).ok()
+    }
+
+    /// The id influxctl gave the token, if recorded.
+    pub fn token_id(&self) -> Option<&str> {
+        self.param(ID_PARAM)
+    }
+
+    /// The same value with its token id recorded (replacing any recorded before).
+    pub fn with_token_id(mut self, id: &str) -> SealedValue {
+        self.params.retain(|(name, _)| name != ID_PARAM);
+        self.params.push((ID_PARAM.to_owned(), id.to_owned()));
+        self
     }
 
     /// The keyring entry of a `keyring` value.
@@ -321,6 +360,9 @@ impl<'v> Framing<'v> {
                     }
                     if name == EXPIRY_PARAM {
                         parse_expiry(value)?;
+                    }
+                    if name == ID_PARAM && !is_token_id(value) {
+                        return Err(FramingError::BadId(short(value)));
                     }
                 }
                 _ => {
@@ -455,6 +497,22 @@ mod tests {
         assert_eq!(sealed.backend.as_str(), "age");
         assert_eq!(sealed.param("r"), Some("1a2b3c4d"));
         assert_eq!(sealed.to_string(), value);
+    }
+
+    #[test]
+    fn a_token_id_is_kept_beside_the_expiry_and_replaced_not_repeated() {
+        let id = "0a1b2c3d-0000-4000-8000-123456789abc";
+        let value = format!(
+            "sealctl:v1:age:{};r=1a2b3c4d;exp=2027-01-02T03:04:05Z;id={id}",
+            age_payload()
+        );
+        let sealed = SealedValue::parse(&value).unwrap();
+        assert_eq!(sealed.token_id(), Some(id));
+        assert_eq!(sealed.to_string(), value);
+        let again = sealed.with_token_id("ffff");
+        assert_eq!(again.token_id(), Some("ffff"));
+        assert_eq!(again.params.iter().filter(|(n, _)| n == "id").count(), 1);
+        assert!(SealedValue::parse(&again.to_string()).is_ok());
     }
 
     #[test]
@@ -642,6 +700,22 @@ mod tests {
             (
                 format!("sealctl:v1:age:{payload};r=1a2b3c4d;r=1a2b3c4d"),
                 FramingError::DuplicateParameter("r".into()),
+            ),
+            (
+                format!("sealctl:v1:age:{payload};id=1111;id=2222"),
+                FramingError::DuplicateParameter("id".into()),
+            ),
+            (
+                format!("sealctl:v1:age:{payload};id=a_b!"),
+                FramingError::BadId("a_b!".into()),
+            ),
+            (
+                format!("sealctl:v1:age:{payload};id=../x"),
+                FramingError::BadId("../x".into()),
+            ),
+            (
+                format!("sealctl:v1:age:{payload};id={}", "a".repeat(65)),
+                FramingError::BadId(format!("{}…", "a".repeat(16))),
             ),
         ];
         for (value, expected) in cases {

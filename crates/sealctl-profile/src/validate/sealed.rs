@@ -23,6 +23,9 @@ impl Walk<'_> {
                 FramingError::BadExpiry(_) => {
                     "the expiry is only a reminder (the server decides): remove `;exp=…` from the value, restore the value from version control, or set the token again"
                 }
+                FramingError::BadId(_) => {
+                    "the id only names the token (`influxctl management list` shows it): remove `;id=…` from the value, or give the right one with `sealctl token set --id`"
+                }
                 _ => "restore the value from version control, or seal the token again",
             };
             self.report_at_key(
