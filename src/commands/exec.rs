@@ -182,6 +182,18 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         refuse_other_ids(&document, &profile, &endpoint, &scanned)?;
     }
     let mut opener = target::Opener::new(global, &path);
+    // Every value this run will open, opened together: one session of an age plugin (one PIN or
+    // touch of a hardware key) for them all.
+    let mut wanted = Vec::new();
+    for (_, key) in &args.env {
+        wanted.extend(document.get(&profile, key)?);
+    }
+    if adapter == Adapter::Influxctl {
+        for value in document.values(std::slice::from_ref(&profile), SECRET_KEYS)? {
+            wanted.push(value.value);
+        }
+    }
+    opener.open_together(wanted.iter().map(String::as_str));
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
         SecretString::from(profile.clone()),

@@ -50,6 +50,7 @@ mod envelope;
 mod error;
 mod identity;
 mod passphrase;
+mod plugin;
 #[cfg(feature = "cli")]
 pub mod prompt;
 mod recipient;
