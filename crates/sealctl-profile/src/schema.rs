@@ -85,7 +85,15 @@ pub const PROFILE_FIELDS: &[Field] = &[
 ];
 
 /// Keys of sealctl's own top-level `[sealctl]` table.
-pub const SEALCTL_FIELDS: &[Field] = &[field("recipients", Kind::StringArray)];
+pub const SEALCTL_FIELDS: &[Field] = &[
+    field("recipients", Kind::StringArray),
+    // `check` warns when no recipient is post-quantum (rule `no-post-quantum-recipient`).
+    field(REQUIRE_POST_QUANTUM, Kind::Bool),
+];
+
+/// The `[sealctl]` setting that turns on `check`'s warning for recipients without a post-quantum
+/// one.
+pub const REQUIRE_POST_QUANTUM: &str = "require_post_quantum";
 
 /// The secret keys of a profile, which sealctl seals.
 pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];

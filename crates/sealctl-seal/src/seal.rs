@@ -734,4 +734,112 @@ mod tests {
             Err(OpenError::NotAnEnvelope)
         ));
     }
+
+    /// A valid `age1tag1…` recipient: P-256's generator, compressed.
+    const TAG: &str = "age1tag1qd43050juykyy3lchnnw2caygre8wqmasyk7kvaq7jsnj3wcnrpfvt5hxye";
+
+    /// A valid `age1tagpq1…` recipient: an all-zero ML-KEM-768 key and P-256's generator.
+    const TAG_PQ: &str = "age1tagpq1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqydvtaruhp93py079uumjk8fzq7fmsxlvp9h4n8g855yu5tkycc2tylc6zutlp5lum3mn7kjnup70pv27wxdtkkv27em9mvsrgx7l4rag8q3agq";
+
+    #[test]
+    fn tagged_recipients_are_sealed_to_natively_and_post_quantum_ones_alone() {
+        let place = Place::new("p", "token");
+        let token = SecretString::from("t");
+        let (_, x25519) = identity();
+        let tag: Recipient = TAG.parse().unwrap();
+        let pq: Recipient = TAG_PQ.parse().unwrap();
+        assert!(pq.is_post_quantum() && pq.post_quantum_only());
+        assert!(seal(&token, &place, &prod(), &[tag, x25519.clone()], None).is_ok());
+        assert!(seal(&token, &place, &prod(), std::slice::from_ref(&pq), None).is_ok());
+        assert!(matches!(
+            seal(&token, &place, &prod(), &[pq, x25519], None),
+            Err(SealError::IncompatibleRecipients)
+        ));
+    }
+
+    /// The identity text of a plugin that is not installed anywhere.
+    fn missing_plugin_identity() -> String {
+        age::plugin::Identity::default_for_plugin("sealctl-test-absent")
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_plugin_that_is_not_installed_does_not_stop_the_next_identity() {
+        let (key, recipient) = identity();
+        let place = Place::new("p", "token");
+        let value = seal(
+            &SecretString::from("t"),
+            &place,
+            &prod(),
+            &[recipient],
+            None,
+        )
+        .unwrap();
+        // The plugin's identity first, as in a mixed identity file.
+        let mixed = SecretString::from(format!(
+            "# a hardware key\n{}\n{}\n",
+            missing_plugin_identity(),
+            key.expose_secret()
+        ));
+        let opened = open(&value, &place, &prod(), &identities(&mixed)).unwrap();
+        assert_eq!(opened.expose_secret(), "t");
+        // Alone, it names the program to install.
+        let alone = SecretString::from(missing_plugin_identity());
+        let error = open(&value, &place, &prod(), &identities(&alone)).unwrap_err();
+        assert!(
+            matches!(&error, OpenError::MissingPlugin(name) if name == "age-plugin-sealctl-test-absent"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn sealing_to_a_plugin_that_is_not_installed_names_it() {
+        let recipient: Recipient =
+            "age1sealctl-test-absent1qqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0spkjd89"
+                .parse()
+                .unwrap();
+        let (_, mine) = identity();
+        let error = seal(
+            &SecretString::from("t"),
+            &Place::new("p", "token"),
+            &prod(),
+            &[mine, recipient],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&error, SealError::MissingPlugin(name) if name == "age-plugin-sealctl-test-absent"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn identity_lines_sealctl_cannot_use_are_skipped_and_named_by_number() {
+        let (key, recipient) = identity();
+        let place = Place::new("p", "token");
+        let value = seal(
+            &SecretString::from("t"),
+            &place,
+            &prod(),
+            &[recipient],
+            None,
+        )
+        .unwrap();
+        let text = SecretString::from(format!(
+            "AGE-SECRET-KEY-PQ-1QQQQ\nnot a key\n{}\n",
+            key.expose_secret()
+        ));
+        let loaded = identities(&text);
+        assert_eq!(loaded.skipped().len(), 2, "{:?}", loaded.skipped());
+        assert!(loaded.skipped()[0].contains("line 1"));
+        assert!(loaded.skipped()[1].contains("line 2: not an age identity"));
+        assert!(loaded.skipped().iter().all(|note| !note.contains("QQQQ")));
+        assert_eq!(
+            open(&value, &place, &prod(), &loaded)
+                .unwrap()
+                .expose_secret(),
+            "t"
+        );
+    }
 }
