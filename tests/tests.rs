@@ -23,6 +23,7 @@ mod keyring;
 mod layout;
 mod leaks;
 mod output;
+mod plugins;
 mod precommit;
 mod profile;
 mod seal;
