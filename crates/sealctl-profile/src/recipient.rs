@@ -24,7 +24,7 @@ pub enum Recipient {
     Tag(age::tag::Recipient),
     /// A post-quantum age tagged recipient, `age1tagpq1…` (ML-KEM-768 + P-256): as
     /// [`Recipient::Tag`], and only sealed to together with other post-quantum recipients.
-    TagPq(age::tagpq::Recipient),
+    TagPq(Box<age::tagpq::Recipient>),
     /// A recipient of an age plugin, `age1<plugin>1…`: sealing to it runs `age-plugin-<plugin>`.
     Plugin(age::plugin::Recipient),
 }
@@ -48,8 +48,9 @@ impl fmt::Display for Recipient {
     }
 }
 
-/// The age plugins known to make post-quantum recipients: `age-plugin-pq` (age 1.3's ML-KEM-768 +
-/// X25519 hybrid, `age1pq1…`) and `age-plugin-xwing` (X-Wing, `age1xwing1…`).
+/// The age plugins known to make post-quantum recipients: `pq` (age 1.3's ML-KEM-768 + X25519
+/// hybrid, `age1pq1…`, which this age library reads as a plugin's) and `xwing`
+/// (`age-plugin-xwing`, X-Wing, `age1xwing1…`).
 const POST_QUANTUM_PLUGINS: &[&str] = &["pq", "xwing"];
 
 impl Recipient {
@@ -60,7 +61,7 @@ impl Recipient {
             Recipient::X25519(recipient) => Some(recipient),
             Recipient::Ssh(recipient) => Some(recipient),
             Recipient::Tag(recipient) => Some(recipient),
-            Recipient::TagPq(recipient) => Some(recipient),
+            Recipient::TagPq(recipient) => Some(recipient.as_ref()),
             Recipient::Plugin(_) => None,
         }
     }
@@ -74,7 +75,7 @@ impl Recipient {
     }
 
     /// Whether the key stays safe against an attacker with a quantum computer: `age1tagpq1…`, and
-    /// the recipients of the plugins known to be post-quantum ([`POST_QUANTUM_PLUGINS`]).
+    /// the recipients of the plugins known to be post-quantum (`age-plugin-xwing`, age 1.3's `pq`).
     pub fn is_post_quantum(&self) -> bool {
         match self {
             Recipient::TagPq(_) => true,
@@ -191,7 +192,7 @@ impl FromStr for Recipient {
                     .map_err(RecipientProblem::BadAge),
                 Some("tagpq") => text
                     .parse()
-                    .map(Recipient::TagPq)
+                    .map(|recipient| Recipient::TagPq(Box::new(recipient)))
                     .map_err(RecipientProblem::BadAge),
                 // age reads a plugin's name from the lowercase form only.
                 Some(plugin) if is_plugin_name(plugin) => lower

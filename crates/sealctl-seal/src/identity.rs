@@ -122,8 +122,8 @@ pub(crate) enum Entry {
     Plugin {
         /// The plugin's name, as `age-plugin-<name>` spells it.
         name: String,
-        /// The identities' text.
-        identities: Vec<String>,
+        /// The identities' text: a software plugin's (X-Wing) holds its private key.
+        identities: Vec<SecretString>,
     },
 }
 
@@ -174,7 +174,7 @@ impl Identities {
             }
             Loaded::Plugin(identity) => {
                 let name = identity.plugin().to_owned();
-                let text = identity.to_string();
+                let text = SecretString::from(identity.to_string());
                 let group = self.entries.iter_mut().find_map(|entry| match entry {
                     Entry::Plugin {
                         name: known,

@@ -159,7 +159,7 @@ pub(crate) struct Unwrapped {
 /// with its `identities` (their text, `AGE-PLUGIN-…`), asking the user through `asker`.
 pub(crate) fn unwrap_in_one_session(
     name: &str,
-    identities: &[String],
+    identities: &[SecretString],
     files: &[Vec<Stanza>],
     asker: &Asker,
 ) -> Result<Unwrapped, SessionError> {
@@ -170,7 +170,7 @@ pub(crate) fn unwrap_in_one_session(
     connection
         .unidir_send(|mut phase| {
             for identity in identities {
-                phase.send("add-identity", &[identity], &[])?;
+                phase.send("add-identity", &[identity.expose_secret()], &[])?;
             }
             for (index, stanzas) in files.iter().enumerate() {
                 let index = index.to_string();
