@@ -88,6 +88,22 @@ mod tests {
             read.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [a, b]
         );
+        // A plugin's identity file: its `# recipient:` line, never the identity line.
+        let plugin =
+            "age1sealctl-test-absent1qqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0spkjd89";
+        let identity = age::plugin::Identity::default_for_plugin("sealctl-test-absent")
+            .unwrap()
+            .to_string();
+        std::fs::write(&file, format!("# recipient: {plugin}\n{identity}\n")).unwrap();
+        let read = read_recipients(file.to_str().unwrap()).unwrap();
+        assert_eq!(
+            read.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [plugin]
+        );
+        // Without one, nothing is taken, and the identity is not quoted.
+        std::fs::write(&file, format!("{identity}\n")).unwrap();
+        let error = read_recipients(file.to_str().unwrap()).unwrap_err();
+        assert!(matches!(error, RecipientError::NoneInFile(_)), "{error}");
         std::fs::write(&file, "age1broken\n").unwrap();
         assert!(matches!(
             read_recipients(file.to_str().unwrap()),
