@@ -256,6 +256,16 @@ impl From<sealctl_seal::OpenError> for CommandError {
             E::TooMuchWork { .. } => {
                 "re-encrypt the identity on this machine (`age -d` it, then `age -p` again), or unlock it on a faster machine".to_owned()
             }
+            E::MissingPlugin(ref plugin) => format!(
+                "install {plugin} (docs/identities.md says where each plugin comes from), or open it with another identity (--identity FILE); the file is unchanged"
+            ),
+            E::Plugin { .. } => {
+                "is the hardware key plugged in? Then run it again, or open it with another identity (--identity FILE)".to_owned()
+            }
+            E::PluginNoTerminal { .. } => {
+                "run it from a terminal (or set PINENTRY_PROGRAM to a graphical pinentry for a PIN), or in CI give an identity that needs no prompt in SEALCTL_IDENTITY".to_owned()
+            }
+            E::PluginCancelled { .. } => "run it again and answer the prompt".to_owned(),
             E::Misplaced { .. } => {
                 format!("values cannot be moved between profiles or keys; set the token here with `{set}`")
             }
@@ -308,6 +318,16 @@ impl From<sealctl_seal::SealError> for CommandError {
         match error {
             sealctl_seal::SealError::Keyring(keyring) => keyring.into(),
             sealctl_seal::SealError::Load(load) => loaded(load),
+            sealctl_seal::SealError::MissingPlugin(ref plugin) => {
+                let hint = format!(
+                    "install {plugin} (docs/identities.md says where each plugin comes from), or remove its recipients (sealctl recipients rm …); nothing was sealed"
+                );
+                CommandError::setup(error.to_string()).hint(hint)
+            }
+            sealctl_seal::SealError::IncompatibleRecipients => CommandError::setup(error.to_string())
+                .hint("seal to post-quantum recipients only (remove the others with `sealctl recipients rm`), or drop the age1tagpq1… ones"),
+            sealctl_seal::SealError::PluginUnanswered(_) => CommandError::setup(error.to_string())
+                .hint("run it from a terminal, or set PINENTRY_PROGRAM to a graphical pinentry"),
             other => CommandError::setup(other.to_string()),
         }
     }

@@ -112,6 +112,13 @@ fn ssh_ed25519_public_key(env: &TestEnv, name: &str) -> String {
         .to_owned()
 }
 
+/// A valid `age1tag1…` recipient: P-256's generator, compressed.
+const TAG_RECIPIENT: &str = "age1tag1qd43050juykyy3lchnnw2caygre8wqmasyk7kvaq7jsnj3wcnrpfvt5hxye";
+
+/// An `age1yubikey1…` plugin recipient whose checksum is broken.
+const BROKEN_PLUGIN_RECIPIENT: &str =
+    "age1yubikey1qd43050juykyy3lchnnw2caygre8wqmasyk7kvaq7jsnj3wcnrpfvpkgk83";
+
 // Regression: an entry sealing refuses passed `check`, which said "no problems found".
 #[test]
 fn check_and_seal_agree_on_every_recipient_entry() {
@@ -134,15 +141,14 @@ fn check_and_seal_agree_on_every_recipient_entry() {
             false,
             "not a valid age recipient",
         ),
+        // A tagged recipient (P-256's generator): native to age, sealed to without a plugin.
+        (TAG_RECIPIENT.to_owned(), true, ""),
+        (BROKEN_PLUGIN_RECIPIENT.to_owned(), false, "not a valid age recipient"),
         (
-            "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t".to_owned(),
+            // A tagged recipient whose point is not compressed.
+            "age1tag1q5zs2pg9q5zs2pg9q5zs2pg9q5zs2pg9q5zs2pg9q5zs2pg9q5zs2tr7tne".to_owned(),
             false,
-            "cannot seal to age plugins yet",
-        ),
-        (
-            "age1tag1qwe0kafsjrar4txm6heqnhpfuggzr0gvznz7fvygxrlq90u5mq2pysxtw6h".to_owned(),
-            false,
-            "cannot seal to age plugins yet",
+            "not a valid age recipient",
         ),
         (
             "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHFliOyIZs1gxGF3fmDxFykQhE88wy6AKDGFBfn0R6ZuvRmENABZQa9+pj9hMki+LX0qDJbmHTiWDbYv/cmFt/Q=".to_owned(),
@@ -196,7 +202,7 @@ fn check_and_seal_agree_on_every_recipient_entry() {
 #[test]
 fn an_entry_that_cannot_be_parsed_is_removed_by_its_text() {
     let home = Home::new();
-    let plugin = "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t";
+    let plugin = BROKEN_PLUGIN_RECIPIENT;
     home.write(&with_recipients(&[&home.recipient, plugin]));
     let check = home
         .sealctl()
@@ -229,10 +235,7 @@ fn recipients_add_names_what_it_refuses_without_showing_a_private_key() {
     let before = home.file();
     for (argument, says) in [
         (private.expose_secret(), "is a private key"),
-        (
-            "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t",
-            "cannot seal to age plugins yet",
-        ),
+        (BROKEN_PLUGIN_RECIPIENT, "not a valid age recipient"),
         (
             "ssh-dss AAAAB3NzaC1kc3MAAACBAP",
             "not a valid ssh-ed25519 or ssh-rsa",

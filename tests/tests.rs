@@ -28,6 +28,7 @@ mod leaks;
 #[cfg(feature = "test-fakes")]
 mod mask;
 mod output;
+mod plugins;
 mod precommit;
 mod profile;
 #[cfg(feature = "test-fakes")]

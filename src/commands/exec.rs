@@ -218,6 +218,19 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
     let mut opener = target::Opener::new(global, &path);
     // Every token opened, for --mask: sealed values and the secret keys, not a `--env H=host`.
     let mut opened_secrets: Vec<SecretString> = Vec::new();
+    // Every value this run will open, opened together: one session of an age plugin (one PIN or
+    // touch of a hardware key) for them all.
+    let mut wanted = Vec::new();
+    let keys = args.env.iter().map(|(_, key)| key.as_str());
+    for key in keys.chain(presets::token_keys(&preset, &args)) {
+        wanted.extend(document.get(&profile, key)?);
+    }
+    if adapter == Adapter::Influxctl {
+        for value in document.values(std::slice::from_ref(&profile), SECRET_KEYS)? {
+            wanted.push(value.value);
+        }
+    }
+    opener.open_together(wanted.iter().map(String::as_str));
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
         SecretString::from(profile.clone()),
@@ -256,6 +269,9 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
         &mut warned,
     )?;
     env.extend(opened.env);
+    if args.mask {
+        opened_secrets.extend(opened.secrets);
+    }
     // Kept open until the program starts: it inherits them.
     let _token_files = opened.files;
 

@@ -87,6 +87,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
     // Each value stays with its own backend; the file's recipients are read (and told) once.
     let mut sealers: Vec<Sealer> = Vec::new();
     let mut opener = target::Opener::new(global, &locked.path).resealing();
+    opener.open_together(sealed.iter().map(|(secret, _)| secret.value.as_str()));
     let mut resealed = Vec::with_capacity(sealed.len());
     let mut newly_bound = Vec::new();
     for (secret, endpoint) in &sealed {
@@ -138,6 +139,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
 fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, CommandError> {
     let values = std::mem::take(&mut locked.values);
     let mut opener = target::Opener::new(global, &locked.path);
+    opener.open_together(values.iter().map(|(secret, _)| secret.value.as_str()));
     let mut opened: Vec<(&ProfileValue, &Endpoint, SealedValue, Envelope)> =
         Vec::with_capacity(values.len());
     for (secret, endpoint) in &values {

@@ -269,10 +269,18 @@ pub fn keyring() -> Result<Keyring, CommandError> {
 /// (with `SEALCTL_KEYRING_TIMEOUT`).
 pub fn access(global: &GlobalArgs) -> Access {
     let explicit = global.identity.clone();
+    let verbose = global.verbose > 0;
     Access::new(
         Box::new(move || {
-            Identities::load(IdentitySource::discover_from_env(&explicit))
-                .map_err(|error| LoadError(Box::new(CommandError::from(error))))
+            let identities = Identities::load(IdentitySource::discover_from_env(&explicit))
+                .map_err(|error| LoadError(Box::new(CommandError::from(error))))?;
+            // A line sealctl cannot use is skipped, as age would use the rest: said at -v.
+            if verbose {
+                for skipped in identities.skipped() {
+                    note!("skipped {skipped}");
+                }
+            }
+            Ok(identities)
         }),
         keyring_loader(),
     )
@@ -345,6 +353,20 @@ impl Opener {
             .map_err(|error| explain_binding(error, &self.config))?;
         self.warn_if_unbound(&sealed, place, endpoint);
         Ok(opened)
+    }
+
+    /// Opens the sealed ones of `values` together ahead of use, so that an age plugin (a hardware
+    /// key) is started once and asks once for them all; each is still judged where `open` hands
+    /// it out.
+    pub fn open_together<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) {
+        let sealed: Vec<SealedValue> = values
+            .into_iter()
+            .filter(|value| looks_sealed(value))
+            .filter_map(|value| SealedValue::parse(value).ok())
+            .collect();
+        if sealed.len() > 1 {
+            self.inner.open_together(&sealed.iter().collect::<Vec<_>>());
+        }
     }
 
     /// The whole envelope of `sealed` at `place`, whatever endpoint it is bound to (`rekey

@@ -100,6 +100,9 @@ rules! {
     EndpointChanged => "endpoint-changed", Error, "a sealed value bound to another endpoint than its profile's";
     /// A `[sealctl] recipients` entry that values cannot be sealed to.
     InvalidRecipient => "invalid-recipient", Error, "a [sealctl] recipients entry that cannot be sealed to";
+    /// `[sealctl] recipients` that age refuses to seal to together: post-quantum `age1tagpq1…`
+    /// beside classical ones.
+    IncompatibleRecipients => "incompatible-recipients", Error, "recipients age refuses to seal to together";
     /// A TLS client certificate without its key, or the reverse.
     TlsPair => "tls-pair", Error, "tls.cert without tls.key, or the reverse";
     /// A `[sealctl]` setting that does not read (`expiry_warning` that is not a duration).
@@ -120,6 +123,9 @@ rules! {
     InsecureTls => "insecure-tls", Warning, "server certificates are not checked";
     /// `account_id` or `cluster_id` is not a UUID.
     InvalidUuid => "invalid-uuid", Warning, "an account or cluster id that is not a UUID";
+    /// No post-quantum recipient in `[sealctl] recipients`, in a file that asks for one
+    /// (`require_post_quantum = true`): opt-in.
+    NoPostQuantumRecipient => "no-post-quantum-recipient", Warning, "no post-quantum recipient, in a file that asks for one";
     /// A sealed value of a backend this sealctl does not know (written by a newer sealctl?).
     UnknownBackend => "unknown-backend", Warning, "a sealed value of a backend this sealctl does not know";
 }

@@ -1,5 +1,7 @@
 //! Who a value can be sealed to, as written in `[sealctl] recipients`: age X25519 recipients
-//! (`age1…`) and OpenSSH `ssh-ed25519` and `ssh-rsa` public keys.
+//! (`age1…`), age's native tagged recipients (`age1tag1…`, and the post-quantum `age1tagpq1…`),
+//! age plugin recipients (`age1<plugin>1…`, sealed to through `age-plugin-<plugin>`) and OpenSSH
+//! `ssh-ed25519` and `ssh-rsa` public keys.
 //!
 //! This one parser (age's own, behind [`Recipient::from_str`](std::str::FromStr)) decides for
 //! both `check` and sealing, so that an entry `check` passes can always be sealed to and an entry
@@ -17,6 +19,14 @@ pub enum Recipient {
     X25519(age::x25519::Recipient),
     /// An OpenSSH `ssh-ed25519` or `ssh-rsa` public key.
     Ssh(age::ssh::Recipient),
+    /// An age tagged recipient, `age1tag1…` (P-256, as hardware keys make): native to age,
+    /// sealed to without a plugin; opened through the plugin of the key that made it.
+    Tag(age::tag::Recipient),
+    /// A post-quantum age tagged recipient, `age1tagpq1…` (ML-KEM-768 + P-256): as
+    /// [`Recipient::Tag`], and only sealed to together with other post-quantum recipients.
+    TagPq(Box<age::tagpq::Recipient>),
+    /// A recipient of an age plugin, `age1<plugin>1…`: sealing to it runs `age-plugin-<plugin>`.
+    Plugin(age::plugin::Recipient),
 }
 
 impl fmt::Debug for Recipient {
@@ -31,17 +41,54 @@ impl fmt::Display for Recipient {
         match self {
             Recipient::X25519(recipient) => write!(f, "{recipient}"),
             Recipient::Ssh(recipient) => write!(f, "{recipient}"),
+            Recipient::Tag(recipient) => write!(f, "{recipient}"),
+            Recipient::TagPq(recipient) => write!(f, "{recipient}"),
+            Recipient::Plugin(recipient) => write!(f, "{recipient}"),
         }
     }
 }
 
+/// The age plugins known to make post-quantum recipients: `pq` (age 1.3's ML-KEM-768 + X25519
+/// hybrid, `age1pq1…`, which this age library reads as a plugin's) and `xwing`
+/// (`age-plugin-xwing`, X-Wing, `age1xwing1…`).
+const POST_QUANTUM_PLUGINS: &[&str] = &["pq", "xwing"];
+
 impl Recipient {
-    /// As age's recipient trait, to encrypt to.
-    pub fn as_age(&self) -> &dyn age::Recipient {
+    /// As age's recipient trait, to encrypt to; `None` for a plugin recipient, which is sealed to
+    /// through its plugin (`age::plugin::RecipientPluginV1`).
+    pub fn as_age(&self) -> Option<&dyn age::Recipient> {
         match self {
-            Recipient::X25519(recipient) => recipient,
-            Recipient::Ssh(recipient) => recipient,
+            Recipient::X25519(recipient) => Some(recipient),
+            Recipient::Ssh(recipient) => Some(recipient),
+            Recipient::Tag(recipient) => Some(recipient),
+            Recipient::TagPq(recipient) => Some(recipient.as_ref()),
+            Recipient::Plugin(_) => None,
         }
+    }
+
+    /// The plugin a recipient is sealed to through, as `age-plugin-<name>` spells it.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            Recipient::Plugin(recipient) => Some(recipient.plugin()),
+            _ => None,
+        }
+    }
+
+    /// Whether the key stays safe against an attacker with a quantum computer: `age1tagpq1…`, and
+    /// the recipients of the plugins known to be post-quantum (`age-plugin-xwing`, age 1.3's `pq`).
+    pub fn is_post_quantum(&self) -> bool {
+        match self {
+            Recipient::TagPq(_) => true,
+            Recipient::Plugin(recipient) => POST_QUANTUM_PLUGINS.contains(&recipient.plugin()),
+            _ => false,
+        }
+    }
+
+    /// Whether age seals to it only together with other recipients of its kind: age refuses to
+    /// mix `age1tagpq1…` with classical recipients (its "postquantum" label), which would undo
+    /// what it protects.
+    pub fn post_quantum_only(&self) -> bool {
+        matches!(self, Recipient::TagPq(_))
     }
 }
 
@@ -56,10 +103,6 @@ pub enum RecipientProblem {
     PrivateKey,
     /// Starts like an age X25519 recipient but does not decode (age's reason).
     BadAge(&'static str),
-    /// A recipient of an age plugin (`age1<plugin>1…`), which this sealctl cannot seal to yet.
-    Plugin(String),
-    /// An `age1tag1…`/`age1tagpq1…` recipient: a hardware key, opened only through a plugin.
-    HardwareTag,
     /// An SSH public key of a type age does not encrypt to (ECDSA, security keys, DSA).
     UnsupportedSsh(String),
     /// An `ssh-rsa` key under 2048 bits, which age refuses as weak.
@@ -83,13 +126,6 @@ impl fmt::Display for RecipientProblem {
             RecipientProblem::BadAge(reason) => write!(
                 f,
                 "is not a valid age recipient ({reason}): mistyped or cut short?"
-            ),
-            RecipientProblem::Plugin(name) => write!(
-                f,
-                "is a recipient of the age plugin `age-plugin-{name}`, and this sealctl cannot seal to age plugins yet"
-            ),
-            RecipientProblem::HardwareTag => f.write_str(
-                "is a hardware-key recipient (age1tag), opened only through an age plugin, and this sealctl cannot seal to age plugins yet",
             ),
             RecipientProblem::UnsupportedSsh(kind) => write!(
                 f,
@@ -121,9 +157,6 @@ impl RecipientProblem {
             RecipientProblem::PrivateKey => {
                 "remove it from the file now and make a new identity (sealctl identity new): this one is exposed; list its recipient (age1…) instead"
             }
-            RecipientProblem::Plugin(_) | RecipientProblem::HardwareTag => {
-                "list that person's age X25519 recipient (age-keygen -y) or ssh-ed25519 public key instead"
-            }
             _ => {
                 "write the recipient's age1… recipient or its ssh-ed25519 or ssh-rsa public key (a .pub file's line)"
             }
@@ -153,10 +186,19 @@ impl FromStr for Recipient {
                     .parse()
                     .map(Recipient::X25519)
                     .map_err(RecipientProblem::BadAge),
-                Some("tag" | "tagpq") => Err(RecipientProblem::HardwareTag),
-                Some(plugin) if is_plugin_name(plugin) => {
-                    Err(RecipientProblem::Plugin(plugin.to_owned()))
-                }
+                Some("tag") => text
+                    .parse()
+                    .map(Recipient::Tag)
+                    .map_err(RecipientProblem::BadAge),
+                Some("tagpq") => text
+                    .parse()
+                    .map(|recipient| Recipient::TagPq(Box::new(recipient)))
+                    .map_err(RecipientProblem::BadAge),
+                // age reads a plugin's name from the lowercase form only.
+                Some(plugin) if is_plugin_name(plugin) => lower
+                    .parse()
+                    .map(Recipient::Plugin)
+                    .map_err(RecipientProblem::BadAge),
                 Some(_) => Err(RecipientProblem::BadAge("invalid Bech32 encoding")),
             };
         }
@@ -239,6 +281,26 @@ mod tests {
     }
 
     #[test]
+    fn reads_plugin_and_tagged_recipients() {
+        let yubikey = "age1yubikey1qd43050juykyy3lchnnw2caygre8wqmasyk7kvaq7jsnj3wcnrpfvpkgk82";
+        let parsed = yubikey.parse::<Recipient>().unwrap();
+        assert_eq!(parsed.plugin(), Some("yubikey"));
+        assert_eq!(parsed.to_string(), yubikey);
+        assert!(parsed.as_age().is_none());
+        assert!(!parsed.is_post_quantum());
+        let se = "AGE1SE1QD43050JUYKYY3LCHNNW2CAYGRE8WQMASYK7KVAQ7JSNJ3WCNRPFV8NP9XV";
+        assert_eq!(se.parse::<Recipient>().unwrap().plugin(), Some("se"));
+        let pq = "age1pq1qqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0sq5eur9";
+        assert!(pq.parse::<Recipient>().unwrap().is_post_quantum());
+        // P-256's generator, compressed.
+        let tag = "age1tag1qd43050juykyy3lchnnw2caygre8wqmasyk7kvaq7jsnj3wcnrpfvt5hxye";
+        let parsed = tag.parse::<Recipient>().unwrap();
+        assert!(matches!(parsed, Recipient::Tag(_)));
+        assert!(parsed.as_age().is_some());
+        assert!(!parsed.is_post_quantum() && !parsed.post_quantum_only());
+    }
+
+    #[test]
     fn names_what_an_unusable_entry_is() {
         let age = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq";
         let cases: &[(&str, RecipientProblem)] = &[
@@ -256,16 +318,14 @@ mod tests {
                 RecipientProblem::BadAge("invalid Bech32 encoding"),
             ),
             (
-                "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t",
-                RecipientProblem::Plugin("yubikey".into()),
+                // A plugin recipient whose checksum is broken.
+                "age1yubikey1qd43050juykyy3lchnnw2caygre8wqmasyk7kvaq7jsnj3wcnrpfvpkgk83",
+                RecipientProblem::BadAge("invalid Bech32 encoding"),
             ),
             (
-                "AGE1SE1QGG72X2QFK9WG3WH4QXGJHPZZA2UMJDM4D5JDH0KVY0J5SZZ4D0SQFTU2XZ",
-                RecipientProblem::Plugin("se".into()),
-            ),
-            (
-                "age1tag1qwe0kafsjrar4txm6heqnhpfuggzr0gvznz7fvygxrlq90u5mq2pysxtw6h",
-                RecipientProblem::HardwareTag,
+                // A tagged recipient that is not a point of P-256.
+                "age1tag1q5zs2pg9q5zs2pg9q5zs2pg9q5zs2pg9q5zs2pg9q5zs2pg9q5zs2tr7tne",
+                RecipientProblem::BadAge("not a compressed SEC-1 encoding"),
             ),
             (
                 "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHFliOyIZs1gxGF3fmDxFykQhE88wy6AKDGFBfn0R6ZuvRmENABZQa9+pj9hMki+LX0qDJbmHTiWDbYv/cmFt/Q=",

@@ -88,7 +88,13 @@ pub const PROFILE_FIELDS: &[Field] = &[
 pub const SEALCTL_FIELDS: &[Field] = &[
     field("recipients", Kind::StringArray),
     field("expiry_warning", Kind::String),
+    // `check` warns when no recipient is post-quantum (rule `no-post-quantum-recipient`).
+    field(REQUIRE_POST_QUANTUM, Kind::Bool),
 ];
+
+/// The `[sealctl]` setting that turns on `check`'s warning for recipients without a post-quantum
+/// one.
+pub const REQUIRE_POST_QUANTUM: &str = "require_post_quantum";
 
 /// The secret keys of a profile, which sealctl seals.
 pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];

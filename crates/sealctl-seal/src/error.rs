@@ -52,6 +52,24 @@ pub enum SealError {
     /// age could not encrypt.
     #[error("age could not encrypt")]
     Encrypt(#[source] std::io::Error),
+    /// A recipient is of an age plugin that is not installed: its program, `age-plugin-<name>`.
+    #[error("sealing needs the age plugin `{0}`, which is not installed here (not found on PATH)")]
+    MissingPlugin(String),
+    /// An age plugin could not seal to its recipients: its own words.
+    #[error("an age plugin could not seal to its recipients: {0}")]
+    Plugin(String),
+    /// An age plugin asked for something (a PIN, a confirmation) that could not be asked: no
+    /// terminal, or the prompt was cancelled.
+    #[error(
+        "an age plugin asked \"{0}\" while sealing, and it could not be answered (no terminal, or cancelled)"
+    )]
+    PluginUnanswered(String),
+    /// age seals post-quantum recipients (`age1tagpq1…`) only together with other post-quantum
+    /// ones.
+    #[error(
+        "the recipients mix post-quantum (age1tagpq1…) and classical ones, which age refuses to seal to together: the classical ones would undo the post-quantum protection"
+    )]
+    IncompatibleRecipients,
     /// The keyring could not take the token.
     #[error(transparent)]
     Keyring(#[from] crate::keyring::KeyringError),
@@ -110,6 +128,39 @@ pub enum OpenError {
         required: u8,
         /// What takes about a second here.
         target: u8,
+    },
+    /// No identity opened the value, and one of them is of an age plugin that is not
+    /// installed: its program, `age-plugin-<name>`.
+    #[error(
+        "opening needs the age plugin `{0}` (for an AGE-PLUGIN-… identity), which is not installed here (not found on PATH), and no other identity opens this value"
+    )]
+    MissingPlugin(String),
+    /// No identity opened the value, and an age plugin said why (its device is absent, …).
+    #[error("`{plugin}` could not open this value: {said}")]
+    Plugin {
+        /// The plugin's program.
+        plugin: String,
+        /// What it said.
+        said: String,
+    },
+    /// An age plugin asked for something (a PIN, a touch, a confirmation) and there is no
+    /// terminal to ask on.
+    #[error(
+        "`{plugin}` asked \"{asked}\", and there is no terminal to ask on (standard input is not a terminal)"
+    )]
+    PluginNoTerminal {
+        /// The plugin's program.
+        plugin: String,
+        /// What it asked.
+        asked: String,
+    },
+    /// An age plugin asked for something and the prompt was cancelled.
+    #[error("`{plugin}` asked \"{asked}\", and the prompt was cancelled")]
+    PluginCancelled {
+        /// The plugin's program.
+        plugin: String,
+        /// What it asked.
+        asked: String,
     },
     /// The ciphertext is damaged: truncated, or changed.
     #[error("the sealed value is damaged (truncated or changed): {0}")]
@@ -232,7 +283,7 @@ pub enum IdentityError {
     },
     /// The identity text from the environment does not parse.
     #[error(
-        "{0} does not hold an age identity (AGE-SECRET-KEY-1…) or an unencrypted OpenSSH private key"
+        "{0} does not hold an age identity (AGE-SECRET-KEY-1…, or a plugin's AGE-PLUGIN-…) or an unencrypted OpenSSH private key"
     )]
     BadText(&'static str),
     /// A new identity file exists already.

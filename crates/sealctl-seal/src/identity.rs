@@ -1,5 +1,10 @@
-//! Who can open sealed values: age identity files (also passphrase-protected ones), OpenSSH
-//! private keys, and an identity given in the environment for CI.
+//! Who can open sealed values: age identity files (also passphrase-protected ones), age plugin
+//! identities (`AGE-PLUGIN-…`, for hardware and post-quantum keys), OpenSSH private keys, and an
+//! identity given in the environment for CI.
+//!
+//! Identity files are read as age reads them, line by line: every identity sealctl can use is
+//! used, and a line it cannot use (an identity of a kind it does not know, a damaged one) is
+//! skipped with a note ([`Identities::skipped`]), not the whole file refused.
 
 use std::fmt;
 use std::fs;
@@ -93,34 +98,40 @@ impl IdentitySource {
     pub fn recipients(&self) -> Result<Vec<Recipient>, IdentityError> {
         match self {
             IdentitySource::File(path) => identity_file_recipients(path),
-            IdentitySource::Environment(text) => text
-                .expose_secret()
-                .lines()
-                .map(str::trim)
-                .filter(|line| line.starts_with("AGE-SECRET-KEY-"))
-                .map(|line| {
-                    line.parse::<age::x25519::Identity>()
-                        .map(|identity| Recipient::X25519(identity.to_public()))
-                        .map_err(|_| IdentityError::BadText(IDENTITY_ENV))
-                })
-                .collect(),
+            IdentitySource::Environment(text) => Ok(listed_recipients(text.expose_secret())),
         }
     }
 }
 
 /// Identities, loaded and ready to open sealed values.
 pub struct Identities {
-    identities: Vec<Box<dyn age::Identity>>,
+    entries: Vec<Entry>,
     sources: Vec<IdentitySource>,
     /// What happened to each passphrase-protected identity.
     locks: Vec<Lock>,
+    /// The lines that were skipped, each with why (never the line itself).
+    skipped: Vec<String>,
+}
+
+/// One identity, or the identities of one age plugin, tried in the order they were found.
+pub(crate) enum Entry {
+    /// An identity age opens with in this process (X25519, SSH, passphrase-protected).
+    Native(Box<dyn age::Identity>),
+    /// Every identity of one plugin (`AGE-PLUGIN-<NAME>-1…`), in one place (where the first was
+    /// found), as age groups them: one plugin session tries them all.
+    Plugin {
+        /// The plugin's name, as `age-plugin-<name>` spells it.
+        name: String,
+        /// The identities' text: a software plugin's (X-Wing) holds its private key.
+        identities: Vec<SecretString>,
+    },
 }
 
 impl fmt::Debug for Identities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Identities")
             .field("sources", &self.sources)
-            .field("identities", &self.identities.len())
+            .field("identities", &self.entries.len())
             .finish()
     }
 }
@@ -129,30 +140,57 @@ impl Identities {
     /// Loads every source. A file that group or others can read is refused, as ssh refuses a
     /// private key; a passphrase-protected file asks for its passphrase on the terminal.
     pub fn load(sources: Vec<IdentitySource>) -> Result<Identities, IdentityError> {
-        let mut identities: Vec<Box<dyn age::Identity>> = Vec::new();
-        let mut locks = Vec::new();
+        let mut identities = Identities {
+            entries: Vec::new(),
+            sources: Vec::new(),
+            locks: Vec::new(),
+            skipped: Vec::new(),
+        };
         for source in &sources {
-            match source {
+            let read = match source {
                 IdentitySource::File(path) => {
                     check_permissions(path)?;
-                    for identity in read_identity_file(path)? {
-                        match identity {
-                            Loaded::Plain(identity) => identities.push(identity),
-                            Loaded::Protected(protected) => {
-                                locks.push(protected.lock());
-                                identities.push(protected);
-                            }
-                        }
-                    }
+                    read_identity_file(path)?
                 }
-                IdentitySource::Environment(text) => identities.extend(identities_from_text(text)?),
+                IdentitySource::Environment(text) => identities_from_text(text)?,
+            };
+            for skipped in read.skipped {
+                identities.skipped.push(format!("{source}: {skipped}"));
+            }
+            for identity in read.identities {
+                identities.add(identity);
             }
         }
-        Ok(Identities {
-            identities,
-            sources,
-            locks,
-        })
+        identities.sources = sources;
+        Ok(identities)
+    }
+
+    fn add(&mut self, identity: Loaded) {
+        match identity {
+            Loaded::Plain(identity) => self.entries.push(Entry::Native(identity)),
+            Loaded::Protected(protected) => {
+                self.locks.push(protected.lock());
+                self.entries.push(Entry::Native(protected));
+            }
+            Loaded::Plugin(identity) => {
+                let name = identity.plugin().to_owned();
+                let text = SecretString::from(identity.to_string());
+                let group = self.entries.iter_mut().find_map(|entry| match entry {
+                    Entry::Plugin {
+                        name: known,
+                        identities,
+                    } if *known == name => Some(identities),
+                    _ => None,
+                });
+                match group {
+                    Some(identities) => identities.push(text),
+                    None => self.entries.push(Entry::Plugin {
+                        name,
+                        identities: vec![text],
+                    }),
+                }
+            }
+        }
     }
 
     /// The first protected identity that stayed locked in this command, and why.
@@ -162,7 +200,7 @@ impl Identities {
 
     /// Whether there is no identity at all.
     pub fn is_empty(&self) -> bool {
-        self.identities.is_empty()
+        self.entries.is_empty()
     }
 
     /// Where the identities came from, for messages.
@@ -170,10 +208,22 @@ impl Identities {
         &self.sources
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
-        self.identities
-            .iter()
-            .map(|identity| identity.as_ref() as &dyn age::Identity)
+    /// The lines of identity files that were skipped, each as `SOURCE: line N: why`, for a note
+    /// at `-v`. Never the line itself, which may be a private key.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
+    }
+
+    /// The plugins these identities open through, as `age-plugin-<name>` spells them.
+    pub fn plugins(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter_map(|entry| match entry {
+            Entry::Plugin { name, .. } => Some(name.as_str()),
+            Entry::Native(_) => None,
+        })
+    }
+
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 }
 
@@ -181,6 +231,61 @@ impl Identities {
 enum Loaded {
     Plain(Box<dyn age::Identity>),
     Protected(Box<Protected>),
+    Plugin(age::plugin::Identity),
+}
+
+/// What a file or text held: its identities, and the lines skipped, with why.
+#[derive(Default)]
+struct Read {
+    identities: Vec<Loaded>,
+    skipped: Vec<String>,
+}
+
+impl Read {
+    fn one(identity: Loaded) -> Read {
+        Read {
+            identities: vec![identity],
+            skipped: Vec::new(),
+        }
+    }
+}
+
+/// Reads identity lines as age does (`#` comments and blank lines ignored): X25519 identities
+/// and plugin identities are used; any other line is skipped with a note naming its number and
+/// what it looks like, never its text.
+fn identity_lines(text: &str) -> Read {
+    let mut read = Read::default();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let upper = line.to_ascii_uppercase();
+        let number = index + 1;
+        if upper.starts_with("AGE-SECRET-KEY-1") {
+            match line.parse::<age::x25519::Identity>() {
+                Ok(identity) => read.identities.push(Loaded::Plain(Box::new(identity))),
+                Err(_) => read.skipped.push(format!(
+                    "line {number}: a damaged age identity (AGE-SECRET-KEY-1…)"
+                )),
+            }
+        } else if upper.starts_with("AGE-PLUGIN-") {
+            match line.parse::<age::plugin::Identity>() {
+                Ok(identity) => read.identities.push(Loaded::Plugin(identity)),
+                Err(why) => read.skipped.push(format!(
+                    "line {number}: a damaged age plugin identity (AGE-PLUGIN-…: {why})"
+                )),
+            }
+        } else if upper.starts_with("AGE-SECRET-KEY-") {
+            read.skipped.push(format!(
+                "line {number}: an age identity of a kind this sealctl cannot use (such as age 1.3's AGE-SECRET-KEY-PQ-1…)"
+            ));
+        } else {
+            read.skipped
+                .push(format!("line {number}: not an age identity"));
+        }
+    }
+    read
 }
 
 /// The most an identity file may hold (age's own limit).
@@ -188,7 +293,7 @@ const IDENTITY_FILE_LIMIT: u64 = 16 << 20;
 
 /// The identities of a file, tried as age does: an `age -p` identity file, an OpenSSH private
 /// key, then age identity lines. Passphrase-protected ones are not unlocked until needed.
-fn read_identity_file(path: &Path) -> Result<Vec<Loaded>, IdentityError> {
+fn read_identity_file(path: &Path) -> Result<Read, IdentityError> {
     use std::io::Read as _;
     let read_error = |message: String| IdentityError::Read {
         path: path.to_owned(),
@@ -203,7 +308,7 @@ fn read_identity_file(path: &Path) -> Result<Vec<Loaded>, IdentityError> {
             _ => read_error(error.to_string()),
         })?;
     match Protected::age_file(&source, &bytes) {
-        Some(Ok(protected)) => return Ok(vec![Loaded::Protected(Box::new(protected))]),
+        Some(Ok(protected)) => return Ok(Read::one(Loaded::Protected(Box::new(protected)))),
         Some(Err(())) => {
             return Err(read_error(
                 "it is an age file encrypted to a recipient, not with a passphrase".to_owned(),
@@ -218,41 +323,36 @@ fn read_identity_file(path: &Path) -> Result<Vec<Loaded>, IdentityError> {
             age::ssh::Identity::Unsupported(key) => Err(read_error(
                 age::cli_common::ReadError::UnsupportedKey(source, key).to_string(),
             )),
-            age::ssh::Identity::Encrypted(key) => Ok(vec![Loaded::Protected(Box::new(
+            age::ssh::Identity::Encrypted(key) => Ok(Read::one(Loaded::Protected(Box::new(
                 Protected::ssh_key(&source, key),
-            ))]),
-            unencrypted => Ok(vec![Loaded::Plain(Box::new(unencrypted))]),
+            )))),
+            unencrypted => Ok(Read::one(Loaded::Plain(Box::new(unencrypted)))),
         };
     }
-    let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..]))
-        .map_err(|error| read_error(error.to_string()))?;
-    let identities = file
-        .into_identities()
-        .map_err(|error| read_error(error.to_string()))?;
-    if identities.is_empty() {
-        return Err(read_error("it holds no identity".to_owned()));
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| read_error("it is not an age identity file (not UTF-8 text)".to_owned()))?;
+    let read = identity_lines(text);
+    if read.identities.is_empty() {
+        return Err(read_error(match read.skipped.first() {
+            Some(first) => format!("it holds no identity sealctl can use ({first})"),
+            None => "it holds no identity".to_owned(),
+        }));
     }
-    Ok(identities
-        .into_iter()
-        .map(|identity| Loaded::Plain(identity as Box<dyn age::Identity>))
-        .collect())
+    Ok(read)
 }
 
-fn identities_from_text(text: &SecretString) -> Result<Vec<Box<dyn age::Identity>>, IdentityError> {
+fn identities_from_text(text: &SecretString) -> Result<Read, IdentityError> {
     let bytes = text.expose_secret().as_bytes();
-    if let Ok(file) = age::IdentityFile::from_buffer(BufReader::new(bytes))
-        && let Ok(identities) = file.into_identities()
-        && !identities.is_empty()
+    if let Ok(identity @ age::ssh::Identity::Unencrypted(_)) =
+        age::ssh::Identity::from_buffer(BufReader::new(bytes), Some(IDENTITY_ENV.to_owned()))
     {
-        return Ok(identities
-            .into_iter()
-            .map(|i| i as Box<dyn age::Identity>)
-            .collect());
+        return Ok(Read::one(Loaded::Plain(Box::new(identity))));
     }
-    match age::ssh::Identity::from_buffer(BufReader::new(bytes), Some(IDENTITY_ENV.to_owned())) {
-        Ok(identity @ age::ssh::Identity::Unencrypted(_)) => Ok(vec![Box::new(identity)]),
-        _ => Err(IdentityError::BadText(IDENTITY_ENV)),
+    let read = identity_lines(text.expose_secret());
+    if read.identities.is_empty() {
+        return Err(IdentityError::BadText(IDENTITY_ENV));
     }
+    Ok(read)
 }
 
 #[cfg(unix)]
@@ -287,17 +387,10 @@ pub fn identity_file_recipients(path: &Path) -> Result<Vec<Recipient>, IdentityE
     fs::File::open(path)
         .and_then(|file| file.take(IDENTITY_FILE_LIMIT).read_to_end(&mut bytes))
         .map_err(|error| read_error(error.to_string()))?;
-    if let Ok(file) = age::IdentityFile::from_buffer(BufReader::new(&bytes[..])) {
-        let mut listing = Vec::new();
-        if file.write_recipients_file(&mut listing).is_ok() {
-            let listing = String::from_utf8_lossy(&listing);
-            let recipients: Vec<Recipient> = listing
-                .lines()
-                .filter_map(|line| line.parse().ok())
-                .collect();
-            if !recipients.is_empty() {
-                return Ok(recipients);
-            }
+    if let Ok(text) = std::str::from_utf8(&bytes) {
+        let recipients = listed_recipients(text);
+        if !recipients.is_empty() {
+            return Ok(recipients);
         }
     }
     match age::ssh::Identity::from_buffer(BufReader::new(&bytes[..]), None) {
@@ -308,6 +401,46 @@ pub fn identity_file_recipients(path: &Path) -> Result<Vec<Recipient>, IdentityE
             "it holds no age identity (a passphrase-protected one shows its recipient only when opened) nor an OpenSSH private key".to_owned(),
         )),
     }
+}
+
+/// The recipients of an identity file's text: each X25519 identity's own, and those its comments
+/// name (`# recipient: age1…`, `# public key: age1…`, as plugins and `age-keygen` write them),
+/// for a plugin identity, whose recipient only its plugin could compute. Each once, in order.
+pub(crate) fn listed_recipients(text: &str) -> Vec<Recipient> {
+    let mut recipients: Vec<Recipient> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        let found = if let Some(comment) = line.strip_prefix('#') {
+            comment
+                .split_once(':')
+                .filter(|(label, _)| {
+                    let label = label.trim().to_ascii_lowercase();
+                    label == "recipient" || label == "public key"
+                })
+                .and_then(|(_, value)| value.parse::<Recipient>().ok())
+        } else if line.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-1") {
+            line.parse::<age::x25519::Identity>()
+                .ok()
+                .map(|identity| Recipient::X25519(identity.to_public()))
+        } else {
+            None
+        };
+        if let Some(recipient) = found
+            && !recipients
+                .iter()
+                .any(|known| known.to_string() == recipient.to_string())
+        {
+            recipients.push(recipient);
+        }
+    }
+    recipients
+}
+
+/// Whether a text is an age identity file (it holds an identity line), not a recipients file.
+pub(crate) fn is_identity_text(text: &str) -> bool {
+    text.lines().map(str::trim).any(|line| {
+        let upper = line.to_ascii_uppercase();
+        upper.starts_with("AGE-SECRET-KEY-") || upper.starts_with("AGE-PLUGIN-")
+    })
 }
 
 /// Writes a new X25519 identity to `path` (mode 0600, its folder 0700 if made here), refusing to

@@ -8,7 +8,9 @@
 //! one of the [`Identities`] the value was sealed to. Every backend plugs in through the
 //! [`Backend`] seam, with the place of each value checked once by the [`Opener`]. The [`keyring`] backend keeps the same
 //! envelope in an OS keyring (Secret Service, kernel keyring, macOS Keychain, Windows Credential
-//! Manager) and leaves a reference in the file.
+//! Manager) and leaves a reference in the file. Hardware and post-quantum keys come through age
+//! plugins (`age-plugin-<name>` on PATH), and several values are opened together
+//! ([`Opener::open_together`]) so that one plugin session opens them all.
 //!
 //! This crate does not read or write profile files (that is `sealctl-profile`) and knows nothing
 //! of the command line; a passphrase-protected identity is asked for as age asks (pinentry, or
@@ -50,6 +52,7 @@ mod envelope;
 mod error;
 mod identity;
 mod passphrase;
+mod plugin;
 #[cfg(feature = "cli")]
 pub mod prompt;
 mod recipient;

@@ -1,5 +1,5 @@
-//! Who a value is sealed to: age X25519 recipients and OpenSSH public keys, read by the parser
-//! `check` uses (`sealctl_profile::recipient`), and files of them.
+//! Who a value is sealed to: age X25519, tagged and plugin recipients and OpenSSH public keys,
+//! read by the parser `check` uses (`sealctl_profile::recipient`), and files of them.
 
 use std::path::Path;
 
@@ -9,7 +9,9 @@ use sealctl_profile::recipient::show_entry;
 use crate::error::RecipientError;
 
 /// Reads recipients from what a user names: a recipient itself, or a file of them (an age
-/// recipients file, one per line with `#` comments, or an OpenSSH `.pub` file).
+/// recipients file, one per line with `#` comments, or an OpenSSH `.pub` file), or an age
+/// identity file, whose recipients are its X25519 identities' and those its comments name
+/// (`# recipient: age1…`, as a plugin writes beside its `AGE-PLUGIN-…` identity).
 pub fn read_recipients(argument: &str) -> Result<Vec<Recipient>, RecipientError> {
     let problem = match argument.parse() {
         Ok(recipient) => return Ok(vec![recipient]),
@@ -22,10 +24,20 @@ pub fn read_recipients(argument: &str) -> Result<Vec<Recipient>, RecipientError>
             problem,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| RecipientError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    // An identity file named by mistake holds a private key: zeroed when dropped.
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+        RecipientError::Read {
+            path: path.to_owned(),
+            source,
+        }
+    })?);
+    if crate::identity::is_identity_text(&text) {
+        let recipients = crate::identity::listed_recipients(&text);
+        if recipients.is_empty() {
+            return Err(RecipientError::NoneInFile(path.to_owned()));
+        }
+        return Ok(recipients);
+    }
     let mut recipients = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -76,6 +88,22 @@ mod tests {
             read.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [a, b]
         );
+        // A plugin's identity file: its `# recipient:` line, never the identity line.
+        let plugin =
+            "age1sealctl-test-absent1qqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0spkjd89";
+        let identity = age::plugin::Identity::default_for_plugin("sealctl-test-absent")
+            .unwrap()
+            .to_string();
+        std::fs::write(&file, format!("# recipient: {plugin}\n{identity}\n")).unwrap();
+        let read = read_recipients(file.to_str().unwrap()).unwrap();
+        assert_eq!(
+            read.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [plugin]
+        );
+        // Without one, nothing is taken, and the identity is not quoted.
+        std::fs::write(&file, format!("{identity}\n")).unwrap();
+        let error = read_recipients(file.to_str().unwrap()).unwrap_err();
+        assert!(matches!(error, RecipientError::NoneInFile(_)), "{error}");
         std::fs::write(&file, "age1broken\n").unwrap();
         assert!(matches!(
             read_recipients(file.to_str().unwrap()),

@@ -185,12 +185,27 @@ pub fn plan(
     })
 }
 
+/// The token keys the planned preset and `--file` will open, so that they are opened together
+/// with the others.
+pub fn token_keys<'a>(
+    planned: &'a [(&'static str, Setting)],
+    args: &'a ExecArgs,
+) -> impl Iterator<Item = &'a str> {
+    let preset = planned.iter().filter_map(|(_, setting)| match setting {
+        Setting::Token(key) => Some(*key),
+        Setting::Clear(_) => None,
+    });
+    preset.chain(args.file.iter().map(|(_, key)| key.as_str()))
+}
+
 /// What the preset and `--file` give the program.
 pub struct Opened {
     /// Variables to set, some holding opened tokens.
     pub env: Vec<(OsString, SecretString)>,
     /// The token files, which must stay open until the program starts: it inherits them.
     pub files: Vec<TokenFile>,
+    /// Every token opened for them, once each (what `--mask` hides).
+    pub secrets: Vec<SecretString>,
 }
 
 /// The variables and token files of the preset (as planned) and of `--file`, each token opened
@@ -243,5 +258,9 @@ pub fn open(
         ));
         files.push(file);
     }
-    Ok(Opened { env, files })
+    Ok(Opened {
+        env,
+        files,
+        secrets: opened.into_iter().map(|(_, secret)| secret).collect(),
+    })
 }

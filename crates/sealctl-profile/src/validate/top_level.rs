@@ -16,7 +16,8 @@ use super::{EXPIRY_WARNING, Walk, get_str, key_span, values};
 use crate::diagnostic::Rule;
 use crate::recipient::{Recipient, RecipientProblem, show_entry};
 use crate::schema::{
-    PROFILE_FIELDS, SEALCTL_FIELDS, SEALCTL_TABLE, field_named, key_for, keys_for, same_key,
+    PROFILE_FIELDS, REQUIRE_POST_QUANTUM, SEALCTL_FIELDS, SEALCTL_TABLE, field_named, key_for,
+    keys_for, same_key,
 };
 use crate::sealed::{canonical_recipient, recipients_fingerprint};
 
@@ -187,6 +188,8 @@ impl Walk<'_> {
         const KEY: &str = "sealctl.recipients";
         // Canonical recipient, and the line it is first listed on.
         let mut listed: HashMap<String, usize> = HashMap::new();
+        // The recipients that parse, with where each is.
+        let mut usable: Vec<(Recipient, std::ops::Range<usize>)> = Vec::new();
         for value in array.iter() {
             let Some(entry) = value.as_str() else {
                 continue;
@@ -219,7 +222,8 @@ impl Walk<'_> {
                         self.with_fix(&["recipients", "rm", entry.trim()], false);
                     }
                 }
-                Ok(_) => {
+                Ok(recipient) => {
+                    usable.push((recipient, span.clone()));
                     let (line, _) = self.source.line_column(span.start + self.offset);
                     match listed.get(&canonical_recipient(entry)) {
                         Some(first) => self.report_at_key(
@@ -238,6 +242,64 @@ impl Walk<'_> {
                     }
                 }
             }
+        }
+        self.post_quantum(table, &usable);
+    }
+
+    /// The rules on the recipients as a set: age seals to post-quantum `age1tagpq1…` recipients
+    /// only without classical ones beside them (`incompatible-recipients`), and a file that sets
+    /// `require_post_quantum = true` wants at least one post-quantum recipient
+    /// (`no-post-quantum-recipient`).
+    fn post_quantum(
+        &mut self,
+        table: &dyn TableLike,
+        usable: &[(Recipient, std::ops::Range<usize>)],
+    ) {
+        const KEY: &str = "sealctl.recipients";
+        let only = usable
+            .iter()
+            .find(|(recipient, _)| recipient.post_quantum_only());
+        let classical = usable
+            .iter()
+            .find(|(recipient, _)| !recipient.post_quantum_only());
+        if let (Some((pq, _)), Some((other, span))) = (only, classical) {
+            self.report_at_key(
+                Rule::IncompatibleRecipients,
+                KEY,
+                span.clone(),
+                format!(
+                    "`[sealctl] recipients` mixes the post-quantum `{}` with `{}`: age refuses to seal to both, as the classical one would undo the post-quantum protection",
+                    show_entry(&pq.to_string()),
+                    show_entry(&other.to_string())
+                ),
+                Some("list only post-quantum recipients (age1tagpq1…, or a post-quantum plugin's such as age1xwing1…), or drop the age1tagpq1… ones".to_owned()),
+            );
+        }
+        let required = table
+            .get(REQUIRE_POST_QUANTUM)
+            .and_then(Item::as_bool)
+            .unwrap_or(false);
+        if required
+            && !usable.is_empty()
+            && !usable
+                .iter()
+                .any(|(recipient, _)| recipient.is_post_quantum())
+        {
+            let span = table
+                .get("recipients")
+                .and_then(Item::as_array)
+                .and_then(|array| array.span())
+                .unwrap_or(0..0);
+            self.report_at_key(
+                Rule::NoPostQuantumRecipient,
+                KEY,
+                span,
+                format!(
+                    "none of the {} `[sealctl] recipients` is post-quantum, and `{REQUIRE_POST_QUANTUM} = true` asks for one",
+                    usable.len()
+                ),
+                Some("add a post-quantum recipient (an age1xwing1… of age-plugin-xwing, an age1pq1… of age 1.3, or an age1tagpq1…) and rekey, or set require_post_quantum = false".to_owned()),
+            );
         }
     }
 

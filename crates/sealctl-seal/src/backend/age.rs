@@ -43,4 +43,20 @@ impl Backend for Age {
         let identities = access.identities().map_err(OpenError::Load)?;
         crate::seal::decrypt(sealed, identities)
     }
+
+    /// All the values in one pass over the identities: one session per age plugin for them all.
+    fn open_many(
+        &self,
+        values: &[&SealedValue],
+        access: &mut Access,
+    ) -> Vec<Result<Envelope, OpenError>> {
+        match access.identities() {
+            Ok(identities) => crate::seal::decrypt_many(values, identities),
+            // Each value gets the loader's own error (it is tried again for each).
+            Err(_) => values
+                .iter()
+                .map(|sealed| self.open(sealed, access))
+                .collect(),
+        }
+    }
 }

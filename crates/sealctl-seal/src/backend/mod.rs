@@ -261,6 +261,20 @@ pub trait Backend: Sync {
     /// Opens `sealed` (of this backend) into its envelope, judging nothing of where it belongs.
     fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError>;
 
+    /// Opens several values (all of this backend) together, one result for each, in order: for a
+    /// backend where opening them together costs less than one after another (age plugins: one
+    /// plugin session, so a hardware key asks once). One by one unless the backend says better.
+    fn open_many(
+        &self,
+        values: &[&SealedValue],
+        access: &mut Access,
+    ) -> Vec<Result<Envelope, OpenError>> {
+        values
+            .iter()
+            .map(|sealed| self.open(sealed, access))
+            .collect()
+    }
+
     /// The store `sealed` (of this backend) is kept in, for a backend that has several; `None`
     /// for its default. With the backend, it makes the value's [`Destination::of`].
     fn store_of(&self, sealed: &SealedValue) -> Option<String> {

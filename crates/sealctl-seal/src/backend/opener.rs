@@ -2,7 +2,7 @@
 
 use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::sealed::SealedValue;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{Access, backend_of};
 use crate::envelope::{Envelope, Place};
@@ -14,12 +14,65 @@ use crate::error::OpenError;
 #[derive(Debug)]
 pub struct Opener {
     access: Access,
+    /// Values opened together ahead of use ([`Opener::open_together`]), each handed out once.
+    opened: Vec<(SealedValue, Result<Envelope, OpenError>)>,
 }
 
 impl Opener {
     /// An opener reaching this machine's identities and keyrings through `access`.
     pub fn new(access: Access) -> Opener {
-        Opener { access }
+        Opener {
+            access,
+            opened: Vec::new(),
+        }
+    }
+
+    /// Opens `values` together, each backend's at once ([`Backend::open_many`](super::Backend::open_many)),
+    /// for a command that will use them all (`exec`): a hardware key behind an age plugin then
+    /// asks once, not once per value. Nothing is judged here: each value is still checked where
+    /// [`Opener::open`] or [`Opener::open_envelope`] hands it out. A value of an unknown backend
+    /// is left for those to refuse.
+    pub fn open_together(&mut self, values: &[&SealedValue]) {
+        let mut backends: Vec<&'static str> = Vec::new();
+        for sealed in values {
+            if let Ok(backend) = backend_of(sealed)
+                && !backends.contains(&backend.name())
+            {
+                backends.push(backend.name());
+            }
+        }
+        for name in backends {
+            let mine: Vec<&SealedValue> = values
+                .iter()
+                .copied()
+                .filter(|sealed| {
+                    backend_of(sealed).is_ok_and(|backend| backend.name() == name)
+                        && !self.opened.iter().any(|(known, _)| known == *sealed)
+                })
+                .collect();
+            let Some(backend) = mine.first().and_then(|sealed| backend_of(sealed).ok()) else {
+                continue;
+            };
+            let results = backend.open_many(&mine, &mut self.access);
+            self.opened.extend(mine.into_iter().cloned().zip(results));
+        }
+    }
+
+    /// The envelope of `sealed`: opened ahead by [`Opener::open_together`] (a copy, as a value
+    /// may be used twice: `exec --env` and the config copy), else now.
+    fn envelope(&mut self, sealed: &SealedValue) -> Result<Envelope, OpenError> {
+        match self.opened.iter().position(|(known, _)| known == sealed) {
+            Some(at) => match &self.opened[at].1 {
+                Ok(envelope) => Ok(Envelope {
+                    place: envelope.place.clone(),
+                    endpoint: envelope.endpoint.clone(),
+                    secret: SecretString::from(envelope.secret.expose_secret().to_owned()),
+                }),
+                // An error is handed out once; asked again, the value is tried again.
+                Err(_) => self.opened.swap_remove(at).1,
+            },
+            None => backend_of(sealed)?.open(sealed, &mut self.access),
+        }
     }
 
     /// The secret of `sealed`, found at `place` whose profile now points at `endpoint`. Refuses a
@@ -31,7 +84,7 @@ impl Opener {
         place: &Place,
         endpoint: &Endpoint,
     ) -> Result<SecretString, OpenError> {
-        let envelope = backend_of(sealed)?.open(sealed, &mut self.access)?;
+        let envelope = self.envelope(sealed)?;
         Ok(envelope.bound_to(sealed, place, Some(endpoint))?.secret)
     }
 
@@ -43,7 +96,7 @@ impl Opener {
         sealed: &SealedValue,
         place: &Place,
     ) -> Result<Envelope, OpenError> {
-        let envelope = backend_of(sealed)?.open(sealed, &mut self.access)?;
+        let envelope = self.envelope(sealed)?;
         envelope.bound_to(sealed, place, None)
     }
 }
