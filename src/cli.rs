@@ -8,6 +8,7 @@ use crate::commands::check::CheckArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::doctor::DoctorArgs;
 use crate::commands::exec::ExecArgs;
+use crate::commands::git::GitArgs;
 use crate::commands::identity::IdentityArgs;
 use crate::commands::init::InitArgs;
 use crate::commands::man::ManArgs;
@@ -129,6 +130,8 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Profile(ProfileArgs),
     /// Whether this machine is ready: the file, identities, tokens, keyring and influxctl.
     Doctor(DoctorArgs),
+    /// Sealed files in git: readable diffs (textconv), a merge driver, and their setup.
+    Git(GitArgs),
     /// Print the script that makes a shell complete sealctl (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Write the manual pages, one per subcommand.

@@ -4,11 +4,15 @@ mod backend;
 pub mod candidates;
 pub mod check;
 pub mod completions;
+mod diff_text;
 pub mod doctor;
 pub mod exec;
+pub mod git;
+mod git_setup;
 pub mod identity;
 pub mod init;
 pub mod man;
+mod merge_driver;
 mod new_profile;
 pub mod profile;
 mod questions;
@@ -36,6 +40,7 @@ pub fn run(cli: Cli) -> Result<Status, CommandError> {
         Command::Recipients(args) => recipients::cmd_recipients(&cli.global, args),
         Command::Identity(args) => identity::cmd_identity(&cli.global, args),
         Command::Profile(args) => profile::cmd_profile(&cli.global, args),
+        Command::Git(args) => git::cmd_git(&cli.global, args),
         Command::Doctor(args) => doctor::cmd_doctor(&cli.global, args),
         Command::Init(args) => init::cmd_init(&cli.global, args),
         Command::Completions(args) => completions::cmd_completions(args),
