@@ -17,6 +17,7 @@ mod exec;
 mod faults;
 mod files;
 mod fuzz_regressions;
+mod git;
 mod hints;
 mod init;
 mod keyring;
