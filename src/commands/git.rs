@@ -46,10 +46,11 @@ secret. It says nothing of the secret to anyone without your identity.")]
     /// A key changed on one side takes that side; both sides sealing the same token again (the
     /// identity tells) takes the one sealed to the merged recipients; anything else both sides
     /// changed is a conflict, between markers around its own lines. The result goes to OURS.
-    #[command(after_help = "Set up by `sealctl git setup`, as:\n  \
-        [merge \"sealctl\"]\n  \
-        driver = sealctl git merge --marker-size %L %O %A %B %P\n\n\
-Exit status: 0 merged; 1 conflicts left in OURS; 2 a file could not be read or written.")]
+    #[command(
+        after_help = "Example, as `sealctl git setup` sets it (git fills in the %-names):\n  \
+        git config merge.sealctl.driver 'sealctl git merge --marker-size %L %O %A %B %P'\n\n\
+Exit status: 0 merged; 1 conflicts left in OURS; 2 a file could not be read or written."
+    )]
     Merge {
         /// Length of the conflict markers (git's %L).
         #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u16).range(3..))]
