@@ -528,3 +528,27 @@ fn setup_twice_changes_nothing_and_doctor_tells_whether_it_is_there() {
         "{gitconfig}"
     );
 }
+
+#[test]
+fn conflict_markers_take_the_length_git_asks_for() {
+    let repo = Repo::new();
+    let attributes = repo.dir.join(".gitattributes");
+    let mut text = std::fs::read_to_string(&attributes).unwrap();
+    text.push_str("config.toml conflict-marker-size=12\n");
+    std::fs::write(&attributes, text).unwrap();
+    repo.commit("longer markers");
+    let merged = repo.merge(
+        |r| r.set_token("default", THEIRS),
+        |r| r.set_token("default", OURS),
+    );
+    assert_eq!(merged.status.code(), Some(1));
+    let text = repo.text();
+    for marker in [
+        "<<<<<<<<<<<< ours\n",
+        "\n============\n",
+        "\n>>>>>>>>>>>> theirs\n",
+    ] {
+        assert!(text.contains(marker), "{marker:?} not in {text}");
+    }
+    assert!(!text.contains("\n=============\n"));
+}
