@@ -63,15 +63,14 @@ pub fn run(global: &GlobalArgs, path: &Path, reveal: bool) -> Result<Status, Com
     write_stdout(out.as_bytes(), "the file")
 }
 
+/// A string that looks sealed: its span (quotes included), its text, and its place when it is a
+/// key of a named profile.
+type Found = (Range<usize>, String, Option<Place>);
+
 /// Every string of the file that looks sealed: its span (quotes included), its text, and its
 /// place when it is a key of a named profile. `None` when the text is not TOML.
-fn sealed_values(text: &str) -> Option<Vec<(Range<usize>, String, Option<Place>)>> {
-    fn walk(
-        table: &dyn TableLike,
-        profile: Option<&str>,
-        prefix: &str,
-        out: &mut Vec<(Range<usize>, String, Option<Place>)>,
-    ) {
+fn sealed_values(text: &str) -> Option<Vec<Found>> {
+    fn walk(table: &dyn TableLike, profile: Option<&str>, prefix: &str, out: &mut Vec<Found>) {
         for (key, item) in table.iter() {
             let dotted = format!("{prefix}{key}");
             let top_profiles =
@@ -107,11 +106,7 @@ fn sealed_values(text: &str) -> Option<Vec<(Range<usize>, String, Option<Place>)
             }
         }
     }
-    fn string(
-        value: &Value,
-        place: Option<Place>,
-        out: &mut Vec<(Range<usize>, String, Option<Place>)>,
-    ) {
+    fn string(value: &Value, place: Option<Place>, out: &mut Vec<Found>) {
         match value {
             Value::String(text) if looks_sealed(text.value()) => {
                 if let Some(span) = text.span() {

@@ -245,7 +245,7 @@ fn merge_recipients(base: &[String], ours: &[String], theirs: &[String]) -> Vec<
         .iter()
         .filter(|entry| {
             let entry = canonical_recipient(entry);
-            !(base_set.contains(&entry) && !theirs_set.contains(&entry))
+            !base_set.contains(&entry) || theirs_set.contains(&entry)
         })
         .cloned()
         .collect();
