@@ -241,17 +241,28 @@ mod tests {
     fn a_summary_reads_what_is_in_clear_and_is_stable() {
         let recipients =
             vec!["age1umu9adwafhua9ax58k3pe3k9qurg49mmwlczxyddjtrlm5jv0fzsw87gsg".to_owned()];
-        let value = "sealctl:v1:age:YWJj;r=4ebd1b38;ep=aa02797f;exp=2027-06-30T00:00:00Z";
+        // Two ciphertexts: base64 of two age files.
+        let (one, another) = (
+            "YWdlLWVuY3J5cHRpb24ub3JnL3YxCmFiYw==",
+            "YWdlLWVuY3J5cHRpb24ub3JnL3YxCnh5eg==",
+        );
+        let value = format!("sealctl:v1:age:{one};r=4ebd1b38;ep=aa02797f;exp=2027-06-30T00:00:00Z");
+        let value = value.as_str();
         let shown = summary(value, &recipients);
         assert_eq!(
             shown,
             "age, 1 recipient (r=4ebd1b38), ep=aa02797f, expires 2027-06-30"
         );
         // Another ciphertext of the same sealing reads the same.
-        assert_eq!(summary(&value.replace("YWJj", "eHl6"), &recipients), shown);
+        assert_eq!(summary(&value.replace(one, another), &recipients), shown);
         assert_eq!(
             summary(value, &[]),
             "age, recipients changed since (r=4ebd1b38), ep=aa02797f, expires 2027-06-30"
+        );
+        // A value that does not parse says so, and shows nothing of itself.
+        assert_eq!(
+            summary("sealctl:v1:age:YWJj", &recipients),
+            "malformed (the age payload does not decode to an age file)"
         );
         assert_eq!(
             summary(
