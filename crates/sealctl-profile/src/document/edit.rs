@@ -359,7 +359,7 @@ impl ProfileDocument {
 
     /// Makes every splice (ranges of the current text, which must not overlap; insertions at one
     /// place keep their order), keeping the result only if it parses and `verify` holds.
-    fn apply_all(
+    pub(super) fn apply_all(
         &mut self,
         splices: Vec<(Range<usize>, String)>,
         what: String,

@@ -8,7 +8,7 @@
 //! profiles, changes outside the profiles and recipients on their side) it refuses, so that the
 //! caller falls back to a line merge that loses no text.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use toml_edit::{Item, TableLike, Value};
@@ -16,8 +16,9 @@ use toml_edit::{Item, TableLike, Value};
 use super::ProfileDocument;
 use super::read::profiles;
 use super::splice::{line_end, line_start, newline};
-use crate::place::Place;
+use crate::place::{Place, ProfileValue};
 use crate::schema::SEALCTL_TABLE;
+use crate::schema::key_for;
 use crate::sealed::{canonical_recipient, looks_sealed, recipients_fingerprint, value_param};
 
 /// What a merge asks its caller: whether two sealed values hold the same secret.
@@ -63,6 +64,16 @@ enum Leaf {
     Other(String),
 }
 
+/// A profile's text in one version of the file.
+struct Block {
+    /// Its header, keys, sub-tables and the comments above, without whitespace around them.
+    text: String,
+    /// Where `text` is.
+    range: Range<usize>,
+    /// What removing the profile removes: with the blank lines that set it apart.
+    whole: Range<usize>,
+}
+
 /// Where a conflict goes, and what each side holds there.
 struct Conflict {
     /// The profile, and the key (none for a whole profile).
@@ -101,45 +112,58 @@ pub fn merge(
     if theirs.outside() != outside && theirs.outside() != ours.outside() {
         return None;
     }
-    let mut result = ProfileDocument::parse("merged", ours.to_toml()).ok()?;
+    let (base_blocks, ours_blocks, theirs_blocks) = (base.blocks(), ours.blocks(), theirs.blocks());
+    let (base_leaves, ours_leaves, theirs_leaves) = (base.leaves(), ours.leaves(), theirs.leaves());
     let mut conflicts = Vec::new();
     let mut stale = Vec::new();
+    // Whole profiles replaced, removed or added: splices of ours' text, made at once.
+    let mut splices: Vec<(Range<usize>, String)> = Vec::new();
+    let mut added = String::new();
+    // Keys set and removed afterwards, by name.
+    let mut sets: Vec<ProfileValue> = Vec::new();
+    let mut removals: Vec<Place> = Vec::new();
 
     let recipients = merge_recipients(&base.recipients(), &ours.recipients(), &theirs.recipients());
-    if recipients != result.recipients() {
-        result.set_recipients(&recipients).ok()?;
-    }
     let fingerprint = recipients_fingerprint(&recipients);
 
     let mut names = ours.profile_names();
+    let mut known: BTreeSet<String> = names.iter().cloned().collect();
     for name in theirs
         .profile_names()
         .into_iter()
         .chain(base.profile_names())
     {
-        if !names.contains(&name) {
+        if known.insert(name.clone()) {
             names.push(name);
         }
     }
+    let newline = newline(ours.to_toml());
     for name in &names {
-        let (o, a, b) = (base.block(name), ours.block(name), theirs.block(name));
+        let text =
+            |blocks: &BTreeMap<String, Block>| blocks.get(name).map(|block| block.text.clone());
+        let (o, a, b) = (text(&base_blocks), text(&ours_blocks), text(&theirs_blocks));
         let whole = |ours: &Option<String>, theirs: &Option<String>| Conflict {
             profile: name.clone(),
             key: None,
             ours: ours.clone().unwrap_or_default(),
             theirs: theirs.clone().unwrap_or_default(),
         };
+        let own = ours_blocks.get(name);
         match (&o, &a, &b) {
             (_, None, None) => {}
             (_, Some(a), Some(b)) if a == b => {}
             (_, _, None) if a == o => {
-                if a.is_some() {
-                    result.remove_profile(name).ok()?;
+                if let Some(own) = own {
+                    splices.push((own.whole.clone(), String::new()));
                 }
             }
             (_, _, _) if b == o => {}
-            (None, None, Some(b)) => result.append_block(b).ok()?,
-            (Some(_), Some(_), Some(b)) if a == o => result.replace_block(name, b).ok()?,
+            (None, None, Some(b)) => {
+                added.push_str(&format!("{newline}{newline}{b}"));
+            }
+            (Some(_), Some(_), Some(b)) if a == o => {
+                splices.push((own.expect("ours has it").range.clone(), b.clone()));
+            }
             (Some(o), Some(a), Some(b)) => {
                 if comments(b) != comments(o) && comments(a) != comments(o) {
                     conflicts.push(whole(&Some(a.clone()), &Some(b.clone())));
@@ -147,10 +171,17 @@ pub fn merge(
                 }
                 let base_is_theirs = comments(b) != comments(o);
                 if base_is_theirs {
-                    result.replace_block(name, b).ok()?;
+                    splices.push((own.expect("ours has it").range.clone(), b.clone()));
                 }
-                let values = |document: &ProfileDocument| document.leaves(name);
-                let (ov, av, bv) = (values(&base), values(&ours), values(&theirs));
+                let empty = Vec::new();
+                let values = |all: &BTreeMap<String, Vec<(String, Leaf)>>| {
+                    all.get(name).unwrap_or(&empty).clone()
+                };
+                let (ov, av, bv) = (
+                    values(&base_leaves),
+                    values(&ours_leaves),
+                    values(&theirs_leaves),
+                );
                 let mut keys: Vec<&String> = av.iter().map(|(key, _)| key).collect();
                 for (key, _) in bv.iter().chain(&ov) {
                     if !keys.contains(&key) {
@@ -200,16 +231,42 @@ pub fn merge(
                     };
                     match wanted {
                         Some(wanted) if wanted == *now => {}
-                        Some(Some(Leaf::Text(value))) => result.set(name, key, &value).ok()?,
-                        Some(None) => {
-                            result.remove(name, key).ok()?;
-                        }
+                        Some(Some(Leaf::Text(value))) => sets.push(ProfileValue::new(place, value)),
+                        Some(None) => removals.push(place),
                         Some(Some(Leaf::Other(_))) | None => conflicts.push(conflict()),
                     }
                 }
             }
             _ => conflicts.push(whole(&a, &b)),
         }
+    }
+    let mut result = ProfileDocument::parse("merged", ours.to_toml()).ok()?;
+    if !added.is_empty() {
+        let mut at = result.after_profiles(&ours_blocks);
+        // Not inside a profile removed with the blank lines after it: after them.
+        for (range, _) in &splices {
+            if range.start < at && at < range.end {
+                at = range.end;
+            }
+        }
+        if at == result.text.len() {
+            added.push_str(newline);
+        }
+        splices.push((at..at, added));
+    }
+    if !splices.is_empty() {
+        result
+            .apply_all(splices, "merge profiles".to_owned(), |_| true)
+            .ok()?;
+    }
+    if !sets.is_empty() {
+        result.set_many(&sets).ok()?;
+    }
+    for place in &removals {
+        result.remove(&place.profile, &place.key).ok()?;
+    }
+    if recipients != result.recipients() {
+        result.set_recipients(&recipients).ok()?;
     }
     let described = conflicts
         .iter()
@@ -280,27 +337,39 @@ fn trimmed(text: &str, range: Range<usize>) -> Range<usize> {
 }
 
 impl ProfileDocument {
-    /// The bytes of a `[[profile]]` (its header, keys, sub-tables and the comments above),
-    /// without the whitespace around them.
-    fn block_range(&self, name: &str) -> Option<Range<usize>> {
+    /// Every `[[profile]]`'s text, by name, from one parse.
+    fn blocks(&self) -> BTreeMap<String, Block> {
         let document = self.document();
-        let found = self.find(&document, name).ok()?;
-        let own = found.header?.start;
-        Some(trimmed(&self.text, self.profile_removal(&document, own)))
-    }
-
-    fn block(&self, name: &str) -> Option<String> {
-        self.block_range(name)
-            .map(|range| self.text[range].to_owned())
+        let mut blocks = BTreeMap::new();
+        for profile in profiles(&document) {
+            let (Some(header), Some((_, name))) = (profile.header, key_for(profile.table, "name"))
+            else {
+                continue;
+            };
+            let Some(name) = name.as_str() else {
+                continue;
+            };
+            let whole = self.profile_removal(&document, header.start);
+            let range = trimmed(&self.text, whole.clone());
+            blocks.insert(
+                name.to_owned(),
+                Block {
+                    text: self.text[range.clone()].to_owned(),
+                    range,
+                    whole,
+                },
+            );
+        }
+        blocks
     }
 
     /// Everything but the profiles and the recipients, its lines trimmed, blank lines left out.
     fn outside(&self) -> Vec<String> {
         let document = self.document();
         let mut ranges: Vec<Range<usize>> = self
-            .profile_names()
-            .iter()
-            .filter_map(|name| self.block_range(name))
+            .blocks()
+            .into_values()
+            .map(|block| block.range)
             .collect();
         if let Some(span) = document
             .get(SEALCTL_TABLE)
@@ -327,8 +396,8 @@ impl ProfileDocument {
             .collect()
     }
 
-    /// Every value of a profile, by dotted key, in file order.
-    fn leaves(&self, name: &str) -> Vec<(String, Leaf)> {
+    /// Every value of every profile, by profile name and dotted key, in file order.
+    fn leaves(&self) -> BTreeMap<String, Vec<(String, Leaf)>> {
         fn walk(table: &dyn TableLike, prefix: &str, out: &mut Vec<(String, Leaf)>) {
             for (key, item) in table.iter() {
                 let dotted = format!("{prefix}{key}");
@@ -348,11 +417,26 @@ impl ProfileDocument {
             }
         }
         let document = self.document();
-        let mut out = Vec::new();
-        if let Ok(found) = self.find(&document, name) {
-            walk(found.table, "", &mut out);
+        let mut all = BTreeMap::new();
+        for profile in profiles(&document) {
+            let Some(name) = key_for(profile.table, "name").and_then(|(_, item)| item.as_str())
+            else {
+                continue;
+            };
+            let mut out = Vec::new();
+            walk(profile.table, "", &mut out);
+            all.insert(name.to_owned(), out);
         }
-        out
+        all
+    }
+
+    /// Where text added after the last profile goes: the end of its last non-blank byte.
+    fn after_profiles(&self, blocks: &BTreeMap<String, Block>) -> usize {
+        blocks
+            .values()
+            .map(|block| block.range.end)
+            .max()
+            .unwrap_or_else(|| self.text.trim_end().len())
     }
 
     /// The lines that hold a key of a profile.
@@ -374,62 +458,28 @@ impl ProfileDocument {
             .map(|range| self.text[range].to_owned())
     }
 
-    /// Puts `block` (a profile's text from another version of the file) after the last profile.
-    fn append_block(&mut self, block: &str) -> Result<(), crate::ProfileError> {
-        let newline = newline(&self.text);
-        let at = self.after_profiles();
-        let mut text = format!("{newline}{newline}{block}");
-        if at == self.text.len() {
-            text.push_str(newline);
-        }
-        let count = self.profile_names().len();
-        self.apply((at..at, text), "add a profile".to_owned(), |doc| {
-            doc.profile_names().len() == count + 1
-        })
-    }
-
-    /// Where text added after the last profile goes: the end of its last non-blank byte.
-    fn after_profiles(&self) -> usize {
-        let names = self.profile_names();
-        match names.last().and_then(|name| self.block_range(name)) {
-            Some(range) => range.end,
-            None => self.text.trim_end().len(),
-        }
-    }
-
-    /// Replaces a profile's text with `block`.
-    fn replace_block(&mut self, name: &str, block: &str) -> Result<(), crate::ProfileError> {
-        let range = self
-            .block_range(name)
-            .ok_or_else(|| self.edit_error(format!("replace profile `{name}`")))?;
-        let names = self.profile_names();
-        self.apply(
-            (range, block.to_owned()),
-            format!("replace profile `{name}`"),
-            |doc| doc.profile_names() == names,
-        )
-    }
-
     /// The text with each conflict's region replaced by both sides between markers. Not a
     /// document any more: markers are not TOML.
     fn with_markers(&self, conflicts: &[Conflict], markers: &Markers) -> Option<String> {
         let newline = newline(&self.text);
+        let blocks = self.blocks();
+        let block_range = |name: &str| blocks.get(name).map(|block| block.range.clone());
         let mut regions: Vec<(Range<usize>, String)> = Vec::new();
         for conflict in conflicts {
             let range = match &conflict.key {
                 Some(key) => self.key_lines(&conflict.profile, key).or_else(|| {
-                    let block = self.block_range(&conflict.profile)?;
+                    let block = block_range(&conflict.profile)?;
                     let end = line_end(&self.text, block.end);
                     Some(end..end)
                 }),
-                None => self.block_range(&conflict.profile).map(|range| {
+                None => block_range(&conflict.profile).map(|range| {
                     line_start(&self.text, range.start)..line_end(&self.text, range.end)
                 }),
             };
             let range = match range {
                 Some(range) => range,
                 None => {
-                    let end = line_end(&self.text, self.after_profiles());
+                    let end = line_end(&self.text, self.after_profiles(&blocks));
                     end..end
                 }
             };
