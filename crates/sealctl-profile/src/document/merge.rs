@@ -647,6 +647,11 @@ mod tests {
         let theirs = BASE.replace("# team", "# their team");
         let ours = BASE.replace("# team", "# our team");
         assert!(merge(BASE, &ours, &theirs, &markers(), &mut |_, _, _| false).is_none());
+        // Inline profiles and two profiles of one name are not merged per profile.
+        let inline = "profile = [{ name = \"a\" }]\n";
+        assert!(merge(inline, inline, inline, &markers(), &mut |_, _, _| false).is_none());
+        let twice = format!("{BASE}\n[[profile]]\n  name = \"a\"\n");
+        assert!(merge(BASE, BASE, &twice, &markers(), &mut |_, _, _| false).is_none());
         // Only ours changed outside the profiles: ours is kept.
         let result = merged(BASE, &ours, BASE);
         assert_eq!(result.text, ours);
