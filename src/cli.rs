@@ -9,6 +9,7 @@ use crate::commands::completions::CompletionsArgs;
 use crate::commands::doctor::DoctorArgs;
 use crate::commands::edit::EditArgs;
 use crate::commands::exec::ExecArgs;
+use crate::commands::git::GitArgs;
 use crate::commands::identity::IdentityArgs;
 use crate::commands::init::InitArgs;
 use crate::commands::man::ManArgs;
@@ -132,6 +133,8 @@ Rules: https://github.com/sealctl/sealctl/blob/main/docs/rules.md")]
     Profile(ProfileArgs),
     /// Whether this machine is ready: the file, identities, tokens, keyring and influxctl.
     Doctor(DoctorArgs),
+    /// Sealed files in git: readable diffs (textconv), a merge driver, and their setup.
+    Git(GitArgs),
     /// Print the script that makes a shell complete sealctl (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Write the manual pages, one per subcommand.

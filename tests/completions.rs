@@ -505,7 +505,7 @@ fn manual_pages_name_sealctl_show_value_names_and_keep_examples_as_written() {
             assert!(synopsis.contains(flag), "{name}: {synopsis}");
         }
         // Every line after `Example` in --help is a line of the page, as written.
-        let command: Vec<&str> = name.trim_end_matches(".1").split('-').skip(1).collect();
+        let command = command_of(&env, &name);
         // Wide enough that clap wraps none of it either.
         let help = env
             .sealctl()
@@ -551,13 +551,43 @@ fn manual_pages_are_dated_source_date_epoch_when_set() {
     assert!(text.contains("2026-01-01"), "{text}");
 }
 
+/// The subcommand a manual page is for: `sealctl-git-diff-text.1` is `git diff-text`, since a
+/// subcommand's own name may hold a `-` too (`git diff` is not one, `git diff-text` is).
+fn command_of(env: &TestEnv, page: &str) -> Vec<String> {
+    let mut path: Vec<String> = Vec::new();
+    let mut pending = String::new();
+    for part in page.trim_end_matches(".1").split('-').skip(1) {
+        let candidate = match pending.is_empty() {
+            true => part.to_owned(),
+            false => format!("{pending}-{part}"),
+        };
+        let known = env
+            .sealctl()
+            .args(&path)
+            .arg(&candidate)
+            .arg("--help")
+            .output()
+            .unwrap()
+            .status
+            .success();
+        if known {
+            path.push(candidate);
+            pending.clear();
+        } else {
+            pending = candidate;
+        }
+    }
+    assert!(pending.is_empty(), "{page}: no subcommand `{pending}`");
+    path
+}
+
 #[test]
 fn every_subcommand_has_an_example_in_its_help() {
     let env = TestEnv::new();
     let mut missing = Vec::new();
     for page in manual_pages(&env) {
         let name = page.file_name().unwrap().to_string_lossy().into_owned();
-        let path: Vec<&str> = name.trim_end_matches(".1").split('-').skip(1).collect();
+        let path = command_of(&env, &name);
         let output = env.sealctl().args(&path).arg("--help").output().unwrap();
         assert!(output.status.success(), "{path:?}");
         if !String::from_utf8_lossy(&output.stdout).contains("Example") {

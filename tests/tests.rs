@@ -20,6 +20,7 @@ mod exec_presets;
 mod faults;
 mod files;
 mod fuzz_regressions;
+mod git;
 mod hints;
 mod init;
 mod keyring;

@@ -31,7 +31,7 @@ use sealctl_profile::{Diagnostic, ProfileDocument, Rule, Severity};
 use sealctl_seal::{Access, LoadError, Needs};
 use sealctl_seal::{Identities, IdentitySource};
 
-use super::target;
+use super::{git_setup, target};
 use crate::cli::GlobalArgs;
 use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, is_broken_pipe};
@@ -135,6 +135,7 @@ pub fn cmd_doctor(global: &GlobalArgs, args: DoctorArgs) -> Result<Status, Comma
     }
     backends(document.as_ref(), &mut report);
     influxctl(&mut report);
+    git(document.as_ref().map(ProfileDocument::path), &mut report);
     if args.live
         && let Some(document) = &document
     {
@@ -538,6 +539,25 @@ fn influxctl(report: &mut Report) {
     };
     let version = version_of(&path).unwrap_or_else(|| "version unknown".to_owned());
     report.ok("influxctl", format!("{} ({version})", path.display()));
+}
+
+/// Whether the repository the current folder is in (if any) diffs and merges profile files with
+/// sealctl. A warning only when the profile file is in that repository: elsewhere it is a note.
+fn git(config: Option<&Path>, report: &mut Report) {
+    let Some(status) = git_setup::repository_status(config) else {
+        return;
+    };
+    if status.ready || !status.holds_config {
+        let fix = (!status.ready).then_some("; `sealctl git setup` adds it (docs/git.md)");
+        report.ok("git", format!("{}{}", status.text, fix.unwrap_or_default()));
+    } else {
+        report.push(
+            Level::Warn,
+            "git",
+            status.text,
+            Some("sealctl git setup   (docs/git.md)"),
+        );
+    }
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {

@@ -4,14 +4,18 @@ mod backend;
 pub mod candidates;
 pub mod check;
 pub mod completions;
+mod diff_text;
 pub mod doctor;
 pub mod edit;
 pub mod exec;
+pub mod git;
+mod git_setup;
 pub mod identity;
 pub mod init;
 mod journal;
 pub mod man;
 mod management;
+mod merge_driver;
 mod new_profile;
 pub mod profile;
 mod questions;
@@ -42,6 +46,7 @@ pub fn run(cli: Cli) -> Result<Status, CommandError> {
         Command::Recipients(args) => recipients::cmd_recipients(&cli.global, args),
         Command::Identity(args) => identity::cmd_identity(&cli.global, args),
         Command::Profile(args) => profile::cmd_profile(&cli.global, args),
+        Command::Git(args) => git::cmd_git(&cli.global, args),
         Command::Doctor(args) => doctor::cmd_doctor(&cli.global, args),
         Command::Init(args) => init::cmd_init(&cli.global, args),
         Command::Completions(args) => completions::cmd_completions(args),

@@ -52,6 +52,7 @@ pub mod terminal;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Fix, Rule, Severity};
+pub use document::merge;
 pub use document::{FileLock, ProfileDocument};
 pub use error::ProfileError;
 pub use place::{Place, ProfileValue};

@@ -348,7 +348,7 @@ impl ProfileDocument {
     }
 
     /// Replaces `range` with `text`, keeping the result only if it parses and `verify` holds.
-    fn apply(
+    pub(super) fn apply(
         &mut self,
         splice: (Range<usize>, String),
         what: String,
@@ -359,7 +359,7 @@ impl ProfileDocument {
 
     /// Makes every splice (ranges of the current text, which must not overlap; insertions at one
     /// place keep their order), keeping the result only if it parses and `verify` holds.
-    fn apply_all(
+    pub(super) fn apply_all(
         &mut self,
         splices: Vec<(Range<usize>, String)>,
         what: String,
@@ -394,7 +394,7 @@ impl ProfileDocument {
         }
     }
 
-    fn edit_error(&self, what: String) -> ProfileError {
+    pub(super) fn edit_error(&self, what: String) -> ProfileError {
         ProfileError::Edit {
             path: self.path.clone(),
             what,

@@ -11,9 +11,11 @@
 //!   profiles, recipients.
 //! - `edit`: the edits (set, remove, add, remove and rename a profile, set recipients) and the
 //!   rule that keeps a splice only if the result parses and says what was asked.
+//! - `merge`: the three-way merge of `sealctl git merge`, per profile and key.
 //! - `splice`: where an edit's bytes are, and new text written in the file's own style.
 
 mod edit;
+pub mod merge;
 mod read;
 mod save;
 mod splice;
