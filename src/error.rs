@@ -144,7 +144,10 @@ pub fn from_backend(error: Box<dyn std::error::Error + Send + Sync>) -> CommandE
         Ok(keyring) => (*keyring).into(),
         Err(other) => match other.downcast::<sealctl_seal::LoadError>() {
             Ok(load) => loaded(*load),
-            Err(other) => CommandError::setup(other.to_string()),
+            Err(other) => match other.downcast::<sealctl_seal::ServiceError>() {
+                Ok(service) => (*service).into(),
+                Err(other) => CommandError::setup(other.to_string()),
+            },
         },
     }
 }
@@ -227,6 +230,7 @@ impl From<sealctl_seal::OpenError> for CommandError {
         let set = crate::ui::CommandLine::sealctl(&["token", "set"]);
         let hint = match error {
             E::Keyring(keyring) => return keyring.into(),
+            E::Service(service) => return service.into(),
             E::OtherBackend(_) => "this is a bug in sealctl; please report it".to_owned(),
             E::Load(load) => return loaded(load),
             E::UnknownBackend(_) => {
@@ -304,7 +308,22 @@ impl From<sealctl_seal::SealError> for CommandError {
         match error {
             sealctl_seal::SealError::Keyring(keyring) => keyring.into(),
             sealctl_seal::SealError::Load(load) => loaded(load),
+            sealctl_seal::SealError::Service(service) => service.into(),
             other => CommandError::setup(other.to_string()),
+        }
+    }
+}
+
+impl From<sealctl_seal::ServiceError> for CommandError {
+    fn from(error: sealctl_seal::ServiceError) -> CommandError {
+        let hint = error.hint();
+        let command_error = match error {
+            sealctl_seal::ServiceError::Load(load) => return loaded(load),
+            other => CommandError::setup(other.to_string()),
+        };
+        match hint {
+            Some(hint) => command_error.hint(hint),
+            None => command_error,
         }
     }
 }

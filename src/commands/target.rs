@@ -258,7 +258,8 @@ pub fn keyring() -> Result<Keyring, CommandError> {
 /// What the library's backends reach for, each loaded only when the first value that needs it
 /// comes: the identities (`--identity`, the environment, the default file) and the keyrings
 /// (with `SEALCTL_KEYRING_TIMEOUT`).
-pub fn access(global: &GlobalArgs) -> Access {
+pub fn access(global: &GlobalArgs, config: &Path) -> Access {
+    let _ = CONFIG.set(config.to_owned());
     let explicit = global.identity.clone();
     Access::new(
         Box::new(move || {
@@ -267,10 +268,19 @@ pub fn access(global: &GlobalArgs) -> Access {
         }),
         keyring_loader(),
     )
+    .with_settings(
+        settings_loader(config),
+        Box::new(|warning| warning!("{warning}")),
+    )
 }
+
+/// The profile file this command works on, once a sealer or opener named it: deleting what
+/// replaced values kept reads the file's backend settings from it.
+static CONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 /// [`access`] for deleting what replaced values kept: no identity is needed for that.
 pub fn access_without_identities() -> Access {
+    let config = CONFIG.get().cloned().unwrap_or_default();
     Access::new(
         Box::new(|| {
             Err(LoadError(
@@ -279,6 +289,24 @@ pub fn access_without_identities() -> Access {
         }),
         keyring_loader(),
     )
+    .with_settings(
+        settings_loader(&config),
+        Box::new(|warning| warning!("{warning}")),
+    )
+}
+
+/// The `[sealctl.<backend>]` tables of the profile file at `config`, read when a backend with
+/// settings first needs them; none if the file is not there (yet).
+pub fn settings_loader(config: &Path) -> sealctl_seal::Loader<sealctl_seal::BackendSettings> {
+    let config = config.to_owned();
+    Box::new(move || {
+        if config.as_os_str().is_empty() || !config.exists() {
+            return Ok(sealctl_seal::BackendSettings::new());
+        }
+        sealctl_profile::ProfileDocument::load(&config)
+            .map(|document| document.backend_settings())
+            .map_err(|error| LoadError(Box::new(CommandError::from(error))))
+    })
 }
 
 fn keyring_loader() -> sealctl_seal::Loader<Keyring> {
@@ -299,7 +327,7 @@ pub struct Opener {
 
 impl Opener {
     pub fn new(global: &GlobalArgs, config: &Path) -> Opener {
-        Opener::with_access(access(global), config)
+        Opener::with_access(access(global, config), config)
     }
 
     /// An opener reaching what the values need through `access`.
@@ -346,6 +374,15 @@ impl Opener {
         place: &Place,
     ) -> Result<sealctl_seal::Envelope, OpenError> {
         self.inner.open_envelope(sealed, place)
+    }
+
+    /// `sealed` at `place` re-sealed in its store without being opened, if its backend can.
+    pub fn refresh(
+        &mut self,
+        sealed: &SealedValue,
+        place: &Place,
+    ) -> Option<Result<String, OpenError>> {
+        self.inner.refresh(sealed, place)
     }
 
     /// A value without `ep=` is one `check` calls unbound: it would have opened for any endpoint,

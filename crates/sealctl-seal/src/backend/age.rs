@@ -39,7 +39,12 @@ impl Backend for Age {
         crate::seal::seal_envelope(envelope, with.recipients, expires_at)
     }
 
-    fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError> {
+    fn open(
+        &self,
+        sealed: &SealedValue,
+        _place: &crate::envelope::Place,
+        access: &mut Access,
+    ) -> Result<Envelope, OpenError> {
         let identities = access.identities().map_err(OpenError::Load)?;
         crate::seal::decrypt(sealed, identities)
     }

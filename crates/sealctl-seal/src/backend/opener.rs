@@ -31,7 +31,7 @@ impl Opener {
         place: &Place,
         endpoint: &Endpoint,
     ) -> Result<SecretString, OpenError> {
-        let envelope = backend_of(sealed)?.open(sealed, &mut self.access)?;
+        let envelope = backend_of(sealed)?.open(sealed, place, &mut self.access)?;
         Ok(envelope.bound_to(sealed, place, Some(endpoint))?.secret)
     }
 
@@ -43,7 +43,20 @@ impl Opener {
         sealed: &SealedValue,
         place: &Place,
     ) -> Result<Envelope, OpenError> {
-        let envelope = backend_of(sealed)?.open(sealed, &mut self.access)?;
+        let envelope = backend_of(sealed)?.open(sealed, place, &mut self.access)?;
         envelope.bound_to(sealed, place, None)
+    }
+
+    /// `sealed`, found at `place`, re-sealed in its store without being opened, if its backend
+    /// can ([`Backend::refresh`](super::Backend::refresh)); `None` if it cannot.
+    pub fn refresh(
+        &mut self,
+        sealed: &SealedValue,
+        place: &Place,
+    ) -> Option<Result<String, OpenError>> {
+        match backend_of(sealed) {
+            Ok(backend) => backend.refresh(sealed, place, &mut self.access),
+            Err(error) => Some(Err(error)),
+        }
     }
 }
