@@ -7,6 +7,7 @@ mod failures;
 mod fixture;
 #[cfg(feature = "test-fakes")]
 mod paths;
+mod team;
 
 use std::path::PathBuf;
 use std::process::Output;
