@@ -22,6 +22,7 @@ mod init;
 mod keyring;
 mod layout;
 mod leaks;
+mod openbao;
 mod output;
 mod precommit;
 mod profile;
