@@ -319,3 +319,27 @@ fn check_judges_transit_and_kv_payloads_and_the_settings_without_a_server() {
         .code(1)
         .stdout(predicates::str::contains("transit_key"));
 }
+
+#[test]
+fn tls_is_verified_against_vault_cacert_and_a_failure_says_so() {
+    let bao = Bao::start_tls();
+    let setup = Setup::new();
+    let ca = bao
+        .ca_cert()
+        .expect("a TLS server has a CA")
+        .display()
+        .to_string();
+    let mut trusted = bao.env();
+    trusted.push(("VAULT_CACERT", ca));
+    setup.set(&trusted, "transit", "prod", TOKEN);
+    assert_eq!(setup.get(&trusted, "prod").1, sha256(TOKEN));
+    // Without the CA, the server's certificate is not trusted: nothing is sent.
+    refused(&setup, &bao.env(), "prod", "VAULT_CACERT");
+    // VAULT_SKIP_VERIFY works, with a warning every time.
+    let mut skipping = bao.env();
+    skipping.push(("VAULT_SKIP_VERIFY", "true".to_owned()));
+    let (status, digest, stderr) = setup.get(&skipping, "prod");
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(digest, sha256(TOKEN));
+    assert!(stderr.contains("is not verified"), "{stderr}");
+}
