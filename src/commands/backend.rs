@@ -98,6 +98,14 @@ impl BackendArgs {
             .map(|path| ("--kv-path", Kv.name(), path.clone()))
     }
 
+    /// The store the flags name for the backend called `backend` (--keyring-store for the
+    /// keyring, --transit-key for transit, …), if any.
+    pub fn store_for(&self, backend: &str) -> Option<String> {
+        self.store_flag()
+            .filter(|(_, of, _)| *of == backend)
+            .map(|(_, _, store)| store)
+    }
+
     /// Where the flags say to seal, else `now` (where a value is kept now, usually), else the
     /// first backend (age). The one mapping from flags to the library's destinations.
     pub fn destination_or(&self, now: Option<Destination>) -> Destination {

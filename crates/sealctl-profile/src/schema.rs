@@ -85,7 +85,21 @@ pub const PROFILE_FIELDS: &[Field] = &[
 ];
 
 /// Keys of sealctl's own top-level `[sealctl]` table.
-pub const SEALCTL_FIELDS: &[Field] = &[field("recipients", Kind::StringArray)];
+pub const SEALCTL_FIELDS: &[Field] = &[
+    field("recipients", Kind::StringArray),
+    field("openbao", Kind::Table(OPENBAO_FIELDS)),
+];
+
+/// Keys of `[sealctl.openbao]`, the OpenBao/Vault server settings of the `transit` and `kv`
+/// backends (each value checked by `sealed::openbao::check_setting`).
+pub const OPENBAO_FIELDS: &[Field] = &[
+    field("address", Kind::String),
+    field("namespace", Kind::String),
+    field("transit_mount", Kind::String),
+    field("transit_key", Kind::String),
+    field("kv_mount", Kind::String),
+    field("kv_path", Kind::String),
+];
 
 /// The secret keys of a profile, which sealctl seals.
 pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];

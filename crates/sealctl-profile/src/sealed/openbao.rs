@@ -139,6 +139,45 @@ impl fmt::Display for KvRef {
     }
 }
 
+/// What is wrong with `value` for the `[sealctl.openbao]` key `key`, if anything: the one check,
+/// for `check` and for use alike.
+pub fn check_setting(key: &str, value: &str) -> Option<&'static str> {
+    match key {
+        "address" => (!is_address(value))
+            .then_some("is not an http:// or https:// address (as in https://bao.example.com:8200)"),
+        "namespace" => {
+            let trimmed = value.trim_matches('/');
+            (!trimmed.is_empty() && !is_path(trimmed))
+                .then_some("is not a namespace path (names of letters, digits, `.`, `_` and `-`)")
+        }
+        "transit_mount" | "kv_mount" => (!is_path(value)).then_some(
+            "is not a mount path (names of letters, digits, `.`, `_` and `-`, joined by `/`)",
+        ),
+        "transit_key" => {
+            (!is_name(value)).then_some("is not a key name (letters, digits, `.`, `_` and `-`)")
+        }
+        "kv_path" => (!is_path(&value.replace("{profile}", "p"))).then_some(
+            "is not a secret path (names of letters, digits, `.`, `_` and `-`, joined by `/`; `{profile}` for the profile's name)",
+        ),
+        _ => Some("is not a setting sealctl reads"),
+    }
+}
+
+/// An `http://` or `https://` address without a path, query or user (a trailing `/` aside).
+pub fn is_address(address: &str) -> bool {
+    let trimmed = address.trim_end_matches('/');
+    trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .is_some_and(|host| {
+            !host.is_empty()
+                && host.bytes().all(|byte| {
+                    byte.is_ascii_alphanumeric()
+                        || matches!(byte, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+                })
+        })
+}
+
 /// A name: letters, digits, `.`, `_`, `-`; not `.` or `..`; at most 128 bytes.
 pub fn is_name(name: &str) -> bool {
     !name.is_empty()

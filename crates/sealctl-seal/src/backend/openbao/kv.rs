@@ -389,6 +389,16 @@ impl Backend for Kv {
             })
     }
 
+    /// Only where a server address is set in the environment (no call is made): `init` offers
+    /// it then.
+    fn usable_here(
+        &self,
+        _store: Option<&str>,
+        _access: &mut Access,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        super::address_in_environment().map_err(Into::into)
+    }
+
     fn offer(&self, _store: Option<&str>) -> Option<String> {
         Some("kv: in an OpenBao/Vault KV secret (a team's server; BAO_ADDR)".to_owned())
     }

@@ -179,6 +179,11 @@ impl Session {
     }
 }
 
+/// Whether the environment names a server (for `init`'s offer: no call is made).
+pub(crate) fn address_in_environment() -> Result<(), ServiceError> {
+    Settings::read(None, &env)?.address().map(drop)
+}
+
 /// A refusal nothing more specific explains.
 pub(crate) fn unexpected(failure: Failure, path: &str) -> ServiceError {
     match failure {

@@ -142,28 +142,10 @@ impl Settings {
     }
 }
 
-/// What is wrong with `value` for the `[sealctl.openbao]` key `key`, if anything: the one check,
-/// for `check` and for use alike.
+/// What is wrong with `value` for the `[sealctl.openbao]` key `key`, if anything (the profile
+/// crate's check, which `check` uses too).
 pub fn check_file_value(key: &str, value: &str) -> Option<String> {
-    use sealctl_profile::sealed::openbao::{is_name, is_path};
-    match key {
-        "address" => check_address(value, "").err().map(|_| {
-            "is not an http:// or https:// address (as in https://bao.example.com:8200)".to_owned()
-        }),
-        "namespace" => (value.trim_matches('/').split('/').any(|part| !is_name(part))
-            && !value.trim_matches('/').is_empty())
-        .then(|| "is not a namespace path (names of letters, digits, `.`, `_` and `-`)".to_owned()),
-        "transit_mount" | "kv_mount" => (!is_path(value))
-            .then(|| "is not a mount path (names of letters, digits, `.`, `_` and `-`, joined by `/`)".to_owned()),
-        "transit_key" => (!is_name(value))
-            .then(|| "is not a key name (letters, digits, `.`, `_` and `-`)".to_owned()),
-        "kv_path" => (!is_path(&value.replace("{profile}", "p")))
-            .then(|| "is not a secret path (names of letters, digits, `.`, `_` and `-`, joined by `/`; `{profile}` for the profile's name)".to_owned()),
-        _ => Some(format!(
-            "is not a setting sealctl reads (it reads: {})",
-            FILE_KEYS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
-        )),
-    }
+    sealctl_profile::sealed::openbao::check_setting(key, value).map(str::to_owned)
 }
 
 /// An `http://` or `https://` address without a path, query or user, as written without a
