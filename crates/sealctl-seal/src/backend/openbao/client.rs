@@ -269,7 +269,7 @@ pub fn server_words(bytes: &[u8]) -> String {
         .iter()
         .flat_map(|error| error.lines())
         .map(|line| line.trim().trim_start_matches("* ").trim())
-        .filter(|line| !line.is_empty() && !(line.ends_with("occurred:") && line.contains("error")))
+        .filter(|line| !(line.is_empty() || line.ends_with("occurred:") && line.contains("error")))
         .map(|line| {
             line.chars()
                 .filter(|c| !c.is_control())

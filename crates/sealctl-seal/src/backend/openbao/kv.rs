@@ -62,19 +62,20 @@ struct ReadMetadata {
     custom_metadata: Option<BTreeMap<String, String>>,
 }
 
-/// A secret's newest fields, version and `custom_metadata`; `None` if there is none.
+/// A secret as read: its fields (tokens, in clear), its version and its `custom_metadata`.
+type Secret = (
+    BTreeMap<String, SecretString>,
+    u64,
+    BTreeMap<String, String>,
+);
+
+/// A secret's newest fields (or those of `version`), version and `custom_metadata`; `None` if
+/// there is none.
 fn read(
     session: &mut Session,
     reference: &KvRef,
     version: Option<u64>,
-) -> Result<
-    Option<(
-        BTreeMap<String, SecretString>,
-        u64,
-        BTreeMap<String, String>,
-    )>,
-    ServiceError,
-> {
+) -> Result<Option<Secret>, ServiceError> {
     let mut path = format!("{}/data/{}", reference.mount, reference.path);
     if let Some(version) = version {
         path.push_str(&format!("?version={version}"));
