@@ -49,7 +49,7 @@ echo "### Machine"
 echo
 echo "- $machine; the server on loopback"
 echo
-by_hand="bao write -field=plaintext transit/decrypt/sealctl ciphertext=… context=… | base64 -d (by hand)"
+by_hand="bao write -field=plaintext transit/decrypt/sealctl ciphertext=… context=…, then base64 -d (by hand)"
 transit_exec="sealctl exec --env T=mgmt_token -- true (transit value)"
 age_exec="sealctl exec --env T=mgmt_token -- true (age value)"
 hyperfine -N --style none --warmup 3 --runs "$(runs 30)" --export-json openbao.json \
