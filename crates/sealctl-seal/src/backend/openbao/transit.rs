@@ -220,10 +220,6 @@ impl Backend for Transit {
         Some(String::new())
     }
 
-    fn kept_in(&self, _store: Option<&str>) -> Option<String> {
-        Some("OpenBao/Vault transit".to_owned())
-    }
-
     fn seal(
         &self,
         envelope: &Envelope,
