@@ -210,6 +210,37 @@ fn tokens_move_between_age_transit_and_kv() {
     assert!(!read.status.success(), "the kv secret was left behind");
 }
 
+// The management token's `id=` (issue 17) and kv's own `entry=` are two parameters: a kv value
+// keeps both, every move keeps the token's id, and `check` accepts each form.
+#[test]
+fn a_token_id_travels_with_every_move_and_kv_keeps_its_entry_apart() {
+    const ID: &str = "11111111-2222-3333-4444-555555555555";
+    let team = Team::new();
+    team.root().args(["identity", "new"]).assert().success();
+    team.set(&["--profile", "prod", "--backend", "kv", "--id", ID], TOKEN);
+    let params = |team: &Team| -> Vec<String> {
+        let value = team.value("prod", "mgmt_token");
+        value.split(';').skip(1).map(str::to_owned).collect()
+    };
+    let kv = params(&team);
+    assert!(kv.contains(&format!("id={ID}")), "{kv:?}");
+    assert_eq!(kv.iter().filter(|p| p.starts_with("entry=")).count(), 1, "{kv:?}");
+    assert_eq!(kv.iter().filter(|p| p.starts_with("id=")).count(), 1, "{kv:?}");
+    for to in ["transit", "kv", "age", "kv"] {
+        team.root()
+            .args(["--profile", "prod", "token", "move", "--to", to])
+            .assert()
+            .success();
+        let now = params(&team);
+        assert!(now.contains(&format!("id={ID}")), "after --to {to}: {now:?}");
+        let entries = now.iter().filter(|p| p.starts_with("entry=")).count();
+        assert_eq!(entries, usize::from(to == "kv"), "after --to {to}: {now:?}");
+        let login = team.root_login();
+        assert_eq!(got(&team, &login, "prod"), sha256(TOKEN), "after --to {to}");
+        team.root().arg("check").assert().success();
+    }
+}
+
 #[test]
 fn doctor_profile_list_and_check_see_transit_and_kv_values() {
     let team = Team::new();

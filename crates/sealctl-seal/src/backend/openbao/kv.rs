@@ -28,7 +28,7 @@ pub struct Kv;
 
 /// The parameter naming which `token set` wrote the secret's field, so that replacing a value
 /// never deletes the field a newer one wrote.
-pub const ID_PARAM: &str = "id";
+pub const ENTRY_PARAM: &str = "entry";
 
 /// Where the token's place is kept in the secret's `custom_metadata`: one key per field.
 fn binding_key(field: &str) -> String {
@@ -249,7 +249,7 @@ impl Kv {
         Ok(envelope.framed(
             KV,
             reference.to_string(),
-            vec![(ID_PARAM.to_owned(), id)],
+            vec![(ENTRY_PARAM.to_owned(), id)],
             expires_at,
         ))
     }
@@ -306,7 +306,7 @@ impl Kv {
             .and_then(|json| serde_json::from_str::<Binding>(json).ok())
             .map(|binding| binding.id);
         // A newer `token set` wrote the field since: it is not this value's any more.
-        if let (Some(ours), Some(now)) = (sealed.param(ID_PARAM), written_by.as_deref())
+        if let (Some(ours), Some(now)) = (sealed.param(ENTRY_PARAM), written_by.as_deref())
             && ours != now
         {
             return Ok(false);
