@@ -19,9 +19,7 @@ impl PermissionsExt for std::fs::Permissions {
         0o700
     }
 }
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use clap::Args;
@@ -31,10 +29,12 @@ use sealctl_profile::{Diagnostic, ProfileDocument, Rule, Severity};
 use sealctl_seal::{Access, LoadError, Needs};
 use sealctl_seal::{Identities, IdentitySource};
 
-use super::{git_setup, target};
+use super::target;
 use crate::cli::GlobalArgs;
 use crate::config_path::{self, Need};
 use crate::error::{CommandError, Status, is_broken_pipe};
+
+mod outside;
 
 #[derive(Debug, Args)]
 #[command(
@@ -134,12 +134,12 @@ pub fn cmd_doctor(global: &GlobalArgs, args: DoctorArgs) -> Result<Status, Comma
         recipients(document, &mut report);
     }
     backends(document.as_ref(), &mut report);
-    influxctl(&mut report);
-    git(document.as_ref().map(ProfileDocument::path), &mut report);
+    outside::influxctl(&mut report);
+    outside::git(document.as_ref().map(ProfileDocument::path), &mut report);
     if args.live
         && let Some(document) = &document
     {
-        live(global, document, args.influxctl, &mut report);
+        outside::live(global, document, args.influxctl, &mut report);
     }
 
     let failed = report.count(Level::Fail) > 0;
@@ -157,55 +157,6 @@ pub fn cmd_doctor(global: &GlobalArgs, args: DoctorArgs) -> Result<Status, Comma
     } else {
         Status::Success
     })
-}
-
-/// `--live`: what the cluster says of each profile's management token (`token status --all`).
-fn live(
-    global: &GlobalArgs,
-    document: &ProfileDocument,
-    influxctl: Option<std::path::PathBuf>,
-    report: &mut Report,
-) {
-    let request = super::status::StatusRequest {
-        all: true,
-        json: false,
-        influxctl,
-    };
-    let states = match super::status::states(global, document, document.path(), &request) {
-        Ok(states) => states,
-        Err(error) => {
-            let fix = error.hints().first().cloned();
-            report.push(Level::Fail, "cluster", error.to_string(), fix);
-            return;
-        }
-    };
-    let status_command = crate::ui::CommandLine::sealctl(&["token", "status"])
-        .file(document.path())
-        .all()
-        .to_string();
-    for state in states {
-        let cluster = &state.cluster;
-        let mut text = format!("profile `{}`: {}", state.profile, cluster.state);
-        if let Some(days) = cluster.days_left {
-            text.push_str(&format!(", expires in {days} days"));
-        }
-        if let Some(message) = &cluster.message {
-            text.push_str(&format!(" ({message})"));
-        }
-        for left in &state.leftovers {
-            text.push_str(&format!("; token {} {}", left.id, left.why));
-        }
-        let level = if state.in_trouble() {
-            Level::Fail
-        } else if cluster.state == "expiring" {
-            Level::Warn
-        } else {
-            Level::Ok
-        };
-        let fix = (level != Level::Ok)
-            .then(|| format!("see `{status_command}`; `sealctl token rotate` replaces a token"));
-        report.push(level, "cluster", text, fix);
-    }
 }
 
 /// The profile file: where, its permissions, and what `check` says of it.
@@ -539,76 +490,4 @@ fn backends(document: Option<&ProfileDocument>, report: &mut Report) {
             ),
         }
     }
-}
-
-/// Whether influxctl is on PATH, and its version.
-fn influxctl(report: &mut Report) {
-    let Some(path) = on_path("influxctl") else {
-        report.push(
-            Level::Warn,
-            "influxctl",
-            "influxctl is not on PATH; `sealctl exec -- influxctl …` needs it",
-            Some("install it: https://docs.influxdata.com/influxdb3/clustered/reference/cli/influxctl/"),
-        );
-        return;
-    };
-    let version = version_of(&path).unwrap_or_else(|| "version unknown".to_owned());
-    report.ok("influxctl", format!("{} ({version})", path.display()));
-}
-
-/// Whether the repository the current folder is in (if any) diffs and merges profile files with
-/// sealctl. A warning only when the profile file is in that repository: elsewhere it is a note.
-fn git(config: Option<&Path>, report: &mut Report) {
-    let Some(status) = git_setup::repository_status(config) else {
-        return;
-    };
-    if status.ready || !status.holds_config {
-        let fix = (!status.ready).then_some("; `sealctl git setup` adds it (docs/git.md)");
-        report.ok("git", format!("{}{}", status.text, fix.unwrap_or_default()));
-    } else {
-        report.push(
-            Level::Warn,
-            "git",
-            status.text,
-            Some("sealctl git setup   (docs/git.md)"),
-        );
-    }
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    // `influxctl.exe` on Windows.
-    let program = format!("{program}{}", std::env::consts::EXE_SUFFIX);
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(&program))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
-/// The first line `influxctl version` prints, if it answers within two seconds.
-fn version_of(path: &Path) -> Option<String> {
-    let mut child = Command::new(path)
-        .arg("version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-    let output = child.wait_with_output().ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let line = text.lines().next()?.trim();
-    (output.status.success() && !line.is_empty()).then(|| line.chars().take(80).collect())
 }
