@@ -13,7 +13,7 @@ use std::path::Path;
 use hmac::{Hmac, Mac as _};
 use sealctl_profile::sealed::{SealedValue, looks_sealed, recipients_fingerprint};
 use sealctl_profile::{Place, ProfileDocument};
-use sealctl_seal::IdentitySource;
+use sealctl_seal::{Destination, IdentitySource};
 use secrecy::ExposeSecret as _;
 use sha2::Sha256;
 use toml_edit::{Document, Item, TableLike, Value};
@@ -196,6 +196,14 @@ impl Tagger {
         let Ok(sealed) = SealedValue::parse(value) else {
             return "secret not opened".to_owned();
         };
+        // A value kept outside the file (a keyring entry, a KV secret) opens to what is kept
+        // there now, the same for every revision of the file: a tag would say "unchanged" of
+        // any change.
+        if let Ok(kept) = Destination::of(&sealed)
+            && kept.backend().kept_in(kept.store()).is_some()
+        {
+            return "secret kept outside the file, not compared".to_owned();
+        }
         let Ok(envelope) = self.opener.open_envelope(&sealed, place) else {
             return "secret not opened".to_owned();
         };

@@ -255,8 +255,10 @@ fn in_memory(text: &[u8]) -> Result<ConfigCopy, ExecError> {
 }
 
 /// The editor's command line, before the file. The variable is a shell command (as git reads
-/// it: `EDITOR="code --wait"`), run by `sh`. vi and vim are told to keep no swap file and no
-/// history of what was typed: both would hold opened tokens on disk.
+/// it: `EDITOR="code --wait"`), run by `sh`. vi and vim are told to keep no swap file, no
+/// history of what was typed, no undo file and no backup, whatever the user's vimrc says: each
+/// would hold opened tokens on disk. (`silent!`: a small vim without persistent undo has no
+/// `undofile` option.)
 fn editor_command(editor: &str) -> (OsString, Vec<OsString>) {
     let first = editor.split_whitespace().next().unwrap_or_default();
     let name = std::path::Path::new(first)
@@ -266,6 +268,14 @@ fn editor_command(editor: &str) -> (OsString, Vec<OsString>) {
     let mut extra: Vec<OsString> = Vec::new();
     if ["vi", "vim", "nvim", "vim.basic", "vim.tiny", "gvim"].contains(&name) {
         extra.extend(["-n", "-i", "NONE"].map(OsString::from));
+        // `-c` runs after the vimrc, so that it cannot turn them back on; writing comes later.
+        extra.extend(
+            [
+                "-c",
+                "silent! set noundofile nobackup nowritebackup noswapfile",
+            ]
+            .map(OsString::from),
+        );
     }
     if cfg!(unix) {
         let mut args = vec![
@@ -356,19 +366,28 @@ fn changes(
     Ok(changes)
 }
 
-/// The 1-based line where two texts first differ.
+/// The 1-based line where two texts first differ. Counted on bytes, so that a difference inside
+/// a character (`è` edited to `é`) never slices one: a panic would show the opened text.
 fn first_difference_line(a: &str, b: &str) -> usize {
     let at = a
         .bytes()
         .zip(b.bytes())
         .position(|(x, y)| x != y)
         .unwrap_or(a.len().min(b.len()));
-    b[..at.min(b.len())].matches('\n').count() + 1
+    b.as_bytes()[..at.min(b.len())]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count()
+        + 1
 }
 
-/// ` (line L, column C)` of a byte offset.
+/// ` (line L, column C)` of a byte offset (taken back to the start of its character).
 fn line_and_column(text: &str, offset: usize) -> String {
-    let before = &text[..offset.min(text.len())];
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
     format!(" (line {line}, column {column})")
@@ -394,4 +413,20 @@ fn new_errors(
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A difference inside a character must not slice it: the panic message would hold the
+    // opened text.
+    #[test]
+    fn a_difference_inside_a_character_is_counted_not_sliced() {
+        assert_eq!(first_difference_line("a\nè = 1\n", "a\né = 1\n"), 2);
+        assert_eq!(first_difference_line("x", "x"), 1);
+        assert_eq!(first_difference_line("a\nb", "a\nb\nc"), 2);
+        assert_eq!(line_and_column("a\né", 3), " (line 2, column 1)");
+        assert_eq!(line_and_column("é", 99), " (line 1, column 2)");
+    }
 }

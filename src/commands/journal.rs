@@ -129,13 +129,15 @@ impl Journal {
         match (self.step, &self.new_id) {
             (Step::Creating, _) => {
                 let started = humantime::parse_rfc3339(&self.started_at).ok();
-                // A token made by this rotation: its description, created after it started.
+                // A token made by this rotation: its description, created after it started. A
+                // token whose creation time is unknown is not taken for one: it may be the
+                // working token, made by an earlier rotation with the same description.
                 for token in listed.unwrap_or_default() {
                     let after = match (started, token.created_at) {
                         (Some(started), Some(created)) => {
                             created + Duration::from_secs(60) >= started
                         }
-                        _ => true,
+                        _ => false,
                     };
                     if token.description == self.description
                         && after

@@ -92,14 +92,17 @@ pub fn rotate(global: &GlobalArgs, rotation: Rotation) -> Result<Status, Command
             .list(&document, &profile, old_token.as_ref())?
             .ok();
         for left in journal.leftovers(old_id.as_deref(), listed.as_deref()) {
-            let revoked = influxctl
-                .management(
-                    &document,
-                    &profile,
-                    old_token.as_ref(),
-                    &["revoke", "--force", &left.id],
-                )?
-                .success;
+            // Without the recorded token's id, a leftover cannot be told from it for sure:
+            // named, never revoked.
+            let revoked = old_id.is_some()
+                && influxctl
+                    .management(
+                        &document,
+                        &profile,
+                        old_token.as_ref(),
+                        &["revoke", "--force", &left.id],
+                    )?
+                    .success;
             if revoked {
                 note!("revoked token {}, which {}", left.id, left.why);
             } else {

@@ -224,15 +224,26 @@ fn a_token_id_travels_with_every_move_and_kv_keeps_its_entry_apart() {
     };
     let kv = params(&team);
     assert!(kv.contains(&format!("id={ID}")), "{kv:?}");
-    assert_eq!(kv.iter().filter(|p| p.starts_with("entry=")).count(), 1, "{kv:?}");
-    assert_eq!(kv.iter().filter(|p| p.starts_with("id=")).count(), 1, "{kv:?}");
+    assert_eq!(
+        kv.iter().filter(|p| p.starts_with("entry=")).count(),
+        1,
+        "{kv:?}"
+    );
+    assert_eq!(
+        kv.iter().filter(|p| p.starts_with("id=")).count(),
+        1,
+        "{kv:?}"
+    );
     for to in ["transit", "kv", "age", "kv"] {
         team.root()
             .args(["--profile", "prod", "token", "move", "--to", to])
             .assert()
             .success();
         let now = params(&team);
-        assert!(now.contains(&format!("id={ID}")), "after --to {to}: {now:?}");
+        assert!(
+            now.contains(&format!("id={ID}")),
+            "after --to {to}: {now:?}"
+        );
         let entries = now.iter().filter(|p| p.starts_with("entry=")).count();
         assert_eq!(entries, usize::from(to == "kv"), "after --to {to}: {now:?}");
         let login = team.root_login();
