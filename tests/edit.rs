@@ -427,3 +427,44 @@ fn sigterm_during_edit_ends_the_editor_removes_the_copy_and_leaves_the_file() {
         assert_eq!(setup.file(), before);
     }
 }
+
+// A vimrc that keeps undo files and backups would write the opened tokens to disk: sealctl tells
+// vi, after the vimrc, to keep neither (and no swap file, no viminfo).
+#[test]
+fn vi_keeps_no_undo_file_or_backup_whatever_the_vimrc_says() {
+    let setup = Setup::new();
+    let home = setup.env.home();
+    let (undo, backup) = (home.join("undo"), home.join("backup"));
+    for dir in [&undo, &backup] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let vimrc = home.join("vimrc");
+    std::fs::write(
+        &vimrc,
+        format!(
+            "set undofile undodir={} backup writebackup backupdir={}\n",
+            undo.display(),
+            backup.display()
+        ),
+    )
+    .unwrap();
+    let editor = format!("vi -u {} -es", vimrc.display());
+    // In memory, then in a private file (where vim would write its backup and undo file).
+    for (args, from, to) in [
+        (&[][..], OLD_TOKEN, NEW_TOKEN),
+        (&["--private-file"][..], NEW_TOKEN, OLD_TOKEN),
+    ] {
+        let output = setup.edit(&editor, &format!("%s/{from}/{to}/\nwq\n"), args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        assert_eq!(setup.token("mgmt_token"), sha256(to), "{args:?}");
+    }
+    for dir in [&undo, &backup] {
+        let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+        assert!(
+            left.is_empty(),
+            "{} holds {} files",
+            dir.display(),
+            left.len()
+        );
+    }
+}
