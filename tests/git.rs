@@ -552,3 +552,56 @@ fn conflict_markers_take_the_length_git_asks_for() {
     }
     assert!(!text.contains("\n=============\n"));
 }
+
+// A value kept outside the file opens to what is kept there now, the same for every revision:
+// its tag would call any change "unchanged", so none is given.
+#[cfg(feature = "test-fakes")]
+#[test]
+fn reveal_changes_compares_no_value_kept_outside_the_file() {
+    let repo = Repo::new();
+    let envelopes = repo.env.home().join("envelopes");
+    std::fs::create_dir_all(&envelopes).unwrap();
+    let output = crate::common::start_with_input(
+        repo.env
+            .sealctl_process()
+            .current_dir(&repo.dir)
+            .env("SEALCTL_TEST_BACKEND_DIR", &envelopes)
+            .args([
+                "token",
+                "set",
+                "--profile",
+                "default",
+                "--backend",
+                "test-file",
+            ])
+            .args(["--config", "config.toml"]),
+        OURS,
+    )
+    .wait_with_output()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown = repo
+        .env
+        .sealctl_process()
+        .current_dir(&repo.dir)
+        .env("SEALCTL_TEST_BACKEND_DIR", &envelopes)
+        .args(["git", "diff-text", "--reveal-changes", "config.toml"])
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    let text = String::from_utf8_lossy(&shown.stdout);
+    let line = text
+        .lines()
+        .find(|line| line.contains("mgmt_token"))
+        .unwrap();
+    assert!(
+        line.contains("secret kept outside the file, not compared"),
+        "{line}"
+    );
+    assert!(!line.contains("secret #"), "{line}");
+    assert!(!leaks(&text, OURS));
+}
