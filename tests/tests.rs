@@ -28,6 +28,7 @@ mod layout;
 mod leaks;
 #[cfg(feature = "test-fakes")]
 mod mask;
+mod openbao;
 mod output;
 mod plugins;
 mod precommit;

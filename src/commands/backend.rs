@@ -33,6 +33,16 @@ pub struct BackendArgs {
         add = clap_complete::ArgValueCompleter::new(super::candidates::keyring_stores)
     )]
     pub keyring_store: Option<KeyringStore>,
+
+    /// The transit key to seal with, with --backend transit (default: `transit_key` in the
+    /// file's [sealctl.openbao], else `sealctl`); a key made with `derived=true`.
+    #[arg(long, value_name = "KEY", value_parser = BackendArgs::parse_transit_key)]
+    pub transit_key: Option<String>,
+
+    /// The KV secret to keep the token in, with --backend kv (default: `kv_path` in the file's
+    /// [sealctl.openbao], else `sealctl/{profile}`); `{profile}` is the profile's name.
+    #[arg(long, value_name = "PATH", value_parser = BackendArgs::parse_kv_path)]
+    pub kv_path: Option<String>,
 }
 
 /// The backends `--backend` and `token move --to` accept: every one this sealctl has. One that
@@ -54,28 +64,78 @@ impl BackendArgs {
         })
     }
 
+    /// A transit key named on the command line.
+    pub fn parse_transit_key(name: &str) -> Result<String, String> {
+        match sealctl_seal::openbao::settings::check_file_value("transit_key", name) {
+            None => Ok(name.to_owned()),
+            Some(problem) => Err(problem),
+        }
+    }
+
+    /// A KV path named on the command line.
+    pub fn parse_kv_path(path: &str) -> Result<String, String> {
+        match sealctl_seal::openbao::settings::check_file_value("kv_path", path) {
+            None => Ok(path.to_owned()),
+            Some(problem) => Err(problem),
+        }
+    }
+
+    /// The store flag given, with the backend it goes with.
+    fn store_flag(&self) -> Option<(&'static str, &'static str, String)> {
+        use sealctl_seal::openbao::{kv::Kv, transit::Transit};
+        if let Some(store) = self.keyring_store {
+            return Some((
+                "--keyring-store",
+                sealctl_seal::keyring::KeyringBackend.name(),
+                store.name().to_owned(),
+            ));
+        }
+        if let Some(key) = &self.transit_key {
+            return Some(("--transit-key", Transit.name(), key.clone()));
+        }
+        self.kv_path
+            .as_ref()
+            .map(|path| ("--kv-path", Kv.name(), path.clone()))
+    }
+
+    /// The store the flags name for the backend called `backend` (--keyring-store for the
+    /// keyring, --transit-key for transit, …), if any.
+    pub fn store_for(&self, backend: &str) -> Option<String> {
+        self.store_flag()
+            .filter(|(_, of, _)| *of == backend)
+            .map(|(_, _, store)| store)
+    }
+
     /// Where the flags say to seal, else `now` (where a value is kept now, usually), else the
     /// first backend (age). The one mapping from flags to the library's destinations.
     pub fn destination_or(&self, now: Option<Destination>) -> Destination {
-        // --keyring-store alone chooses the keyring.
-        let named = self.backend.as_deref().or(self
-            .keyring_store
-            .map(|_| sealctl_seal::keyring::KeyringBackend.name()));
-        Destination::chosen(
-            named,
-            self.keyring_store.map(|store| store.name().to_owned()),
-            now,
-        )
+        // A store flag alone (--keyring-store, --transit-key, --kv-path) chooses its backend.
+        let flag = self.store_flag();
+        let named = self
+            .backend
+            .as_deref()
+            .or(flag.as_ref().map(|(_, backend, _)| *backend));
+        Destination::chosen(named, flag.map(|(_, _, store)| store), now)
     }
 
-    /// --keyring-store makes sense only with the keyring backend.
+    /// A store flag makes sense only with its own backend, and only one is given.
     pub fn check(&self) -> Result<(), CommandError> {
+        let given = [
+            self.keyring_store.is_some(),
+            self.transit_key.is_some(),
+            self.kv_path.is_some(),
+        ];
+        if given.iter().filter(|given| **given).count() > 1 {
+            return Err(CommandError::setup(
+                "--keyring-store, --transit-key and --kv-path each go with their own backend: give one",
+            ));
+        }
         if let Some(name) = self.backend.as_deref()
-            && self.keyring_store.is_some()
-            && Destination::new(name, None).is_some_and(|to| to.store().is_none())
+            && let Some((flag, backend, _)) = self.store_flag()
+            && name != backend
         {
             return Err(CommandError::setup(format!(
-                "--keyring-store goes with --backend keyring, not {name}"
+                "{flag} goes with --backend {backend}, not {name}"
             )));
         }
         Ok(())
@@ -115,7 +175,7 @@ impl Sealer {
             inner: sealctl_seal::Sealer::new(
                 to,
                 recipients,
-                target::access(global),
+                target::access(global, document.path()),
                 Box::new(warn_left_behind),
             ),
             recorded,

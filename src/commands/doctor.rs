@@ -426,14 +426,20 @@ fn values(document: &ProfileDocument, identities: Found, report: &mut Report) {
         Found::Usable(identities) => Some(identities),
         _ => None,
     };
-    let mut opener = sealctl_seal::Opener::new(Access::new(
-        Box::new(move || {
-            usable
-                .take()
-                .ok_or_else(|| LoadError("no usable identity".into()))
-        }),
-        Box::new(|| Ok(target::keyring().unwrap_or_default())),
-    ));
+    let mut opener = sealctl_seal::Opener::new(
+        Access::new(
+            Box::new(move || {
+                usable
+                    .take()
+                    .ok_or_else(|| LoadError("no usable identity".into()))
+            }),
+            Box::new(|| Ok(target::keyring().unwrap_or_default())),
+        )
+        .with_settings(
+            target::settings_loader(document.path()),
+            Box::new(|warning| warning!("{warning}")),
+        ),
+    );
     let mut opened = 0;
     for (value, endpoint) in found.iter().filter(|(value, _)| looks_sealed(&value.value)) {
         let place = &value.place;
@@ -503,9 +509,18 @@ fn backends(document: Option<&ProfileDocument>, report: &mut Report) {
         Box::new(|| Err(LoadError("no identity is needed for the probe".into()))),
         Box::new(|| Ok(target::keyring().unwrap_or_default())),
     );
+    if let Some(document) = document {
+        access = access.with_settings(
+            target::settings_loader(document.path()),
+            Box::new(|warning| warning!("{warning}")),
+        );
+    }
     for backend in sealctl_seal::BACKENDS {
         let topic = backend.name();
         let in_use = values.iter().any(|sealed| backend.is_of(sealed));
+        if in_use && backend.needs() == Needs::Service {
+            access.service_in_use();
+        }
         match backend.probe(&mut access) {
             None => {}
             Some(Ok(checked)) => report.ok(topic, checked),

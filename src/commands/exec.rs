@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use sealctl_exec::influxctl::{self, InfluxctlArgs};
 use sealctl_exec::mask::Secrets;
 use sealctl_exec::{CannotRunWhy, ConfigCopy, ExecError, Launch};
-use sealctl_profile::ProfileDocument;
+use sealctl_profile::{ProfileDocument, ProfileValue};
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
 use sealctl_seal::{Endpoint, Place};
@@ -223,14 +223,15 @@ pub fn cmd_exec(global: &GlobalArgs, args: ExecArgs) -> Result<Status, CommandEr
     let mut wanted = Vec::new();
     let keys = args.env.iter().map(|(_, key)| key.as_str());
     for key in keys.chain(presets::token_keys(&preset, &args)) {
-        wanted.extend(document.get(&profile, key)?);
-    }
-    if adapter == Adapter::Influxctl {
-        for value in document.values(std::slice::from_ref(&profile), SECRET_KEYS)? {
-            wanted.push(value.value);
+        if let Some(value) = document.get(&profile, key)? {
+            let place = Place::new(profile.clone(), key.to_owned());
+            wanted.push(ProfileValue::new(place, value));
         }
     }
-    opener.open_together(wanted.iter().map(String::as_str));
+    if adapter == Adapter::Influxctl {
+        wanted.extend(document.values(std::slice::from_ref(&profile), SECRET_KEYS)?);
+    }
+    opener.open_together(&wanted);
     let mut env = vec![(
         OsString::from("SEALCTL_PROFILE"),
         SecretString::from(profile.clone()),

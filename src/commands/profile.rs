@@ -136,7 +136,9 @@ impl Kept {
                 // Which of its stores, for a backend that has several (the keyring's).
                 Destination::of(sealed)
                     .ok()
-                    .and_then(|kept| kept.store().map(str::to_owned)),
+                    .and_then(|kept| kept.store().map(str::to_owned))
+                    // A backend whose store is its settings' default names none.
+                    .filter(|store| !store.is_empty()),
                 sealed.expires_at(),
             ),
             Some(value) if value.is_plaintext() => ("plaintext".to_owned(), None, None),

@@ -120,15 +120,21 @@ fn offered_backends(flags: &BackendArgs) -> Vec<(Destination, String)> {
     let first = Destination::chosen(None, None, None);
     let mut offered = Vec::new();
     for backend in sealctl_seal::BACKENDS {
-        // --keyring-store goes to the backend that has stores; the others have none.
-        let store = flags.keyring_store.map(|store| store.name().to_owned());
+        // A store flag (--keyring-store, --transit-key, --kv-path) goes to its own backend.
+        let store = flags.store_for(backend.name());
         let Some(to) = Destination::new(backend.name(), store) else {
             continue;
         };
         let Some(offer) = backend.offer(to.store()) else {
             continue;
         };
-        match backend.usable_here(to.store(), &mut access) {
+        let usable = backend.usable_here(to.store(), &mut access);
+        // A server that is not set up here is not offered, and not worth a note: most people
+        // have none.
+        if backend.needs() == sealctl_seal::Needs::Service && usable.is_err() {
+            continue;
+        }
+        match usable {
             Ok(()) => offered.push((to, offer)),
             Err(why) => note!(
                 "the token will be sealed with {}: {why}",

@@ -59,9 +59,22 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
                 .and_then(|value| sealctl_seal::backend_of(&value).ok())
                 .is_none_or(|backend| backend.needs() == Needs::Recipients)
         });
+    let mut opener = target::Opener::new(global, &locked.path).resealing();
+    // A backend that re-seals in its store without opening (transit's rewrap) does so; the
+    // others' values are left as they are.
+    let mut refreshed = Vec::new();
     // Said in the backend's words (`the secret-service keyring`), one line per place kept in.
     let mut kept_in: Vec<(String, usize)> = Vec::new();
     for (secret, _) in &kept {
+        if let Ok(framing) = SealedValue::parse(&secret.value)
+            && let Some(result) = opener.refresh(&framing, &secret.place)
+        {
+            let value = result.map_err(CommandError::from).map_err(|error| {
+                error.hint(format!("in {}; the file is unchanged", secret.place))
+            })?;
+            refreshed.push(ProfileValue::new(secret.place.clone(), value));
+            continue;
+        }
         let Some(words) = SealedValue::parse(&secret.value)
             .ok()
             .and_then(|value| Destination::of(&value).ok())
@@ -81,14 +94,14 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
             if count == 1 { "it is" } else { "they are" }
         );
     }
-    if sealed.is_empty() {
+    if sealed.is_empty() && refreshed.is_empty() {
         return Ok(Status::Success);
     }
     // Each value stays with its own backend; the file's recipients are read (and told) once.
     let mut sealers: Vec<Sealer> = Vec::new();
-    let mut opener = target::Opener::new(global, &locked.path).resealing();
-    opener.open_together(sealed.iter().map(|(secret, _)| secret.value.as_str()));
-    let mut resealed = Vec::with_capacity(sealed.len());
+    opener.open_together(sealed.iter().map(|(secret, _)| secret));
+    let rewrapped = refreshed.len();
+    let mut resealed = refreshed;
     let mut newly_bound = Vec::new();
     for (secret, endpoint) in &sealed {
         let framing = SealedValue::parse(&secret.value).ok();
@@ -114,15 +127,26 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
         resealed.push(ProfileValue::new(secret.place.clone(), value));
     }
     locked.document.set_many(&resealed)?;
-    let done = format!(
-        "re-sealed {} to {} in {}",
-        plural(sealed.len(), "value"),
-        plural(
-            sealers.first().map_or(0, Sealer::recipient_count),
-            "recipient"
-        ),
-        locked.path.display()
-    );
+    let mut done = Vec::new();
+    if !sealed.is_empty() {
+        done.push(format!(
+            "re-sealed {} to {} in {}",
+            plural(sealed.len(), "value"),
+            plural(
+                sealers.first().map_or(0, Sealer::recipient_count),
+                "recipient"
+            ),
+            locked.path.display()
+        ));
+    }
+    if rewrapped > 0 {
+        done.push(format!(
+            "re-sealed {} with the newest version of its key, without opening it, in {}",
+            plural(rewrapped, "value"),
+            locked.path.display()
+        ));
+    }
+    let done = done.join("\n");
     Sealer::save_all_saying(sealers, &mut locked.document, Some(done))?;
     for (secret, endpoint) in newly_bound {
         note!(
@@ -139,7 +163,7 @@ pub fn cmd_rekey(global: &GlobalArgs, args: RekeyArgs) -> Result<Status, Command
 fn rebind(global: &GlobalArgs, mut locked: LockedValues) -> Result<Status, CommandError> {
     let values = std::mem::take(&mut locked.values);
     let mut opener = target::Opener::new(global, &locked.path);
-    opener.open_together(values.iter().map(|(secret, _)| secret.value.as_str()));
+    opener.open_together(values.iter().map(|(secret, _)| secret));
     let mut opened: Vec<(&ProfileValue, &Endpoint, SealedValue, Envelope)> =
         Vec::with_capacity(values.len());
     for (secret, endpoint) in &values {

@@ -267,7 +267,8 @@ pub fn keyring() -> Result<Keyring, CommandError> {
 /// What the library's backends reach for, each loaded only when the first value that needs it
 /// comes: the identities (`--identity`, the environment, the default file) and the keyrings
 /// (with `SEALCTL_KEYRING_TIMEOUT`).
-pub fn access(global: &GlobalArgs) -> Access {
+pub fn access(global: &GlobalArgs, config: &Path) -> Access {
+    let _ = CONFIG.set(config.to_owned());
     let explicit = global.identity.clone();
     let verbose = global.verbose > 0;
     Access::new(
@@ -284,10 +285,19 @@ pub fn access(global: &GlobalArgs) -> Access {
         }),
         keyring_loader(),
     )
+    .with_settings(
+        settings_loader(config),
+        Box::new(|warning| warning!("{warning}")),
+    )
 }
+
+/// The profile file this command works on, once a sealer or opener named it: deleting what
+/// replaced values kept reads the file's backend settings from it.
+static CONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 /// [`access`] for deleting what replaced values kept: no identity is needed for that.
 pub fn access_without_identities() -> Access {
+    let config = CONFIG.get().cloned().unwrap_or_default();
     Access::new(
         Box::new(|| {
             Err(LoadError(
@@ -296,6 +306,24 @@ pub fn access_without_identities() -> Access {
         }),
         keyring_loader(),
     )
+    .with_settings(
+        settings_loader(&config),
+        Box::new(|warning| warning!("{warning}")),
+    )
+}
+
+/// The `[sealctl.<backend>]` tables of the profile file at `config`, read when a backend with
+/// settings first needs them; none if the file is not there (yet).
+pub fn settings_loader(config: &Path) -> sealctl_seal::Loader<sealctl_seal::BackendSettings> {
+    let config = config.to_owned();
+    Box::new(move || {
+        if config.as_os_str().is_empty() || !config.exists() {
+            return Ok(sealctl_seal::BackendSettings::new());
+        }
+        sealctl_profile::ProfileDocument::load(&config)
+            .map(|document| document.backend_settings())
+            .map_err(|error| LoadError(Box::new(CommandError::from(error))))
+    })
 }
 
 fn keyring_loader() -> sealctl_seal::Loader<Keyring> {
@@ -316,7 +344,7 @@ pub struct Opener {
 
 impl Opener {
     pub fn new(global: &GlobalArgs, config: &Path) -> Opener {
-        Opener::with_access(access(global), config)
+        Opener::with_access(access(global, config), config)
     }
 
     /// An opener reaching what the values need through `access`.
@@ -358,14 +386,15 @@ impl Opener {
     /// Opens the sealed ones of `values` together ahead of use, so that an age plugin (a hardware
     /// key) is started once and asks once for them all; each is still judged where `open` hands
     /// it out.
-    pub fn open_together<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) {
-        let sealed: Vec<SealedValue> = values
+    pub fn open_together<'v>(&mut self, values: impl IntoIterator<Item = &'v ProfileValue>) {
+        let sealed: Vec<(SealedValue, &Place)> = values
             .into_iter()
-            .filter(|value| looks_sealed(value))
-            .filter_map(|value| SealedValue::parse(value).ok())
+            .filter(|value| looks_sealed(&value.value))
+            .filter_map(|value| Some((SealedValue::parse(&value.value).ok()?, &value.place)))
             .collect();
         if sealed.len() > 1 {
-            self.inner.open_together(&sealed.iter().collect::<Vec<_>>());
+            let together: Vec<_> = sealed.iter().map(|(sealed, place)| (sealed, *place)).collect();
+            self.inner.open_together(&together);
         }
     }
 
@@ -377,6 +406,15 @@ impl Opener {
         place: &Place,
     ) -> Result<sealctl_seal::Envelope, OpenError> {
         self.inner.open_envelope(sealed, place)
+    }
+
+    /// `sealed` at `place` re-sealed in its store without being opened, if its backend can.
+    pub fn refresh(
+        &mut self,
+        sealed: &SealedValue,
+        place: &Place,
+    ) -> Option<Result<String, OpenError>> {
+        self.inner.refresh(sealed, place)
     }
 
     /// A value without `ep=` is one `check` calls unbound: it would have opened for any endpoint,

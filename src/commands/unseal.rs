@@ -60,7 +60,7 @@ pub fn cmd_unseal(global: &GlobalArgs, args: UnsealArgs) -> Result<Status, Comma
         }
     }
     let mut opener = target::Opener::new(global, &locked.path);
-    opener.open_together(sealed.iter().map(|(secret, _)| secret.value.as_str()));
+    opener.open_together(sealed.iter().map(|(secret, _)| secret));
     let mut plaintext = Vec::with_capacity(sealed.len());
     for (secret, endpoint) in &sealed {
         let token = opener

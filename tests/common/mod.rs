@@ -1,6 +1,7 @@
 //! A scratch environment for running the real binary: its own HOME and config folder, and only
 //! the variables a test sets, so a developer's own profiles and keys never leak in.
 
+pub mod openbao;
 pub mod secret_service;
 
 use std::path::{Path, PathBuf};

@@ -90,11 +90,23 @@ pub const SEALCTL_FIELDS: &[Field] = &[
     field("expiry_warning", Kind::String),
     // `check` warns when no recipient is post-quantum (rule `no-post-quantum-recipient`).
     field(REQUIRE_POST_QUANTUM, Kind::Bool),
+    field("openbao", Kind::Table(OPENBAO_FIELDS)),
 ];
 
 /// The `[sealctl]` setting that turns on `check`'s warning for recipients without a post-quantum
 /// one.
 pub const REQUIRE_POST_QUANTUM: &str = "require_post_quantum";
+
+/// Keys of `[sealctl.openbao]`, the OpenBao/Vault server settings of the `transit` and `kv`
+/// backends (each value checked by `sealed::openbao::check_setting`).
+pub const OPENBAO_FIELDS: &[Field] = &[
+    field("address", Kind::String),
+    field("namespace", Kind::String),
+    field("transit_mount", Kind::String),
+    field("transit_key", Kind::String),
+    field("kv_mount", Kind::String),
+    field("kv_path", Kind::String),
+];
 
 /// The secret keys of a profile, which sealctl seals.
 pub const SECRET_KEYS: &[&str] = &["mgmt_token", "token"];

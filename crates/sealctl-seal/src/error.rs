@@ -76,6 +76,9 @@ pub enum SealError {
     /// Something the caller loads for sealing (its keyring settings) failed.
     #[error(transparent)]
     Load(crate::backend::LoadError),
+    /// The OpenBao/Vault server could not seal it (or be reached, or logged in to).
+    #[error(transparent)]
+    Service(crate::backend::openbao::ServiceError),
     /// A backend without an error type of its own in this enum could not keep the token: its
     /// own words, which name no secret.
     #[error("the {backend} backend could not keep the token: {error}")]
@@ -182,6 +185,10 @@ pub enum OpenError {
     /// The keyring holding a `keyring` value could not be used.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// The OpenBao/Vault server could not open it (or be reached, or logged in to), or refused
+    /// it as moved.
+    #[error(transparent)]
+    Service(crate::backend::openbao::ServiceError),
     /// A backend without an error type of its own in this enum could not open the value: its
     /// own words, which name no secret.
     #[error("the {backend} backend could not open the value: {error}")]

@@ -61,9 +61,10 @@ mod seal;
 mod token_input;
 
 pub use backend::keyring;
+pub use backend::openbao::{self, ServiceError};
 pub use backend::{
-    Access, BACKENDS, Backend, Destination, LeftBehind, LoadError, Loader, Needs, Opener, Sealer,
-    backend_of,
+    Access, BACKENDS, Backend, BackendSettings, Destination, LeftBehind, LoadError, Loader, Needs,
+    Opener, Sealer, backend_of,
 };
 pub use envelope::{Envelope, Place};
 pub use error::{IdentityError, OpenError, RecipientError, SealError, TokenError};

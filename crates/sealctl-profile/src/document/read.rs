@@ -234,6 +234,28 @@ impl ProfileDocument {
             .unwrap_or_default()
     }
 
+    /// The `[sealctl.<name>]` tables (backend settings), each key with its string value as
+    /// written; values of other types are left out (`check` reports them).
+    pub fn backend_settings(
+        &self,
+    ) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+        let document = self.document();
+        let Some(sealctl) = document.get(SEALCTL_TABLE).and_then(Item::as_table_like) else {
+            return Default::default();
+        };
+        sealctl
+            .iter()
+            .filter_map(|(name, item)| {
+                let table = item.as_table_like()?;
+                let values = table
+                    .iter()
+                    .filter_map(|(key, item)| Some((key.to_owned(), item.as_str()?.to_owned())))
+                    .collect();
+                Some((name.to_owned(), values))
+            })
+            .collect()
+    }
+
     fn unknown(&self, name: &str) -> ProfileError {
         ProfileError::UnknownProfile {
             path: self.path.clone(),

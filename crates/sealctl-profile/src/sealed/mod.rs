@@ -28,8 +28,10 @@ use sha2::{Digest as _, Sha256};
 
 pub mod age;
 pub mod keyring;
+pub mod openbao;
 
 pub use self::keyring::{ENTRY_ID_LEN, KeyringRef, KeyringStore};
+pub use self::openbao::{KvRef, TransitRef};
 
 /// What every sealed value starts with.
 pub const PREFIX: &str = "sealctl:";
@@ -84,6 +86,8 @@ type PayloadCheck = fn(&str) -> Result<(), FramingError>;
 const KNOWN_BACKENDS: &[(&str, PayloadCheck)] = &[
     (age::NAME, age::check_payload),
     (keyring::NAME, keyring::check_payload),
+    (openbao::TRANSIT, openbao::check_transit),
+    (openbao::KV, openbao::check_kv),
 ];
 
 impl BackendName {
@@ -161,6 +165,10 @@ pub enum FramingError {
     BadKeyringReference,
     /// A keyring store this sealctl does not know.
     UnknownKeyringStore(String),
+    /// A transit payload that is not `<mount>/<key>/vault:v<N>:<base64>`.
+    BadTransitPayload,
+    /// A kv payload that is not `<mount>:<path>#<field>[@<version>]`.
+    BadKvReference,
     /// An `exp` parameter that is not an RFC 3339 time: the clear-text framing was damaged or
     /// edited, so the value is refused as a whole.
     BadExpiry(String),
@@ -203,6 +211,12 @@ impl fmt::Display for FramingError {
                     known.join(", ")
                 )
             }
+            FramingError::BadTransitPayload => f.write_str(
+                "the transit payload is not `<mount>/<key>/vault:v<N>:<base64>` (names of letters, digits, `.`, `_` and `-`)",
+            ),
+            FramingError::BadKvReference => f.write_str(
+                "the kv reference is not `<mount>:<path>#<field>` or `…#<field>@<version>` (names of letters, digits, `.`, `_` and `-`)",
+            ),
             FramingError::BadExpiry(text) => write!(
                 f,
                 "its expiry `{EXPIRY_PARAM}={text}` is not an RFC 3339 time (as in 2027-01-31T00:00:00Z)"

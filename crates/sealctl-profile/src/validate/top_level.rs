@@ -140,6 +140,7 @@ impl Walk<'_> {
                         self.recipients = Some(recipients_fingerprint(&recipients));
                     }
                     self.recipient_entries(table);
+                    self.openbao_settings(table);
                 }
                 SEALCTL_TABLE => self.report_at_key(
                     Rule::WrongType,
@@ -176,6 +177,36 @@ impl Walk<'_> {
                     EXPIRY_WARNING.as_secs() / 86_400
                 )),
             ),
+        }
+    }
+
+    /// The `[sealctl.openbao]` settings: each value one the backends can use.
+    fn openbao_settings(&mut self, table: &dyn toml_edit::TableLike) {
+        let Some(settings) = table.get("openbao").and_then(Item::as_table_like) else {
+            return;
+        };
+        for (key, item) in settings.iter() {
+            let Some(value) = item.as_str() else {
+                continue; // `types` reported it
+            };
+            if !crate::schema::OPENBAO_FIELDS
+                .iter()
+                .any(|field| field.name == key)
+            {
+                continue; // `types` reported it
+            }
+            if let Some(problem) = crate::sealed::openbao::check_setting(key, value) {
+                self.report_at_key(
+                    Rule::WrongType,
+                    key,
+                    super::key_span(settings, key),
+                    format!(
+                        "`[sealctl.openbao] {key}` = \"{}\" {problem}",
+                        crate::terminal::visible(value)
+                    ),
+                    Some("the transit and kv backends read it (docs/openbao.md)".to_owned()),
+                );
+            }
         }
     }
 

@@ -39,7 +39,12 @@ impl Backend for Age {
         crate::seal::seal_envelope(envelope, with.recipients, expires_at)
     }
 
-    fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError> {
+    fn open(
+        &self,
+        sealed: &SealedValue,
+        _place: &crate::envelope::Place,
+        access: &mut Access,
+    ) -> Result<Envelope, OpenError> {
         let identities = access.identities().map_err(OpenError::Load)?;
         crate::seal::decrypt(sealed, identities)
     }
@@ -47,15 +52,18 @@ impl Backend for Age {
     /// All the values in one pass over the identities: one session per age plugin for them all.
     fn open_many(
         &self,
-        values: &[&SealedValue],
+        values: &[(&SealedValue, &crate::envelope::Place)],
         access: &mut Access,
     ) -> Vec<Result<Envelope, OpenError>> {
         match access.identities() {
-            Ok(identities) => crate::seal::decrypt_many(values, identities),
+            Ok(identities) => {
+                let sealed: Vec<&SealedValue> = values.iter().map(|(sealed, _)| *sealed).collect();
+                crate::seal::decrypt_many(&sealed, identities)
+            }
             // Each value gets the loader's own error (it is tried again for each).
             Err(_) => values
                 .iter()
-                .map(|sealed| self.open(sealed, access))
+                .map(|(sealed, place)| self.open(sealed, place, access))
                 .collect(),
         }
     }

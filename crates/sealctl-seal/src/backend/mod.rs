@@ -9,11 +9,13 @@
 
 pub mod age;
 pub mod keyring;
+pub mod openbao;
 mod opener;
 mod sealer;
 #[cfg(feature = "test-backend")]
 pub mod test_file;
 
+use std::collections::BTreeMap;
 use std::error::Error;
 use std::fmt;
 use std::path::Path;
@@ -23,7 +25,7 @@ use sealctl_profile::sealed::SealedValue;
 
 pub use self::opener::Opener;
 pub use self::sealer::{LeftBehind, Sealer, forget_replaced};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, Place};
 use crate::error::{OpenError, SealError};
 use crate::identity::Identities;
 use crate::recipient::Recipient;
@@ -33,6 +35,8 @@ impl fmt::Debug for Access {
         f.debug_struct("Access")
             .field("identities", &self.identities.loaded.is_some())
             .field("keyring", &self.keyring.loaded)
+            .field("settings", &self.settings.loaded.is_some())
+            .field("openbao", &self.openbao)
             .finish()
     }
 }
@@ -183,7 +187,15 @@ impl<T> Lazy<T> {
 pub struct Access {
     identities: Lazy<Identities>,
     keyring: Lazy<keyring::Keyring>,
+    settings: Lazy<BackendSettings>,
+    warn: Box<dyn Fn(&str)>,
+    service_in_use: bool,
+    openbao: Option<openbao::Session>,
 }
+
+/// The profile file's `[sealctl.<name>]` tables, as written: the table's name, then each of its
+/// keys with its string value. Backends with settings of their own read their table from it.
+pub type BackendSettings = BTreeMap<String, BTreeMap<String, String>>;
 
 impl Access {
     /// Access through these loaders.
@@ -197,7 +209,60 @@ impl Access {
                 loaded: None,
                 load: keyring,
             },
+            settings: Lazy {
+                loaded: None,
+                load: Box::new(|| Ok(BackendSettings::new())),
+            },
+            warn: Box::new(|_| {}),
+            service_in_use: false,
+            openbao: None,
         }
+    }
+
+    /// This access, with the profile file's backend `settings` (loaded when a backend that has
+    /// settings first needs them) and `warn`, which tells the user of a weakened setting (a
+    /// server certificate not verified) each time it is used.
+    pub fn with_settings(
+        mut self,
+        settings: Loader<BackendSettings>,
+        warn: Box<dyn Fn(&str)>,
+    ) -> Access {
+        self.settings = Lazy {
+            loaded: None,
+            load: settings,
+        };
+        self.warn = warn;
+        self
+    }
+
+    /// Says that the file keeps values of a backend reached over the network, so that
+    /// `doctor`'s probe checks that server even without settings of the file's own.
+    pub fn service_in_use(&mut self) {
+        self.service_in_use = true;
+    }
+
+    /// Whether a network service is to be probed: the file keeps values there, or has settings
+    /// for it.
+    pub(crate) fn uses_service(&mut self) -> bool {
+        self.service_in_use
+            || self
+                .settings
+                .get()
+                .is_ok_and(|settings| settings.contains_key(openbao::settings::TABLE))
+    }
+
+    /// The OpenBao/Vault session of this command, started (settings read, no call made yet)
+    /// when the first value that needs it comes.
+    pub(crate) fn openbao(&mut self) -> Result<&mut openbao::Session, openbao::ServiceError> {
+        if self.openbao.is_none() {
+            let settings = self.settings.get().map_err(|error| {
+                openbao::ServiceError::Load(LoadError(error.0.to_string().into()))
+            })?;
+            let session =
+                openbao::Session::start(settings.get(openbao::settings::TABLE), &*self.warn)?;
+            self.openbao = Some(session);
+        }
+        Ok(self.openbao.as_mut().expect("just started"))
     }
 
     /// The identities, loaded now if they were not yet.
@@ -258,20 +323,40 @@ pub trait Backend: Sync {
         access: &mut Access,
     ) -> Result<String, SealError>;
 
-    /// Opens `sealed` (of this backend) into its envelope, judging nothing of where it belongs.
-    fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError>;
+    /// Opens `sealed` (of this backend), found at `place`, into its envelope. The [`Opener`]
+    /// judges where it belongs; a backend whose store binds values to their place (a transit
+    /// key's context) uses `place` to ask, and refuses what its store refuses.
+    fn open(
+        &self,
+        sealed: &SealedValue,
+        place: &Place,
+        access: &mut Access,
+    ) -> Result<Envelope, OpenError>;
+
+    /// `sealed`, found at `place`, re-sealed with the store's newest key without being opened
+    /// (transit's rewrap), for `rekey`; `None` for a backend that cannot, whose values `rekey`
+    /// opens and seals again if they are sealed to recipients, and otherwise leaves as they are.
+    fn refresh(
+        &self,
+        sealed: &SealedValue,
+        place: &Place,
+        access: &mut Access,
+    ) -> Option<Result<String, OpenError>> {
+        let _ = (sealed, place, access);
+        None
+    }
 
     /// Opens several values (all of this backend) together, one result for each, in order: for a
     /// backend where opening them together costs less than one after another (age plugins: one
     /// plugin session, so a hardware key asks once). One by one unless the backend says better.
     fn open_many(
         &self,
-        values: &[&SealedValue],
+        values: &[(&SealedValue, &Place)],
         access: &mut Access,
     ) -> Vec<Result<Envelope, OpenError>> {
         values
             .iter()
-            .map(|sealed| self.open(sealed, access))
+            .map(|(sealed, place)| self.open(sealed, place, access))
             .collect()
     }
 
@@ -337,6 +422,8 @@ pub trait Backend: Sync {
 pub const BACKENDS: &[&dyn Backend] = &[
     &age::Age,
     &keyring::KeyringBackend,
+    &openbao::transit::Transit,
+    &openbao::kv::Kv,
     #[cfg(feature = "test-backend")]
     &test_file::TestFile,
 ];

@@ -15,7 +15,8 @@ use crate::error::OpenError;
 pub struct Opener {
     access: Access,
     /// Values opened together ahead of use ([`Opener::open_together`]), each handed out once.
-    opened: Vec<(SealedValue, Result<Envelope, OpenError>)>,
+    /// Keyed by the value and the place it was found at: a backend may bind by place (transit).
+    opened: Vec<(SealedValue, Place, Result<Envelope, OpenError>)>,
 }
 
 impl Opener {
@@ -32,9 +33,9 @@ impl Opener {
     /// asks once, not once per value. Nothing is judged here: each value is still checked where
     /// [`Opener::open`] or [`Opener::open_envelope`] hands it out. A value of an unknown backend
     /// is left for those to refuse.
-    pub fn open_together(&mut self, values: &[&SealedValue]) {
+    pub fn open_together(&mut self, values: &[(&SealedValue, &Place)]) {
         let mut backends: Vec<&'static str> = Vec::new();
-        for sealed in values {
+        for (sealed, _) in values {
             if let Ok(backend) = backend_of(sealed)
                 && !backends.contains(&backend.name())
             {
@@ -42,36 +43,45 @@ impl Opener {
             }
         }
         for name in backends {
-            let mine: Vec<&SealedValue> = values
+            let mine: Vec<(&SealedValue, &Place)> = values
                 .iter()
                 .copied()
-                .filter(|sealed| {
+                .filter(|(sealed, place)| {
                     backend_of(sealed).is_ok_and(|backend| backend.name() == name)
-                        && !self.opened.iter().any(|(known, _)| known == *sealed)
+                        && !self
+                            .opened
+                            .iter()
+                            .any(|(known, at, _)| known == *sealed && at == *place)
                 })
                 .collect();
-            let Some(backend) = mine.first().and_then(|sealed| backend_of(sealed).ok()) else {
+            let Some(backend) = mine.first().and_then(|(sealed, _)| backend_of(sealed).ok())
+            else {
                 continue;
             };
             let results = backend.open_many(&mine, &mut self.access);
-            self.opened.extend(mine.into_iter().cloned().zip(results));
+            self.opened.extend(
+                mine.into_iter()
+                    .zip(results)
+                    .map(|((sealed, place), result)| (sealed.clone(), place.clone(), result)),
+            );
         }
     }
 
     /// The envelope of `sealed`: opened ahead by [`Opener::open_together`] (a copy, as a value
     /// may be used twice: `exec --env` and the config copy), else now.
-    fn envelope(&mut self, sealed: &SealedValue) -> Result<Envelope, OpenError> {
-        match self.opened.iter().position(|(known, _)| known == sealed) {
-            Some(at) => match &self.opened[at].1 {
+    fn envelope(&mut self, sealed: &SealedValue, place: &Place) -> Result<Envelope, OpenError> {
+        let found = (self.opened.iter()).position(|(known, at, _)| known == sealed && at == place);
+        match found {
+            Some(at) => match &self.opened[at].2 {
                 Ok(envelope) => Ok(Envelope {
                     place: envelope.place.clone(),
                     endpoint: envelope.endpoint.clone(),
                     secret: SecretString::from(envelope.secret.expose_secret().to_owned()),
                 }),
                 // An error is handed out once; asked again, the value is tried again.
-                Err(_) => self.opened.swap_remove(at).1,
+                Err(_) => self.opened.swap_remove(at).2,
             },
-            None => backend_of(sealed)?.open(sealed, &mut self.access),
+            None => backend_of(sealed)?.open(sealed, place, &mut self.access),
         }
     }
 
@@ -84,7 +94,7 @@ impl Opener {
         place: &Place,
         endpoint: &Endpoint,
     ) -> Result<SecretString, OpenError> {
-        let envelope = self.envelope(sealed)?;
+        let envelope = self.envelope(sealed, place)?;
         Ok(envelope.bound_to(sealed, place, Some(endpoint))?.secret)
     }
 
@@ -96,7 +106,20 @@ impl Opener {
         sealed: &SealedValue,
         place: &Place,
     ) -> Result<Envelope, OpenError> {
-        let envelope = self.envelope(sealed)?;
+        let envelope = self.envelope(sealed, place)?;
         envelope.bound_to(sealed, place, None)
+    }
+
+    /// `sealed`, found at `place`, re-sealed in its store without being opened, if its backend
+    /// can ([`Backend::refresh`](super::Backend::refresh)); `None` if it cannot.
+    pub fn refresh(
+        &mut self,
+        sealed: &SealedValue,
+        place: &Place,
+    ) -> Option<Result<String, OpenError>> {
+        match backend_of(sealed) {
+            Ok(backend) => backend.refresh(sealed, place, &mut self.access),
+            Err(error) => Some(Err(error)),
+        }
     }
 }

@@ -188,7 +188,12 @@ impl Backend for TestFile {
             })
     }
 
-    fn open(&self, sealed: &SealedValue, _access: &mut Access) -> Result<Envelope, OpenError> {
+    fn open(
+        &self,
+        sealed: &SealedValue,
+        _place: &crate::envelope::Place,
+        _access: &mut Access,
+    ) -> Result<Envelope, OpenError> {
         Folder::from_env().map_err(open_failed)?.open(sealed)
     }
 

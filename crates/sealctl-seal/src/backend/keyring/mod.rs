@@ -316,7 +316,12 @@ impl Backend for KeyringBackend {
             .value)
     }
 
-    fn open(&self, sealed: &SealedValue, access: &mut Access) -> Result<Envelope, OpenError> {
+    fn open(
+        &self,
+        sealed: &SealedValue,
+        _place: &crate::envelope::Place,
+        access: &mut Access,
+    ) -> Result<Envelope, OpenError> {
         access.keyring().map_err(OpenError::Load)?.entry(sealed)
     }
 
