@@ -3,6 +3,7 @@
 //! exit status 2, the program not run, the file byte for byte as it was, and no secret in the
 //! output.
 
+mod address;
 mod cli;
 mod failures;
 mod fixture;
