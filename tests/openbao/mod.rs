@@ -4,6 +4,7 @@
 //! output.
 
 mod address;
+mod choices;
 mod cli;
 mod failures;
 mod fixture;
