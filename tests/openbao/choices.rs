@@ -154,6 +154,42 @@ fn token_move_between_kv_and_transit_deletes_the_kv_secret_when_it_leaves() {
         Some(sha256(TOKEN))
     );
     assert_eq!(got(&team, &machine, "prod"), sha256(TOKEN));
+
+    // Moved away again after the round trip: deleted again (the id of the `token set` that
+    // wrote the secret is the one in the file, not one carried over from an earlier value).
+    moved("transit");
+    assert_eq!(secret_field(&team, "sealctl/prod", "mgmt_token"), None);
+    assert_eq!(got(&team, &machine, "prod"), sha256(TOKEN));
+}
+
+#[test]
+fn a_kv_value_with_influxctls_token_id_keeps_it_and_is_deleted_when_moved_away() {
+    let team = Team::new();
+    let id = "0c7a4d2e-51b8-4f3a-9e6d-2b1f8a7c6d5e";
+    team.set(&["--profile", "prod", "--backend", "kv", "--id", id], TOKEN);
+    let value = team.value("prod", "mgmt_token");
+    assert!(value.contains(&format!(";id={id}")), "{value}");
+    for to in ["transit", "kv", "age", "kv", "transit"] {
+        if to == "age" {
+            team.root().args(["identity", "new"]).assert().success();
+        }
+        team.root()
+            .args(["--profile", "prod", "token", "move", "--to", to])
+            .assert()
+            .success();
+        let value = team.value("prod", "mgmt_token");
+        assert!(
+            value.contains(&format!(";id={id}")),
+            "after --to {to}: {value}"
+        );
+        let kept = secret_field(&team, "sealctl/prod", "mgmt_token");
+        if to == "kv" {
+            assert_eq!(kept, Some(sha256(TOKEN)), "after --to kv");
+        } else {
+            assert_eq!(kept, None, "the kv secret was left behind after --to {to}");
+        }
+        assert_eq!(got(&team, &team.root_login(), "prod"), sha256(TOKEN));
+    }
 }
 
 #[test]

@@ -27,8 +27,10 @@ use crate::error::{OpenError, SealError};
 pub struct Kv;
 
 /// The parameter naming which `token set` wrote the secret's field, so that replacing a value
-/// never deletes the field a newer one wrote.
-pub const ID_PARAM: &str = "id";
+/// never deletes the field a newer one wrote. Not `id`: that is influxctl's token id, which
+/// `token set`, `move`, `rotate` and `rekey` carry from value to value (a writer id carried into
+/// a new kv value would not be the one its secret records, and the secret would be left behind).
+pub const ID_PARAM: &str = "kvid";
 
 /// Where the token's place is kept in the secret's `custom_metadata`: one key per field.
 fn binding_key(field: &str) -> String {
