@@ -7,9 +7,9 @@ use clap::{Args, ValueEnum};
 use sealctl_exec::influxctl::{self, InfluxctlArgs};
 use sealctl_exec::mask::Secrets;
 use sealctl_exec::{CannotRunWhy, ConfigCopy, ExecError, Launch};
+use sealctl_profile::{ProfileDocument, ProfileValue};
 use sealctl_profile::schema::SECRET_KEYS;
 use sealctl_profile::sealed::looks_sealed;
-use sealctl_profile::{ProfileDocument, ProfileValue};
 use sealctl_seal::{Endpoint, Place};
 use secrecy::SecretString;
 

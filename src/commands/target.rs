@@ -393,10 +393,7 @@ impl Opener {
             .filter_map(|value| Some((SealedValue::parse(&value.value).ok()?, &value.place)))
             .collect();
         if sealed.len() > 1 {
-            let together: Vec<_> = sealed
-                .iter()
-                .map(|(sealed, place)| (sealed, *place))
-                .collect();
+            let together: Vec<_> = sealed.iter().map(|(sealed, place)| (sealed, *place)).collect();
             self.inner.open_together(&together);
         }
     }

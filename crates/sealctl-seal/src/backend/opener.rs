@@ -54,7 +54,8 @@ impl Opener {
                             .any(|(known, at, _)| known == *sealed && at == *place)
                 })
                 .collect();
-            let Some(backend) = mine.first().and_then(|(sealed, _)| backend_of(sealed).ok()) else {
+            let Some(backend) = mine.first().and_then(|(sealed, _)| backend_of(sealed).ok())
+            else {
                 continue;
             };
             let results = backend.open_many(&mine, &mut self.access);
