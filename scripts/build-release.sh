@@ -8,13 +8,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 host="$(rustc -vV | sed -n 's/^host: //p')"
+# Where cargo builds: CARGO_TARGET_DIR, a config's build.target-dir, or ./target, as cargo itself
+# decides it.
+target="$(cargo metadata --format-version 1 --no-deps --locked |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+[ -n "$target" ] || { echo "cargo metadata gave no target directory" >&2; exit 2; }
 if [ "${1:-}" = "--dynamic" ] || [[ "$host" != *-linux-gnu ]]; then
   cargo build --release --locked -q
-  echo "$PWD/target/release/sealctl"
+  echo "$target/release/sealctl"
   exit
 fi
 # With --target, the flag reaches only the target's crates, not build scripts or proc-macros
 # (which cannot be linked statically).
 cargo build --release --locked -q --target "$host" \
   --config "target.$host.rustflags=['-Ctarget-feature=+crt-static']"
-echo "$PWD/target/$host/release/sealctl"
+echo "$target/$host/release/sealctl"

@@ -343,6 +343,13 @@ impl From<sealctl_seal::ServiceError> for CommandError {
         let hint = error.hint();
         let command_error = match error {
             sealctl_seal::ServiceError::Load(load) => return loaded(load),
+            // The hint a user may paste: the file's (untrusted) address shell-quoted here.
+            sealctl_seal::ServiceError::AddressOnlyInFile { ref address } => {
+                return CommandError::setup(error.to_string()).hint(format!(
+                    "if you trust that server, name it on this machine: export BAO_ADDR={}",
+                    crate::ui::shell_quote(address)
+                ));
+            }
             other => CommandError::setup(other.to_string()),
         };
         match hint {

@@ -20,10 +20,12 @@ use tempfile::TempDir;
 
 /// The transit key sealctl uses by default, made with `derived=true` (bound by context).
 pub const KEY: &str = "sealctl";
+/// A second derived transit key, another team's, for `--transit-key`.
+pub const SECOND_KEY: &str = "sealctl-second";
 /// A transit key made without `derived=true`, which sealctl must refuse.
 pub const PLAIN_KEY: &str = "not-derived";
-/// A machine that may open values: decrypt, encrypt and rewrap with `sealctl`, read and write
-/// KV secrets under `secret/sealctl/`.
+/// A machine that may open values: decrypt, encrypt and rewrap with `sealctl` and
+/// `sealctl-second`, read and write KV secrets under `secret/sealctl/`.
 pub const MACHINE: &str = "sealctl-machine";
 /// A machine that may seal but not open: encrypt only, KV metadata only.
 pub const DENIED: &str = "sealctl-denied";
@@ -35,6 +37,10 @@ path "transit/encrypt/sealctl" { capabilities = ["update"] }
 path "transit/decrypt/sealctl" { capabilities = ["update"] }
 path "transit/rewrap/sealctl" { capabilities = ["update"] }
 path "transit/keys/sealctl" { capabilities = ["read"] }
+path "transit/encrypt/sealctl-second" { capabilities = ["update"] }
+path "transit/decrypt/sealctl-second" { capabilities = ["update"] }
+path "transit/rewrap/sealctl-second" { capabilities = ["update"] }
+path "transit/keys/sealctl-second" { capabilities = ["read"] }
 path "secret/data/sealctl/*" { capabilities = ["create", "read", "update", "delete"] }
 path "secret/metadata/sealctl/*" { capabilities = ["create", "read", "update", "delete"] }
 "#;
@@ -220,8 +226,8 @@ wait "$server""#;
         }
     }
 
-    /// Transit with a derived and a plain key, AppRole and JWT logins, the two policies. Calls
-    /// that do not depend on each other run at once: each `bao` call costs about 0.1 s.
+    /// Transit with two derived keys and a plain one, AppRole and JWT logins, the two policies.
+    /// Calls that do not depend on each other run at once: each `bao` call costs about 0.1 s.
     fn set_up(&self) {
         let public_key = self
             .jwt_key
@@ -250,6 +256,12 @@ wait "$server""#;
                 "write".into(),
                 "-f".into(),
                 format!("transit/keys/{KEY}"),
+                "derived=true".into(),
+            ],
+            vec![
+                "write".into(),
+                "-f".into(),
+                format!("transit/keys/{SECOND_KEY}"),
                 "derived=true".into(),
             ],
             vec![

@@ -3,6 +3,8 @@
 //! exit status 2, the program not run, the file byte for byte as it was, and no secret in the
 //! output.
 
+mod address;
+mod choices;
 mod cli;
 mod failures;
 mod fixture;

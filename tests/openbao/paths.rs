@@ -210,10 +210,10 @@ fn tokens_move_between_age_transit_and_kv() {
     assert!(!read.status.success(), "the kv secret was left behind");
 }
 
-// The management token's `id=` (issue 17) and kv's own `entry=` are two parameters: a kv value
+// The management token's `id=` (issue 17) and kv's own `kvid=` are two parameters: a kv value
 // keeps both, every move keeps the token's id, and `check` accepts each form.
 #[test]
-fn a_token_id_travels_with_every_move_and_kv_keeps_its_entry_apart() {
+fn a_token_id_travels_with_every_move_and_kv_keeps_its_kvid_apart() {
     const ID: &str = "11111111-2222-3333-4444-555555555555";
     let team = Team::new();
     team.root().args(["identity", "new"]).assert().success();
@@ -225,7 +225,7 @@ fn a_token_id_travels_with_every_move_and_kv_keeps_its_entry_apart() {
     let kv = params(&team);
     assert!(kv.contains(&format!("id={ID}")), "{kv:?}");
     assert_eq!(
-        kv.iter().filter(|p| p.starts_with("entry=")).count(),
+        kv.iter().filter(|p| p.starts_with("kvid=")).count(),
         1,
         "{kv:?}"
     );
@@ -244,7 +244,7 @@ fn a_token_id_travels_with_every_move_and_kv_keeps_its_entry_apart() {
             now.contains(&format!("id={ID}")),
             "after --to {to}: {now:?}"
         );
-        let entries = now.iter().filter(|p| p.starts_with("entry=")).count();
+        let entries = now.iter().filter(|p| p.starts_with("kvid=")).count();
         assert_eq!(entries, usize::from(to == "kv"), "after --to {to}: {now:?}");
         let login = team.root_login();
         assert_eq!(got(&team, &login, "prod"), sha256(TOKEN), "after --to {to}");

@@ -1,13 +1,14 @@
-//! The team setup of docs/openbao.md against a real server: the server and the team's key named
-//! in the shared file's `[sealctl.openbao]` table, and people joining and leaving by group
-//! membership, with no value re-sealed.
+//! The team setup of docs/openbao.md against a real server: the team's key named in the shared
+//! file's `[sealctl.openbao]` table with the server it records (each machine names the server
+//! itself, in BAO_ADDR), and people joining and leaving by group membership, with no value
+//! re-sealed.
 
 use super::{Login, TOKEN, Team, stderr};
 use crate::common::openbao::MACHINE;
 use crate::common::sha256;
 
 #[test]
-fn the_files_openbao_table_names_the_server_and_the_teams_key() {
+fn the_files_openbao_table_names_the_teams_key_and_records_the_server() {
     let team = Team::new();
     team.bao
         .bao(["write", "-f", "transit/keys/team-eu", "derived=true"]);
@@ -17,11 +18,13 @@ fn the_files_openbao_table_names_the_server_and_the_teams_key() {
     );
     std::fs::write(&team.config, format!("{table}{}", team.file())).unwrap();
 
-    // No BAO_ADDR: the table's address is used.
+    // BAO_ADDR names the same server as the table: no warning.
     let root = team.bao.root_token().to_owned();
     let sealctl = || {
         let mut command = team.env.sealctl();
-        command.env("BAO_TOKEN", &root);
+        command
+            .env("BAO_TOKEN", &root)
+            .env("BAO_ADDR", team.bao.address());
         command
     };
     sealctl()
@@ -39,10 +42,29 @@ fn the_files_openbao_table_names_the_server_and_the_teams_key() {
         .output()
         .unwrap();
     assert!(got.status.success(), "{}", stderr(&got));
+    assert!(!stderr(&got).contains("warning"), "{}", stderr(&got));
     assert_eq!(
         sha256(String::from_utf8(got.stdout).unwrap().trim_end()),
         sha256(TOKEN)
     );
+    // A machine that does not name the server is told the one the file records, and how to
+    // name it; nothing is sent.
+    let before = team.file();
+    let refused = team
+        .env
+        .sealctl()
+        .env("BAO_TOKEN", &root)
+        .args(["--profile", "prod", "token", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(refused.stdout.is_empty());
+    assert!(
+        stderr(&refused).contains(&format!("export BAO_ADDR={}", team.bao.address())),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(team.file(), before);
     // check accepts the table, without a server or a login.
     let check = team
         .env

@@ -72,20 +72,25 @@ impl Client {
     /// A client of the server `settings` name, trusting what they say to trust.
     pub fn new(settings: &Settings) -> Result<Client, ServiceError> {
         let address = settings.address()?.to_owned();
-        let mut tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(Arc::new(rustls_graviola::default_provider()))
-            .root_certs(RootCerts::Specific(Arc::new(roots(settings)?)));
-        if settings.skip_verify {
-            tls = tls.disable_verification(true);
-        }
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .timeout_global(Some(settings.timeout))
             .http_status_as_error(false)
-            .max_redirects(0)
-            .tls_config(tls.build())
-            .build()
-            .new_agent();
+            .max_redirects(0);
+        // The CA certificates are read and parsed only for an `https://` server: the system's
+        // are a few hundred files, which cost `exec` of a value over `http://` (loopback, a
+        // sidecar) more than its request. With no redirects followed, an `http://` agent never
+        // speaks TLS, so nothing it would check is skipped.
+        if address.starts_with("https://") {
+            let mut tls = TlsConfig::builder()
+                .provider(TlsProvider::Rustls)
+                .unversioned_rustls_crypto_provider(Arc::new(rustls_graviola::default_provider()))
+                .root_certs(RootCerts::Specific(Arc::new(roots(settings)?)));
+            if settings.skip_verify {
+                tls = tls.disable_verification(true);
+            }
+            config = config.tls_config(tls.build());
+        }
+        let agent = config.build().new_agent();
         Ok(Client {
             address,
             namespace: settings.namespace.clone(),

@@ -23,6 +23,16 @@ pub enum ServiceError {
     /// No server address anywhere.
     #[error("no OpenBao/Vault server address is set")]
     NoAddress,
+    /// Only the profile file names the server: the login is not sent there, since the file may
+    /// be shared and edited by others (the address is shown terminal-safe).
+    #[error(
+        "the file's tokens are kept at the OpenBao/Vault server {}, but BAO_ADDR (or VAULT_ADDR) is not set: sealctl sends your login only to a server this machine names",
+        sealctl_profile::terminal::visible(address)
+    )]
+    AddressOnlyInFile {
+        /// The file's `[sealctl.openbao] address` (untrusted).
+        address: String,
+    },
     /// Nothing answers at the address.
     #[error("the OpenBao/Vault server at {address} cannot be reached: {cause}")]
     Unreachable {
@@ -128,8 +138,12 @@ impl ServiceError {
         Some(match self {
             ServiceError::Setting { hint, .. } | ServiceError::NotFound { hint, .. } => hint.clone(),
             ServiceError::NoAddress => {
-                "set BAO_ADDR (or VAULT_ADDR), or `address` in the file's [sealctl.openbao] table".to_owned()
+                "set BAO_ADDR (or VAULT_ADDR) to the server's address, as in `export BAO_ADDR=https://bao.example.com:8200`".to_owned()
             }
+            ServiceError::AddressOnlyInFile { address } => format!(
+                "if you trust that server, name it on this machine: `export BAO_ADDR='{}'`",
+                sealctl_profile::terminal::visible(&address.replace('\'', "'\\''"))
+            ),
             ServiceError::Unreachable { .. } => {
                 "check that the server runs and that BAO_ADDR (or VAULT_ADDR) names it".to_owned()
             }

@@ -27,8 +27,10 @@ use crate::error::{OpenError, SealError};
 pub struct Kv;
 
 /// The parameter naming which `token set` wrote the secret's field, so that replacing a value
-/// never deletes the field a newer one wrote.
-pub const ENTRY_PARAM: &str = "entry";
+/// never deletes the field a newer one wrote. Not `id`: that is influxctl's token id, which
+/// `token set`, `move`, `rotate` and `rekey` carry from value to value (a writer id carried into
+/// a new kv value would not be the one its secret records, and the secret would be left behind).
+pub const ID_PARAM: &str = "kvid";
 
 /// Where the token's place is kept in the secret's `custom_metadata`: one key per field.
 fn binding_key(field: &str) -> String {
@@ -249,7 +251,7 @@ impl Kv {
         Ok(envelope.framed(
             KV,
             reference.to_string(),
-            vec![(ENTRY_PARAM.to_owned(), id)],
+            vec![(ID_PARAM.to_owned(), id)],
             expires_at,
         ))
     }
@@ -306,7 +308,7 @@ impl Kv {
             .and_then(|json| serde_json::from_str::<Binding>(json).ok())
             .map(|binding| binding.id);
         // A newer `token set` wrote the field since: it is not this value's any more.
-        if let (Some(ours), Some(now)) = (sealed.param(ENTRY_PARAM), written_by.as_deref())
+        if let (Some(ours), Some(now)) = (sealed.param(ID_PARAM), written_by.as_deref())
             && ours != now
         {
             return Ok(false);

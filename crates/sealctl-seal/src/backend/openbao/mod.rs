@@ -54,13 +54,23 @@ fn home() -> Option<PathBuf> {
 
 impl Session {
     /// A session with the file's `[sealctl.openbao]` table and this process's environment;
-    /// `warn` says that certificates are not verified, if so.
+    /// `warn` says that certificates are not verified, or that the file names another server
+    /// than the environment does, if so.
     pub(crate) fn start(
         table: Option<&BTreeMap<String, String>>,
         warn: &dyn Fn(&str),
     ) -> Result<Session, ServiceError> {
         let settings = Settings::read(table, &env)?;
         let client = Client::new(&settings)?;
+        if let Some(file_address) = settings.other_file_address() {
+            warn(&format!(
+                "{} names the OpenBao/Vault server {}, but the file's [sealctl.openbao] address is {}: using {}",
+                settings.address_from,
+                client.address(),
+                sealctl_profile::terminal::visible(file_address),
+                client.address()
+            ));
+        }
         if settings.skip_verify {
             warn(&format!(
                 "VAULT_SKIP_VERIFY is set: the certificate of the OpenBao/Vault server at {} is not verified, so anyone between here and it can read the tokens",

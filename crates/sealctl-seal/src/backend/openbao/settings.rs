@@ -1,6 +1,11 @@
 //! Where the server is and how to reach it: the ecosystem's own variables (`BAO_ADDR` or
 //! `VAULT_ADDR`, …), else the profile file's `[sealctl.openbao]` table, else the defaults. Read
 //! only when the first value of these backends is sealed or opened.
+//!
+//! The server itself is the one exception to "else the file": the login (a token, a secret id, a
+//! JWT) goes only to an address this machine names, as influxctl tokens go only to the `host`
+//! they were sealed for. The file's `address` is the team's record of where its values are kept,
+//! checked against the machine's (see [`Settings::file_address`]), never used on its own.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,10 +38,15 @@ pub const FILE_KEYS: &[(&str, Option<&str>)] = &[
 /// The server settings of one command.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The server's address (`https://bao.example.com:8200`), without a trailing `/`.
+    /// The server's address (`https://bao.example.com:8200`), without a trailing `/`: from
+    /// `BAO_ADDR` or `VAULT_ADDR` only, never from the file.
     pub address: Option<String>,
-    /// Where the address came from, for messages (`BAO_ADDR`, `[sealctl.openbao] address`).
+    /// The variable the address came from, for messages (`BAO_ADDR`, `VAULT_ADDR`).
     pub address_from: String,
+    /// The file's `[sealctl.openbao] address`, without a trailing `/`: where the team says its
+    /// values are kept. Untrusted (the file may be shared and edited by others): only compared
+    /// with [`Settings::address`], never connected to.
+    pub file_address: Option<String>,
     /// The namespace (Vault Enterprise, OpenBao namespaces), if any.
     pub namespace: Option<String>,
     /// The transit engine's mount.
@@ -81,11 +91,11 @@ impl Settings {
             })
         };
         let (address, address_from) = match first(env, &["BAO_ADDR", "VAULT_ADDR"]) {
-            Some((address, from)) => (Some(address), from),
-            None => (file("address"), format!("[sealctl.{TABLE}] address")),
+            Some((address, from)) => (Some(check_address(&address, &from)?), from),
+            None => (None, "BAO_ADDR".to_owned()),
         };
-        let address = address
-            .map(|address| check_address(&address, &address_from))
+        let file_address = file("address")
+            .map(|address| check_address(&address, &format!("[sealctl.{TABLE}] address")))
             .transpose()?;
         let namespace = first(env, &["BAO_NAMESPACE", "VAULT_NAMESPACE"])
             .map(|(namespace, _)| namespace)
@@ -111,6 +121,7 @@ impl Settings {
         let settings = Settings {
             address,
             address_from,
+            file_address,
             namespace,
             transit_mount: file("transit_mount").unwrap_or_default(),
             transit_key: file("transit_key").unwrap_or_default(),
@@ -136,9 +147,22 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The address, or an error saying how to give one.
+    /// The address this machine names, or an error saying how to give one: when only the file
+    /// names a server, an error naming it (nothing is sent there).
     pub fn address(&self) -> Result<&str, ServiceError> {
-        self.address.as_deref().ok_or(ServiceError::NoAddress)
+        match (&self.address, &self.file_address) {
+            (Some(address), _) => Ok(address),
+            (None, Some(file_address)) => Err(ServiceError::AddressOnlyInFile {
+                address: file_address.clone(),
+            }),
+            (None, None) => Err(ServiceError::NoAddress),
+        }
+    }
+
+    /// The file's address when it is not the one this machine names (both set), for a warning.
+    pub fn other_file_address(&self) -> Option<&str> {
+        let (address, file_address) = (self.address.as_deref()?, self.file_address.as_deref()?);
+        (!address.eq_ignore_ascii_case(file_address)).then_some(file_address)
     }
 }
 
@@ -209,10 +233,16 @@ mod tests {
         ]
         .into();
         let settings = Settings::read(Some(&table), &env(&[])).unwrap();
+        // The file's address is recorded, never used: the login goes only where the machine says.
+        assert_eq!(settings.address, None);
         assert_eq!(
-            settings.address.as_deref(),
+            settings.file_address.as_deref(),
             Some("https://file.example.com:8200")
         );
+        assert!(matches!(
+            settings.address(),
+            Err(ServiceError::AddressOnlyInFile { address }) if address == "https://file.example.com:8200"
+        ));
         assert_eq!(settings.transit_key, "team-a");
         assert_eq!(settings.transit_mount, "transit");
         assert_eq!(settings.kv_path, "sealctl/{profile}");
@@ -228,6 +258,16 @@ mod tests {
         assert_eq!(settings.address.as_deref(), Some("http://127.0.0.1:8200"));
         assert_eq!(settings.address_from, "VAULT_ADDR");
         assert_eq!(settings.timeout, Duration::from_millis(500));
+        assert_eq!(settings.address().ok(), Some("http://127.0.0.1:8200"));
+        assert_eq!(
+            settings.other_file_address(),
+            Some("https://file.example.com:8200")
+        );
+        let same: BTreeMap<String, String> =
+            [("address".to_owned(), "http://127.0.0.1:8200/".to_owned())].into();
+        let settings =
+            Settings::read(Some(&same), &env(&[("BAO_ADDR", "http://127.0.0.1:8200")])).unwrap();
+        assert_eq!(settings.other_file_address(), None);
         let settings = Settings::read(
             None,
             &env(&[("BAO_ADDR", "http://a:1"), ("VAULT_ADDR", "http://b:2")]),
@@ -254,6 +294,16 @@ mod tests {
         let table: BTreeMap<String, String> =
             [("transit_key".to_owned(), "../sys".to_owned())].into();
         assert!(Settings::read(Some(&table), &env(&[])).is_err());
+        // A malformed address in the file is named even when the machine names the server.
+        let table: BTreeMap<String, String> = [(
+            "address".to_owned(),
+            "https://evil.example/\u{1b}]0;x".to_owned(),
+        )]
+        .into();
+        assert!(matches!(
+            Settings::read(Some(&table), &env(&[("BAO_ADDR", "http://a:1")])),
+            Err(ServiceError::Setting { .. })
+        ));
         assert!(matches!(
             Settings::read(None, &env(&[])).unwrap().address(),
             Err(ServiceError::NoAddress)
