@@ -361,3 +361,19 @@ fn status_of_transit_and_kv_values_active_and_revoked() {
         assert!(human.contains("revoked"), "{human}");
     }
 }
+
+#[test]
+fn rotate_a_kv_value_pinned_to_a_version_records_the_new_version() {
+    let rotation = Rotation::new("kv");
+    // Pinned to version 1, the version that holds OLD.
+    let value = rotation.value();
+    let pinned = value.replacen("#mgmt_token", "#mgmt_token@1", 1);
+    let file = rotation.team.file().replace(&value, &pinned);
+    std::fs::write(&rotation.team.config, file).unwrap();
+    assert_eq!(rotation.recorded(), sha256(OLD));
+    let output = rotation.rotate(&rotation.team.root_login(), &[], &[]);
+    let recorded = rotation.assert_rotated(&output, false);
+    assert_eq!(rotation.kv_version(), 2);
+    assert_eq!(rotation.kv_digest(2), recorded);
+    assert!(!rotation.value().contains("@1"), "{}", rotation.value());
+}
