@@ -3,7 +3,7 @@
 //! holding digests of tokens, never tokens. Tokens never appear in a failure message: tests
 //! compare digests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::{Value, json};
@@ -74,38 +74,21 @@ impl Cluster {
 
     /// Adds a token to the cluster (times in Unix seconds, 0 for none).
     pub fn seed(&self, token: &str, id: &str, expires_at: u64, revoked_at: u64) {
-        let mut tokens = self.tokens();
-        tokens.push(json!({
-            "id": id, "description": "seeded", "prefix": &token[..9], "sha256": sha256(token),
-            "created_at": 1_700_000_000u64, "expires_at": expires_at, "revoked_at": revoked_at,
-            "pending": 0,
-        }));
-        std::fs::write(&self.state, json!({ "tokens": tokens }).to_string()).unwrap();
+        seed(&self.state, token, id, expires_at, revoked_at);
     }
 
     pub fn tokens(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.state)
-            .ok()
-            .map(|text| serde_json::from_str::<Value>(&text).unwrap()["tokens"].clone())
-            .and_then(|tokens| tokens.as_array().cloned())
-            .unwrap_or_default()
+        tokens(&self.state)
     }
 
     /// The cluster's entry for a token digest.
     pub fn entry(&self, digest: &str) -> Option<Value> {
-        self.tokens().into_iter().find(|t| t["sha256"] == digest)
+        entry(&self.state, digest)
     }
 
     /// Whether the token of this digest works: known, not revoked, not expired.
     pub fn works(&self, digest: &str) -> bool {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        self.entry(digest).is_some_and(|t| {
-            t["revoked_at"] == 0
-                && (t["expires_at"] == 0 || t["expires_at"].as_u64().unwrap() > now)
-        })
+        works(&self.state, digest)
     }
 
     /// The ids of the live tokens.
@@ -159,6 +142,42 @@ impl Cluster {
         }
         command.output().unwrap()
     }
+}
+
+/// Adds a token to the stand-in's state file `state` (times in Unix seconds, 0 for none).
+pub(crate) fn seed(state: &Path, token: &str, id: &str, expires_at: u64, revoked_at: u64) {
+    let mut tokens = tokens(state);
+    tokens.push(json!({
+        "id": id, "description": "seeded", "prefix": &token[..9], "sha256": sha256(token),
+        "created_at": 1_700_000_000u64, "expires_at": expires_at, "revoked_at": revoked_at,
+        "pending": 0,
+    }));
+    std::fs::write(state, json!({ "tokens": tokens }).to_string()).unwrap();
+}
+
+/// The tokens of the stand-in's state file `state`.
+pub(crate) fn tokens(state: &Path) -> Vec<Value> {
+    std::fs::read_to_string(state)
+        .ok()
+        .map(|text| serde_json::from_str::<Value>(&text).unwrap()["tokens"].clone())
+        .and_then(|tokens| tokens.as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// The entry of `state` for a token digest.
+pub(crate) fn entry(state: &Path, digest: &str) -> Option<Value> {
+    tokens(state).into_iter().find(|t| t["sha256"] == digest)
+}
+
+/// Whether the token of this digest works in `state`: known, not revoked, not expired.
+pub(crate) fn works(state: &Path, digest: &str) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    entry(state, digest).is_some_and(|t| {
+        t["revoked_at"] == 0 && (t["expires_at"] == 0 || t["expires_at"].as_u64().unwrap() > now)
+    })
 }
 
 pub fn text(bytes: &[u8]) -> String {

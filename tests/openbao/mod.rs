@@ -10,6 +10,8 @@ mod failures;
 mod fixture;
 #[cfg(feature = "test-fakes")]
 mod paths;
+#[cfg(feature = "test-fakes")]
+mod rotation;
 mod team;
 
 use std::path::PathBuf;
