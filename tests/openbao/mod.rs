@@ -8,6 +8,7 @@ mod failures;
 mod fixture;
 #[cfg(feature = "test-fakes")]
 mod paths;
+mod rollback;
 mod team;
 
 use std::path::PathBuf;
