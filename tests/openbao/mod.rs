@@ -10,6 +10,7 @@ mod failures;
 mod fixture;
 #[cfg(feature = "test-fakes")]
 mod paths;
+mod rollback;
 #[cfg(feature = "test-fakes")]
 mod rotation;
 mod team;

@@ -384,6 +384,15 @@ pub trait Backend: Sync {
         Ok(false)
     }
 
+    /// Takes back `sealed`, whose change was not saved ([`Sealer`]): deletes, unless overridden.
+    fn undo(
+        &self,
+        sealed: &SealedValue,
+        access: &mut Access,
+    ) -> Result<bool, Box<dyn Error + Send + Sync>> {
+        self.delete(sealed, access)
+    }
+
     /// How `init` offers it, keeping tokens in `store`; `None` where it cannot work in this build
     /// or is not to be offered (a test-only backend): `init` does not ask about it and `--help`
     /// does not list it, though `--backend` still takes its name.

@@ -115,7 +115,7 @@ impl std::fmt::Debug for Sealer {
 impl Drop for Sealer {
     fn drop(&mut self) {
         let made = std::mem::take(&mut self.made);
-        for left in delete_all(
+        for left in undo_all(
             &made,
             "was made for a change that was not saved",
             &mut self.access,
@@ -161,13 +161,15 @@ pub fn forget_replaced<'v>(
     Ok(left)
 }
 
-fn delete_all(values: &[SealedValue], why: &'static str, access: &mut Access) -> Vec<LeftBehind> {
+/// Takes back what `values` stored, newest first: a value that overwrote an older one of the
+/// same change is undone before it, so the older one's undo finds the server as it left it.
+fn undo_all(values: &[SealedValue], why: &'static str, access: &mut Access) -> Vec<LeftBehind> {
     let mut left = Vec::new();
-    for sealed in values {
+    for sealed in values.iter().rev() {
         let Some(backend) = backend(sealed.backend.as_str()) else {
             continue;
         };
-        if let Err(error) = backend.delete(sealed, access) {
+        if let Err(error) = backend.undo(sealed, access) {
             left.push(left_behind(backend, sealed, why, error));
         }
     }

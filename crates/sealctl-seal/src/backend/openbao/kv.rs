@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use sealctl_profile::endpoint::Endpoint;
 use sealctl_profile::sealed::SealedValue;
 use sealctl_profile::sealed::openbao::{KV, KvRef, is_path};
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -44,6 +44,28 @@ struct Binding {
     key: String,
     endpoint: Endpoint,
     id: String,
+}
+
+/// Where what a field held before a seal replaced it is kept in `custom_metadata` (not under
+/// `sealctl.`, so that no field's name can make it another field's binding key).
+fn previous_key(field: &str) -> String {
+    format!("sealctl-previous.{field}")
+}
+
+/// What a field held before a seal overwrote it in place, so that the seal is taken back (the
+/// field put back as it was) rather than deleted if its change is not saved.
+#[derive(Serialize, Deserialize)]
+struct Previous {
+    /// The entry id of the value whose seal overwrote the field.
+    by: String,
+    /// The secret's version that holds the field's previous data.
+    version: u64,
+    /// The field's binding then, as it was kept (none for a field another tool wrote).
+    binding: Option<String>,
+    /// What the field held before that, if the seal it names was of the same change: one step
+    /// only, so that the record does not grow with every `token set`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    earlier: Option<Box<Previous>>,
 }
 
 /// A secret as read: its fields (tokens, in clear) and metadata.
@@ -230,9 +252,34 @@ impl Kv {
         let reference = destination(session, with.store, &envelope.place)?;
         let (mut fields, version, mut custom) =
             read(session, &reference, None)?.unwrap_or_default();
-        fields.insert(reference.field.clone(), envelope.secret.clone());
-        write(session, &reference, &fields, version)?;
         let id = new_id()?;
+        let replaced = fields.insert(reference.field.clone(), envelope.secret.clone());
+        write(session, &reference, &fields, version)?;
+        let key = binding_key(&reference.field);
+        let previous_key = previous_key(&reference.field);
+        if replaced.is_some() {
+            let earlier = custom
+                .get(&previous_key)
+                .and_then(|json| serde_json::from_str::<Previous>(json).ok())
+                .map(|earlier| {
+                    Box::new(Previous {
+                        earlier: None,
+                        ..earlier
+                    })
+                });
+            let previous = Previous {
+                by: id.clone(),
+                version,
+                binding: custom.get(&key).cloned(),
+                earlier,
+            };
+            custom.insert(
+                previous_key.clone(),
+                serde_json::to_string(&previous).expect("JSON"),
+            );
+        } else {
+            custom.remove(&previous_key);
+        }
         if let Some(endpoint) = &envelope.endpoint {
             let binding = Binding {
                 profile: envelope.place.profile.clone(),
@@ -240,14 +287,28 @@ impl Kv {
                 endpoint: endpoint.clone(),
                 id: id.clone(),
             };
-            custom.insert(
-                binding_key(&reference.field),
-                serde_json::to_string(&binding).expect("JSON"),
-            );
+            custom.insert(key, serde_json::to_string(&binding).expect("JSON"));
         } else {
-            custom.remove(&binding_key(&reference.field));
+            custom.remove(&key);
         }
-        write_metadata(session, &reference, &custom)?;
+        if let Err(error) = write_metadata(session, &reference, &custom) {
+            // The new token is written but its binding is not: put the field back as it was, so
+            // that the server holds no token under a binding that is not its own. If that fails
+            // too, the error below is the one to act on.
+            fields.remove(&reference.field);
+            if let Some(replaced) = replaced {
+                fields.insert(reference.field.clone(), replaced);
+            }
+            // A secret this seal made is deleted; where deleting it is not allowed, it is left
+            // without fields.
+            let _ = if fields.is_empty() && version == 0 {
+                delete_secret(session, &reference)
+                    .or_else(|_| write(session, &reference, &fields, version + 1))
+            } else {
+                write(session, &reference, &fields, version + 1)
+            };
+            return Err(error);
+        }
         Ok(envelope.framed(
             KV,
             reference.to_string(),
@@ -317,16 +378,84 @@ impl Kv {
             return Ok(false);
         }
         custom.remove(&key);
+        custom.remove(&previous_key(&reference.field));
         if fields.is_empty() {
-            let path = format!("{}/metadata/{}", reference.mount, reference.path);
-            session
-                .call(Method::Delete, &path, None, "delete")
-                .map_err(|failure| unexpected(failure, &path))?;
+            delete_secret(session, &reference)?;
         } else {
             write(session, &reference, &fields, version)?;
             write_metadata(session, &reference, &custom)?;
         }
         Ok(true)
+    }
+
+    /// Takes back the seal of `sealed`: a field it created is deleted; a field it overwrote gets
+    /// its previous data (from the version that held it) and binding back.
+    fn undo_seal(&self, sealed: &SealedValue, access: &mut Access) -> Result<bool, ServiceError> {
+        let reference = reference(sealed)?;
+        let session = access.openbao()?;
+        let Some((mut fields, version, mut custom)) = read(session, &reference, None)? else {
+            return Ok(false);
+        };
+        let previous_key = previous_key(&reference.field);
+        let Some(previous) = custom
+            .get(&previous_key)
+            .and_then(|json| serde_json::from_str::<Previous>(json).ok())
+            .filter(|previous| sealed.param(ENTRY_PARAM) == Some(previous.by.as_str()))
+        else {
+            // This seal made the field, or its record is gone: taken back as a replaced value.
+            return self.delete_field(sealed, access);
+        };
+        // The field as this seal wrote it (the version after the previous one) must be what it
+        // holds now: if another tool (`bao kv put`) wrote it since, it is not this value's now.
+        let ours = read(session, &reference, Some(previous.version + 1))?
+            .and_then(|(mut ours, _, _)| ours.remove(&reference.field));
+        let now = fields.get(&reference.field);
+        if ours.as_ref().map(ExposeSecret::expose_secret) != now.map(ExposeSecret::expose_secret) {
+            return Ok(false);
+        }
+        let missing = || {
+            ServiceError::NotFound {
+            what: format!(
+                "version {} of the secret {}:{}, which held the field {} before, is deleted",
+                previous.version, reference.mount, reference.path, reference.field
+            ),
+            hint: "put the earlier token back with `bao kv rollback`, or set it again with `sealctl token set`".to_owned(),
+        }
+        };
+        let (mut earlier, _, _) =
+            read(session, &reference, Some(previous.version))?.ok_or_else(missing)?;
+        let data = earlier.remove(&reference.field).ok_or_else(missing)?;
+        fields.insert(reference.field.clone(), data);
+        write(session, &reference, &fields, version)?;
+        let key = binding_key(&reference.field);
+        match previous.binding {
+            Some(binding) => custom.insert(key, binding),
+            None => custom.remove(&key),
+        };
+        match previous.earlier {
+            Some(earlier) => {
+                custom.insert(previous_key, serde_json::to_string(&earlier).expect("JSON"))
+            }
+            None => custom.remove(&previous_key),
+        };
+        write_metadata(session, &reference, &custom)?;
+        Ok(true)
+    }
+}
+
+/// Deletes the whole secret, every version and its metadata.
+fn delete_secret(session: &mut Session, reference: &KvRef) -> Result<(), ServiceError> {
+    let path = format!("{}/metadata/{}", reference.mount, reference.path);
+    session
+        .call(Method::Delete, &path, None, "delete")
+        .map(drop)
+        .map_err(|failure| unexpected(failure, &path))
+}
+
+fn boxed(error: ServiceError) -> Box<dyn std::error::Error + Send + Sync> {
+    match error {
+        ServiceError::Load(load) => Box::new(load),
+        other => Box::new(other),
     }
 }
 
@@ -383,13 +512,17 @@ impl Backend for Kv {
         sealed: &SealedValue,
         access: &mut Access,
     ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
-        self.delete_field(sealed, access)
-            .map_err(|error| match error {
-                ServiceError::Load(load) => {
-                    Box::new(load) as Box<dyn std::error::Error + Send + Sync>
-                }
-                other => Box::new(other),
-            })
+        self.delete_field(sealed, access).map_err(boxed)
+    }
+
+    /// A field this value's seal overwrote is put back as it was, not deleted: the file still
+    /// names it.
+    fn undo(
+        &self,
+        sealed: &SealedValue,
+        access: &mut Access,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        self.undo_seal(sealed, access).map_err(boxed)
     }
 
     /// Only where a server address is set in the environment (no call is made): `init` offers
