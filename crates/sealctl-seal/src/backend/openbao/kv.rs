@@ -400,7 +400,7 @@ impl Kv {
         let Some(previous) = custom
             .get(&previous_key)
             .and_then(|json| serde_json::from_str::<Previous>(json).ok())
-            .filter(|previous| sealed.param(ENTRY_PARAM) == Some(previous.by.as_str()))
+            .filter(|previous| sealed.param(ID_PARAM) == Some(previous.by.as_str()))
         else {
             // This seal made the field, or its record is gone: taken back as a replaced value.
             return self.delete_field(sealed, access);
