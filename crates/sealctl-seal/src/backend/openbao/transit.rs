@@ -164,6 +164,28 @@ fn reference(sealed: &SealedValue) -> Result<TransitRef, ServiceError> {
     })
 }
 
+/// Asks the server to `verb` (`decrypt`, `rewrap`) the ciphertext of `sealed`, with the context
+/// of the place it was found at: the value's reference, the path asked, and the answer.
+fn ask(
+    sealed: &SealedValue,
+    place: &Place,
+    verb: &str,
+    access: &mut Access,
+) -> Result<(TransitRef, String, Zeroizing<Vec<u8>>), ServiceError> {
+    let reference = reference(sealed)?;
+    let session = access.openbao()?;
+    let path = format!("{}/{verb}/{}", reference.mount, reference.key);
+    let body = serde_json::to_vec(&serde_json::json!({
+        "ciphertext": reference.ciphertext,
+        "context": context(place, sealed.endpoint_digest()),
+    }))
+    .expect("JSON in memory");
+    let bytes = session
+        .call(Method::Post, &path, Some(&body), "update")
+        .map_err(|failure| refused_or(failure, place, &reference.mount, &reference.key, &path))?;
+    Ok((reference, path, bytes))
+}
+
 impl Transit {
     /// The value's ciphertext rewrapped with the newest version of its key, same context.
     fn rewrap(
@@ -172,19 +194,7 @@ impl Transit {
         place: &Place,
         access: &mut Access,
     ) -> Result<String, ServiceError> {
-        let reference = reference(sealed)?;
-        let session = access.openbao()?;
-        let path = format!("{}/rewrap/{}", reference.mount, reference.key);
-        let body = serde_json::to_vec(&serde_json::json!({
-            "ciphertext": reference.ciphertext,
-            "context": context(place, sealed.endpoint_digest()),
-        }))
-        .expect("JSON in memory");
-        let bytes = session
-            .call(Method::Post, &path, Some(&body), "update")
-            .map_err(|failure| {
-                refused_or(failure, place, &reference.mount, &reference.key, &path)
-            })?;
+        let (reference, path, bytes) = ask(sealed, place, "rewrap", access)?;
         let rewrapped = TransitRef::new(
             &reference.mount,
             &reference.key,
@@ -259,19 +269,7 @@ impl Backend for Transit {
         place: &Place,
         access: &mut Access,
     ) -> Result<Envelope, OpenError> {
-        let reference = reference(sealed)?;
-        let session = access.openbao()?;
-        let path = format!("{}/decrypt/{}", reference.mount, reference.key);
-        let body = serde_json::to_vec(&serde_json::json!({
-            "ciphertext": reference.ciphertext,
-            "context": context(place, sealed.endpoint_digest()),
-        }))
-        .expect("JSON in memory");
-        let bytes = session
-            .call(Method::Post, &path, Some(&body), "update")
-            .map_err(|failure| {
-                refused_or(failure, place, &reference.mount, &reference.key, &path)
-            })?;
+        let (_, _, bytes) = ask(sealed, place, "decrypt", access)?;
         #[derive(Deserialize)]
         struct Answer {
             data: Plaintext,
